@@ -1,0 +1,212 @@
+//! Benchmark of rule matching: ~5 KB French news articles (the seed article plus generated
+//! filler) against 100, 1,000 and 10,000 generated watches of about 10 terms each (made-up
+//! words, some real French words, phrases, prefixes, entities, NOT and NEAR). Throughput is in
+//! article bytes, folding included. Invariant: everything is generated from fixed seeds, so runs
+//! are comparable.
+
+use std::collections::HashSet;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use vigie::rules::{Document, EntityDef, Matcher, WatchDef};
+
+const SEED: &str = include_str!("../../shared/seed-article.txt");
+const ARTICLES: usize = 16;
+const ARTICLE_BYTES: usize = 5_000;
+
+/// Real French words of the news, some in the seed article and some not.
+const REAL: &[&str] = &[
+    "Palmyre", "Genève", "Syrie", "armée", "offensive", "négociations", "Raqa", "Homs",
+    "Pentagone", "coalition", "troupes", "milices", "terroristes", "diplomatique", "Constitution",
+    "élections", "gouvernance", "village", "désert", "Kirkouk", "élection", "budget", "inflation",
+    "grève", "sénat", "réforme", "chômage", "Bruxelles", "Moscou", "Ankara", "Téhéran", "Bagdad",
+    "Mossoul", "pétrole", "attentat", "réfugiés", "frontière", "cessez-le-feu", "otages", "drone",
+];
+
+/// Filler words: common French words (most are not watch terms).
+const FILLER: &[&str] = &[
+    "le", "la", "les", "des", "une", "un", "et", "dans", "pour", "sur", "avec", "par", "selon",
+    "qui", "que", "a", "été", "ont", "sont", "leur", "cette", "depuis", "entre", "après", "contre",
+    "mois", "jours", "région", "forces", "gouvernement", "ministre", "président", "pays", "ville",
+    "source", "agence", "presse", "déclaré", "indiqué", "ajouté", "hier", "aujourd'hui",
+    "l'armée", "d'une", "l'État", "qu'il", "nouvelle", "première", "plusieurs", "trois",
+];
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // splitmix64
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
+        v[self.below(v.len())]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+/// Made-up words: 2 to 4 syllables, distinct.
+fn vocabulary(rng: &mut Rng, n: usize) -> Vec<String> {
+    const SYL: &[&str] = &[
+        "ka", "lo", "mi", "ra", "te", "su", "vi", "no", "ba", "dé", "fo", "gu", "ze", "pa", "ri",
+        "xo", "lan", "mer", "tus", "sav", "bri", "qua", "zel", "dor", "vin",
+    ];
+    let mut seen = HashSet::new();
+    let mut words = Vec::with_capacity(n);
+    while words.len() < n {
+        let k = 2 + rng.below(3);
+        let w: String = (0..k).map(|_| rng.pick(SYL)).collect();
+        if seen.insert(w.clone()) {
+            words.push(w);
+        }
+    }
+    words
+}
+
+fn articles(rng: &mut Rng, vocab: &[String]) -> Vec<String> {
+    (0..ARTICLES)
+        .map(|_| {
+            let mut a = String::from(SEED);
+            while a.len() < ARTICLE_BYTES {
+                a.push(' ');
+                let w = if rng.chance(2) {
+                    vocab[rng.below(vocab.len())].as_str()
+                } else if rng.chance(5) {
+                    rng.pick(REAL)
+                } else {
+                    rng.pick(FILLER)
+                };
+                if rng.chance(8) {
+                    let mut c = w.chars();
+                    if let Some(f) = c.next() {
+                        a.extend(f.to_uppercase());
+                        a.push_str(c.as_str());
+                    }
+                } else {
+                    a.push_str(w);
+                }
+                if rng.chance(10) {
+                    a.push_str(if rng.chance(50) { "." } else { "," });
+                }
+            }
+            a
+        })
+        .collect()
+}
+
+fn entities(rng: &mut Rng, vocab: &[String]) -> Vec<EntityDef> {
+    let mut e: Vec<EntityDef> = (0..50)
+        .map(|i| EntityDef {
+            name: format!("e{i}"),
+            names: (0..5)
+                .map(|_| vocab[rng.below(vocab.len())].clone())
+                .collect(),
+        })
+        .collect();
+    e.push(EntityDef {
+        name: "daech".into(),
+        names: [
+            "Etat islamique", "Islamic State", "Daech", "Daesh", "ISIS", "ISIL", "EI", "EIIL",
+        ]
+        .map(String::from)
+        .to_vec(),
+    });
+    e
+}
+
+/// One term: mostly a made-up word, sometimes a real word, a phrase or a prefix.
+fn term(rng: &mut Rng, vocab: &[String]) -> String {
+    let word = |rng: &mut Rng| {
+        if rng.chance(4) {
+            rng.pick(REAL).to_owned()
+        } else {
+            vocab[rng.below(vocab.len())].clone()
+        }
+    };
+    match rng.below(10) {
+        0 => format!("\"{} {}\"", word(rng), word(rng)),
+        1 => {
+            let w = word(rng);
+            let stem: String = w.chars().take(5).collect();
+            if stem.chars().count() >= 3 { format!("{stem}*") } else { w }
+        }
+        _ => word(rng),
+    }
+}
+
+fn watches(rng: &mut Rng, vocab: &[String], n: usize) -> Vec<WatchDef> {
+    (0..n)
+        .map(|i| {
+            let mut t = || term(rng, vocab);
+            let query = match i % 5 {
+                0 => format!("({} OR {} OR {}) AND ({} OR {}) -{} {} OR {} {} {}", t(), t(), t(), t(), t(), t(), t(), t(), t(), t()),
+                1 => format!("NEAR/8({}, {} OR {}) OR ({} {}) OR ({} {} NOT {}) OR {} {}", t(), t(), t(), t(), t(), t(), t(), t(), t(), t()),
+                2 => format!("@e{} ({} OR {} OR {}) NOT ({} OR {}) OR title:({} {}) OR {} {}", i % 50, t(), t(), t(), t(), t(), t(), t(), t(), t()),
+                3 => format!("@daech ({} OR {} OR {} OR {}) OR ({} {} {}) OR NEAR/5({}, {}) {}", t(), t(), t(), t(), t(), t(), t(), t(), t(), t()),
+                _ => format!("{} {} OR {} {} OR {} {} OR {} {} -{} -{}", t(), t(), t(), t(), t(), t(), t(), t(), t(), t()),
+            };
+            WatchDef { name: format!("w{i}"), query }
+        })
+        .collect()
+}
+
+fn bench_matching(c: &mut Criterion) {
+    let mut rng = Rng(0x5EED_0F_5171E);
+    let vocab = vocabulary(&mut rng, 30_000);
+    let docs = articles(&mut rng, &vocab);
+    let ents = entities(&mut rng, &vocab);
+    let bytes: usize = docs.iter().map(String::len).sum();
+
+    let mut group = c.benchmark_group("matching");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4))
+        .throughput(Throughput::Bytes(bytes as u64));
+    for n in [100, 1_000, 10_000] {
+        let defs = watches(&mut rng, &vocab, n);
+        let t0 = Instant::now();
+        let matcher = match Matcher::build(&ents, &defs) {
+            Ok(m) => m,
+            Err(e) => panic!("benchmark watches do not compile: {:?}", &e[..e.len().min(3)]),
+        };
+        let built = t0.elapsed();
+        if std::env::var_os("VIGIE_BENCH_DEBUG").is_some() {
+            for wm in matcher.match_document(&Document { title: "", summary: "", content: &docs[0] }).iter().take(15) {
+                eprintln!("{} => {:?}", defs[wm.watch].query, wm.hits.iter().map(|h| &h.text).collect::<Vec<_>>());
+            }
+        }
+        let matched: usize = docs
+            .iter()
+            .map(|d| matcher.match_document(&Document { title: "", summary: "", content: d }).len())
+            .sum();
+        eprintln!(
+            "{n} watches: {} patterns, built in {built:.2?}, {matched} matches over {} articles of ~{} bytes",
+            matcher.pattern_count(),
+            docs.len(),
+            bytes / docs.len(),
+        );
+        group.bench_function(format!("{n}_watches_{ARTICLES}_articles"), |b| {
+            b.iter(|| {
+                for d in &docs {
+                    let doc = Document { title: "", summary: "", content: d };
+                    black_box(matcher.match_document(black_box(&doc)));
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_matching);
+criterion_main!(benches);

@@ -1,0 +1,247 @@
+//! Parse stage: decide a feed document's character encoding and hand the parser UTF-8.
+//! Order of authority: a byte-order mark, then the HTTP `Content-Type` charset, then the
+//! XML declaration, then a sniff (valid UTF-8 stays UTF-8, anything else is read as
+//! windows-1252, the web's de-facto default); a BOM-less UTF-16 or UTF-32 document is
+//! recognised by its zero bytes (XML 1.0 Appendix F). Never fails: undecodable bytes
+//! become U+FFFD. Pure.
+
+use std::borrow::Cow;
+
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+
+/// Return the document as UTF-8 bytes with its XML declaration saying so.
+pub fn to_parseable<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Cow<'a, [u8]> {
+    let (charset, bom_len) = detect(bytes, http_charset);
+    let body = &bytes[bom_len..];
+    let encoding = match charset {
+        Charset::Utf32 { big_endian } => {
+            return Cow::Owned(relabel(decode_utf32(body, big_endian)).into_bytes());
+        }
+        Charset::Encoding(e) => e,
+    };
+    if encoding == UTF_8 {
+        if std::str::from_utf8(body).is_ok() {
+            return if bom_len == 0 {
+                Cow::Borrowed(bytes)
+            } else {
+                Cow::Borrowed(body)
+            };
+        }
+        // Declared UTF-8 but is not: repair rather than refuse.
+        let text = String::from_utf8_lossy(body).into_owned();
+        return Cow::Owned(relabel(text).into_bytes());
+    }
+    let (text, _) = encoding.decode_without_bom_handling(body);
+    Cow::Owned(relabel(text.into_owned()).into_bytes())
+}
+
+/// A character encoding a feed may come in: the WHATWG ones encoding_rs knows, plus
+/// UTF-32, which XML allows and encoding_rs does not decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charset {
+    Encoding(&'static Encoding),
+    Utf32 { big_endian: bool },
+}
+
+impl Charset {
+    pub fn name(self) -> &'static str {
+        match self {
+            Charset::Encoding(e) => e.name(),
+            Charset::Utf32 { big_endian: true } => "UTF-32BE",
+            Charset::Utf32 { big_endian: false } => "UTF-32LE",
+        }
+    }
+}
+
+/// The encoding the document is read in, and the length of its byte-order mark.
+pub fn detect(bytes: &[u8], http_charset: Option<&str>) -> (Charset, usize) {
+    // UTF-32 marks first: FF FE 00 00 also starts a UTF-16LE mark.
+    match bytes {
+        [0x00, 0x00, 0xFE, 0xFF, ..] => return (Charset::Utf32 { big_endian: true }, 4),
+        [0xFF, 0xFE, 0x00, 0x00, ..] => return (Charset::Utf32 { big_endian: false }, 4),
+        _ => {}
+    }
+    if let Some((enc, len)) = Encoding::for_bom(bytes) {
+        return (Charset::Encoding(enc), len);
+    }
+    // No mark: XML 1.0 Appendix F. A document that starts with "<?" in a wide encoding
+    // says so by its zero bytes, whatever a label claims.
+    match bytes {
+        [0x00, 0x00, 0x00, 0x3C, ..] => return (Charset::Utf32 { big_endian: true }, 0),
+        [0x3C, 0x00, 0x00, 0x00, ..] => return (Charset::Utf32 { big_endian: false }, 0),
+        [0x00, 0x3C, 0x00, 0x3F, ..] => return (Charset::Encoding(encoding_rs::UTF_16BE), 0),
+        [0x3C, 0x00, 0x3F, 0x00, ..] => return (Charset::Encoding(encoding_rs::UTF_16LE), 0),
+        _ => {}
+    }
+    let declared = http_charset
+        .and_then(|c| Encoding::for_label(c.trim().trim_matches(['"', '\'']).as_bytes()))
+        .or_else(|| xml_declared(bytes).and_then(|l| Encoding::for_label(l.as_bytes())));
+    let enc = match declared {
+        // A UTF-16 label on a document that reads as ASCII (no zero bytes, checked
+        // above) is a lie seen in the wild; trust the bytes.
+        Some(enc)
+            if (enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE)
+                && looks_ascii(bytes) =>
+        {
+            sniff(bytes)
+        }
+        Some(enc) => enc,
+        None => sniff(bytes),
+    };
+    (Charset::Encoding(enc), 0)
+}
+
+/// Undeclared: valid UTF-8 stays UTF-8, anything else is the web's default.
+fn sniff(bytes: &[u8]) -> &'static Encoding {
+    if std::str::from_utf8(bytes).is_ok() {
+        UTF_8
+    } else {
+        WINDOWS_1252
+    }
+}
+
+fn decode_utf32(bytes: &[u8], big_endian: bool) -> String {
+    let mut s = String::with_capacity(bytes.len() / 4);
+    for c in bytes.chunks(4) {
+        let cp = match <[u8; 4]>::try_from(c) {
+            Ok(b) if big_endian => u32::from_be_bytes(b),
+            Ok(b) => u32::from_le_bytes(b),
+            Err(_) => 0xFFFD, // a truncated last unit
+        };
+        s.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
+    }
+    s
+}
+
+fn looks_ascii(bytes: &[u8]) -> bool {
+    bytes.iter().take(256).all(|b| *b != 0)
+}
+
+/// The `encoding="…"` of an XML declaration at the start of the document.
+fn xml_declared(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(512)];
+    let start = head.windows(5).position(|w| w == b"<?xml")?;
+    let end = start + head[start..].windows(2).position(|w| w == b"?>")?;
+    let decl = std::str::from_utf8(&head[start..end]).ok()?;
+    let pos = decl.find("encoding")?;
+    let rest = decl[pos + 8..].trim_start().strip_prefix('=')?.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &rest[1..];
+    Some(value[..value.find(quote)?].to_string())
+}
+
+/// Rewrite the XML declaration's encoding to UTF-8 (the text now is UTF-8).
+fn relabel(mut text: String) -> String {
+    let Some(start) = text
+        .get(..512.min(text.len()))
+        .and_then(|h| h.find("<?xml"))
+    else {
+        return text;
+    };
+    let Some(end) = text[start..].find("?>").map(|e| start + e) else {
+        return text;
+    };
+    let decl = &text[start..end];
+    if let Some(pos) = decl.find("encoding") {
+        let after = start + pos + 8;
+        let rest = &text[after..end];
+        if let Some(q1) = rest.find(['"', '\'']) {
+            let quote = rest.as_bytes()[q1] as char;
+            if let Some(q2) = rest[q1 + 1..].find(quote) {
+                let value_start = after + q1 + 1;
+                text.replace_range(value_start..value_start + q2, "UTF-8");
+            }
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(bytes: &[u8], http: Option<&str>) -> String {
+        String::from_utf8(to_parseable(bytes, http).into_owned()).unwrap()
+    }
+
+    #[test]
+    fn prolog_charset_is_applied_and_relabelled() {
+        let doc = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>Gen\xe8ve</a>";
+        assert_eq!(
+            decoded(doc, None),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>Genève</a>"
+        );
+    }
+
+    #[test]
+    fn http_charset_wins_over_a_missing_declaration() {
+        assert_eq!(
+            decoded(b"<a>\xe9t\xe9</a>", Some("iso-8859-1")),
+            "<a>été</a>"
+        );
+        // KOI8-R given only by HTTP
+        assert_eq!(
+            decoded(b"<a>\xf0\xd2\xc9</a>", Some("koi8-r")),
+            "<a>При</a>"
+        );
+    }
+
+    #[test]
+    fn undeclared_non_utf8_falls_back_to_windows_1252() {
+        assert_eq!(decoded(b"<a>\x93cit\xe9\x94</a>", None), "<a>“cité”</a>");
+        assert_eq!(decoded("<a>déjà</a>".as_bytes(), None), "<a>déjà</a>");
+    }
+
+    #[test]
+    fn utf16_with_bom_becomes_utf8() {
+        let mut doc = vec![0xFF, 0xFE];
+        for u in "<?xml version=\"1.0\" encoding=\"utf-16\"?><a>é</a>".encode_utf16() {
+            doc.extend_from_slice(&u.to_le_bytes());
+        }
+        assert_eq!(
+            decoded(&doc, None),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>é</a>"
+        );
+    }
+    fn wide(text: &str, unit: usize, big_endian: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        for c in text.chars() {
+            let cp = c as u32;
+            let b = if unit == 4 {
+                if big_endian { cp.to_be_bytes().to_vec() } else { cp.to_le_bytes().to_vec() }
+            } else {
+                let u = cp as u16;
+                if big_endian { u.to_be_bytes().to_vec() } else { u.to_le_bytes().to_vec() }
+            };
+            out.extend(b);
+        }
+        out
+    }
+
+    #[test]
+    fn wide_encodings_without_a_bom_are_recognised_by_their_zero_bytes() {
+        let doc = "<?xml version=\"1.0\" encoding=\"utf-32\"?><a>Alep</a>";
+        let want = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>Alep</a>";
+        for be in [true, false] {
+            assert_eq!(decoded(&wide(doc, 4, be), None), want);
+            assert_eq!(decoded(&wide(doc, 2, be), Some("us-ascii")), want);
+        }
+        let mut bom = vec![0xFF, 0xFE, 0, 0];
+        bom.extend(wide(doc, 4, false));
+        assert_eq!(decoded(&bom, None), want);
+        assert_eq!(detect(&bom, None).0.name(), "UTF-32LE");
+    }
+
+    #[test]
+    fn an_unknown_label_falls_back_to_sniffing() {
+        let doc = b"<?xml version=\"1.0\" encoding=\"x-bogus\"?><a>caf\xe9</a>";
+        assert_eq!(
+            decoded(doc, None),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>café</a>"
+        );
+        // A truncated wide document still decodes, with a replacement character.
+        let mut cut = wide("<a>b</a>", 4, true);
+        cut.pop();
+        assert!(decoded(&cut, None).ends_with('\u{FFFD}'));
+    }
+}

@@ -1,0 +1,556 @@
+//! Config stage: reading `vigie.toml` and its rule files into a validated `Config`.
+//! Every fault of every file is collected (file:line:col) before anything is reported;
+//! only reading the files touches the disk, the rest is pure.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use toml_span::Span;
+use toml_span::de_helpers::TableHelper;
+
+use super::walk::Walker;
+use super::*;
+use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+
+/// Load the configuration at `path` and every rule file it names.
+pub fn load(path: &Path) -> Result<Config, Diagnostics> {
+    let text = read(path, None)?;
+    load_str(path, text, &mut |p: &Path| read(p, Some(path)))
+}
+
+fn read(path: &Path, from: Option<&Path>) -> Result<String, Diagnostics> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let message = match from {
+            Some(cfg) => format!("cannot read rule file named in {}: {e}", cfg.display()),
+            None => format!("cannot read configuration: {e}"),
+        };
+        Diagnostics(vec![Diagnostic {
+            file: path.to_path_buf(),
+            line: 1,
+            col: 1,
+            message,
+            detail: None,
+        }])
+    })
+}
+
+/// Load a configuration from text; `read_rules` reads a rule file (injected for tests).
+pub fn load_str(
+    path: &Path,
+    text: String,
+    read_rules: &mut dyn FnMut(&Path) -> Result<String, Diagnostics>,
+) -> Result<Config, Diagnostics> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let src = SourceFile::new(path, text);
+    let mut errors = Vec::new();
+    let mut raw = match toml_span::parse(&src.text) {
+        Ok(v) => v,
+        Err(e) => {
+            let mut w = Walker::new(&src);
+            w.toml_error(e, "the configuration");
+            return Err(Diagnostics(w.errors));
+        }
+    };
+    let mut w = Walker::new(&src);
+    let mut cfg = Config {
+        path: path.to_path_buf(),
+        dir: dir.clone(),
+        state_dir: dir.join("var"),
+        backfill: std::time::Duration::from_secs(48 * 3600),
+        retention: std::time::Duration::from_secs(90 * 86_400),
+        poll: PollConfig::default(),
+        feeds: Vec::new(),
+        server: None,
+        mail: MailConfig {
+            from: "vigie <vigie@localhost>".into(),
+            admin: Vec::new(),
+            transport: Transport::Maildir {
+                dir: PathBuf::new(),
+            },
+        },
+        digests: Vec::new(),
+        rules: Rules::default(),
+        files: vec![path.to_path_buf()],
+    };
+    let mut rule_paths = Vec::new();
+    if let Some(mut root) = w.table(&mut raw, "the configuration") {
+        if let Some(s) = w.string(&mut root, "state_dir") {
+            cfg.state_dir = dir.join(&s.value);
+        }
+        if let Some(d) = w.duration(&mut root, "backfill") {
+            cfg.backfill = d;
+        }
+        if let Some(d) = w.duration(&mut root, "retention") {
+            cfg.retention = d;
+        }
+        if let Some((_, mut v)) = root.take("poll") {
+            if let Some(mut th) = w.table(&mut v, "[poll]") {
+                poll_section(&mut w, &mut th, &mut cfg.poll);
+                w.finish(th, "[poll]");
+            }
+        }
+        for mut v in w.array_of_tables(&mut root, "feed") {
+            let span = v.span;
+            if let Some(mut th) = w.table(&mut v, "[[feed]]") {
+                if let Some(feed) = feed_section(&mut w, &mut th, span) {
+                    cfg.feeds.push(feed);
+                }
+                w.finish(th, "[[feed]]");
+            }
+        }
+        if let Some((_, mut v)) = root.take("server") {
+            let span = v.span;
+            if let Some(mut th) = w.table(&mut v, "[server]") {
+                if let Some(l) = w.required_string(&mut th, "listen", span, "[server]") {
+                    if l.value.parse::<std::net::SocketAddr>().is_err() {
+                        w.error(l.span, format!("`listen` must be an address such as \"127.0.0.1:9477\", not \"{}\"", l.value));
+                    }
+                    cfg.server = Some(ServerConfig { listen: l.value });
+                }
+                w.finish(th, "[server]");
+            }
+        }
+        if let Some((_, mut v)) = root.take("mail") {
+            if let Some(mut th) = w.table(&mut v, "[mail]") {
+                mail_section(&mut w, &mut th, &dir, &mut cfg.mail);
+                w.finish(th, "[mail]");
+            }
+        }
+        for mut v in w.array_of_tables(&mut root, "digest") {
+            let span = v.span;
+            if let Some(mut th) = w.table(&mut v, "[[digest]]") {
+                if let Some(d) = digest_section(&mut w, &mut th, span) {
+                    cfg.digests.push(d);
+                }
+                w.finish(th, "[[digest]]");
+            }
+        }
+        if let Some(list) = w.strings(&mut root, "rules") {
+            rule_paths = list;
+        }
+        w.finish(root, "the configuration");
+    }
+    if let Transport::Maildir { dir: d } = &mut cfg.mail.transport {
+        if d.as_os_str().is_empty() {
+            *d = cfg.state_dir.join("mail");
+        }
+    }
+    check_feeds(&mut w, &cfg.feeds);
+    errors.append(&mut w.errors);
+
+    // Rule files, in order; each one's faults located in that file.
+    let mut sources = Vec::new();
+    for p in &rule_paths {
+        let rp = dir.join(&p.value);
+        cfg.files.push(rp.clone());
+        match read_rules(&rp) {
+            Ok(text) => sources.push(SourceFile::new(&rp, text)),
+            Err(d) => {
+                let (line, col) = src.line_col(p.span.start);
+                errors.extend(d.0.into_iter().map(|mut x| {
+                    x.message = format!(
+                        "{} (named at {}:{line}:{col})",
+                        x.message,
+                        src.path.display()
+                    );
+                    x
+                }));
+            }
+        }
+    }
+    let mut query_origin = Vec::new();
+    for (i, rsrc) in sources.iter().enumerate() {
+        super::rulefile::load_rules(rsrc, i, &mut cfg.rules, &mut query_origin, &mut errors);
+    }
+    cross_check(&cfg, &sources, &query_origin, &mut errors);
+    if errors.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(Diagnostics(errors))
+    }
+}
+
+fn poll_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, poll: &mut PollConfig) {
+    if let Some(i) = interval(w, th) {
+        poll.interval = i;
+    }
+    if let Some(n) = w.count(th, "concurrency", 10_000) {
+        poll.concurrency = n as usize;
+    }
+    if let Some(n) = w.count(th, "per_host", 1_000) {
+        poll.per_host = n as usize;
+    }
+    if let Some(d) = w.duration(th, "timeout") {
+        poll.timeout = d;
+    }
+    if let Some(n) = w.size(th, "max_body") {
+        poll.max_body = n;
+    }
+}
+
+fn interval(w: &mut Walker<'_>, th: &mut TableHelper<'_>) -> Option<Interval> {
+    let s = w.string(th, "interval")?;
+    if s.value == "auto" {
+        return Some(Interval::Auto);
+    }
+    match units::parse_duration(&s.value) {
+        Ok(d) if d.as_secs() >= 1 => Some(Interval::Fixed(d)),
+        Ok(_) => {
+            w.error(s.span, "`interval` must be at least 1s");
+            None
+        }
+        Err(msg) => {
+            w.error(s.span, format!("`interval`: {msg} (or \"auto\")"));
+            None
+        }
+    }
+}
+
+fn feed_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, at: Span) -> Option<FeedConfig> {
+    let name = w.required_string(th, "name", at, "[[feed]]");
+    let url = w.required_string(th, "url", at, "[[feed]]");
+    let interval = interval(w, th);
+    let tags = w.strings(th, "tags").unwrap_or_default();
+    if let Some(u) = &url {
+        match url::Url::parse(&u.value) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
+            Ok(parsed) => w.error(
+                u.span,
+                format!("feed url must be http or https, not {}", parsed.scheme()),
+            ),
+            Err(e) => w.error(u.span, format!("invalid feed url \"{}\": {e}", u.value)),
+        }
+    }
+    if let Some(n) = &name {
+        if n.value.trim().is_empty() {
+            w.error(n.span, "feed name must not be empty");
+        }
+    }
+    Some(FeedConfig {
+        name: name?.value,
+        url: url?.value,
+        interval,
+        tags: tags.into_iter().map(|t| t.value).collect(),
+    })
+}
+
+fn mail_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, dir: &Path, mail: &mut MailConfig) {
+    if let Some(f) = w.string(th, "from") {
+        if !f.value.contains('@') {
+            w.error(
+                f.span,
+                format!("`from` must be an email address, not \"{}\"", f.value),
+            );
+        }
+        mail.from = f.value;
+    }
+    if let Some(a) = w.strings(th, "admin") {
+        mail.admin = a.into_iter().map(|s| s.value).collect();
+    }
+    let maildir = w.string(th, "dir").map(|d| dir.join(d.value));
+    let transport = w.string(th, "transport");
+    let smtp = th.take("smtp");
+    let kind = transport.as_ref().map_or("maildir", |t| t.value.as_str());
+    match kind {
+        "maildir" => {
+            mail.transport = Transport::Maildir {
+                dir: maildir.unwrap_or_default(),
+            };
+            if let Some((k, _)) = smtp {
+                w.error(k.span, "[mail.smtp] is set but `transport` is not \"smtp\"");
+            }
+        }
+        "smtp" => match smtp {
+            Some((k, mut v)) => {
+                if let Some(mut st) = w.table(&mut v, "[mail.smtp]") {
+                    if let Some(s) = smtp_section(w, &mut st, k.span) {
+                        mail.transport = Transport::Smtp(s);
+                    }
+                    w.finish(st, "[mail.smtp]");
+                }
+            }
+            None => {
+                let span = transport.as_ref().map_or(Span::new(0, 0), |t| t.span);
+                w.error(span, "transport = \"smtp\" needs a [mail.smtp] section");
+            }
+        },
+        other => {
+            let span = transport.as_ref().map_or(Span::new(0, 0), |t| t.span);
+            w.error(
+                span,
+                format!("unknown mail transport \"{other}\" (expected \"smtp\" or \"maildir\")"),
+            );
+        }
+    }
+}
+
+fn smtp_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, at: Span) -> Option<SmtpConfig> {
+    let host = w.required_string(th, "host", at, "[mail.smtp]");
+    let security = match w.string(th, "security") {
+        None => Security::StartTls,
+        Some(s) => match s.value.as_str() {
+            "starttls" => Security::StartTls,
+            "tls" => Security::Tls,
+            "none" => Security::None,
+            other => {
+                w.error(s.span, format!("unknown `security` \"{other}\" (expected \"starttls\", \"tls\" or \"none\")"));
+                Security::StartTls
+            }
+        },
+    };
+    let default_port = match security {
+        Security::Tls => 465,
+        Security::StartTls => 587,
+        Security::None => 25,
+    };
+    let port = w
+        .count(th, "port", 65_535)
+        .map_or(default_port, |p| p as u16);
+    let username = w.string(th, "username").map(|s| s.value);
+    let file = w.string(th, "password_file");
+    let env = w.string(th, "password_env");
+    let password = match (file, env) {
+        (Some(f), Some(_)) => {
+            w.error(
+                f.span,
+                "set one of `password_file` and `password_env`, not both",
+            );
+            None
+        }
+        (Some(f), None) => Some(PasswordSource::File(PathBuf::from(f.value))),
+        (None, Some(e)) => Some(PasswordSource::Env(e.value)),
+        (None, None) => None,
+    };
+    Some(SmtpConfig {
+        host: host?.value,
+        port,
+        security,
+        username,
+        password,
+    })
+}
+
+fn digest_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, at: Span) -> Option<DigestConfig> {
+    let name = w.required_string(th, "name", at, "[[digest]]");
+    let at_s = w.string(th, "at");
+    let cron = w.string(th, "cron");
+    let timezone = w
+        .string(th, "timezone")
+        .map_or_else(|| "UTC".to_string(), |t| t.value);
+    let to = w.strings(th, "to").unwrap_or_default();
+    let schedule = match (at_s, cron) {
+        (Some(a), None) => match parse_hhmm(&a.value) {
+            Some((hour, minute)) => Some(Schedule::At { hour, minute }),
+            None => {
+                w.error(
+                    a.span,
+                    format!("`at` must be a time HH:MM, not \"{}\"", a.value),
+                );
+                None
+            }
+        },
+        (None, Some(c)) => {
+            if c.value.split_whitespace().count() != 5 {
+                w.error(
+                    c.span,
+                    format!(
+                        "`cron` must have five fields (minute hour day month weekday), not \"{}\"",
+                        c.value
+                    ),
+                );
+            }
+            Some(Schedule::Cron(c.value))
+        }
+        (Some(a), Some(_)) => {
+            w.error(a.span, "set one of `at` and `cron`, not both");
+            None
+        }
+        (None, None) => {
+            w.error(at, "a [[digest]] needs `at` or `cron`");
+            None
+        }
+    };
+    Some(DigestConfig {
+        name: name?.value,
+        schedule: schedule?,
+        timezone,
+        to: to.into_iter().map(|t| t.value).collect(),
+    })
+}
+
+fn parse_hhmm(s: &str) -> Option<(u32, u32)> {
+    let (h, m) = s.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && s.len() <= 5).then_some((h, m))
+}
+
+fn check_feeds(w: &mut Walker<'_>, feeds: &[FeedConfig]) {
+    let mut seen = HashSet::new();
+    for f in feeds {
+        if !seen.insert(f.name.as_str()) {
+            let at = w.src.text.find(&format!("\"{}\"", f.name)).unwrap_or(0);
+            w.errors.push(
+                w.src
+                    .diag(at, format!("feed name \"{}\" is used twice", f.name)),
+            );
+        }
+    }
+}
+
+/// Checks that need both files: a watch's digest exists, its feeds exist, its query compiles.
+fn cross_check(
+    cfg: &Config,
+    sources: &[SourceFile],
+    origin: &[super::rulefile::Origin],
+    errors: &mut Vec<Diagnostic>,
+) {
+    let digests: HashSet<&str> = cfg.digests.iter().map(|d| d.name.as_str()).collect();
+    let feeds: HashSet<&str> = cfg.feeds.iter().map(|f| f.name.as_str()).collect();
+    let tags: HashSet<&str> = cfg
+        .feeds
+        .iter()
+        .flat_map(|f| f.tags.iter().map(String::as_str))
+        .collect();
+    for (w, o) in cfg.rules.watches.iter().zip(origin) {
+        let src = &sources[o.file];
+        if w.alert == AlertMode::Digest {
+            match &w.digest {
+                Some(d) if !digests.contains(d.as_str()) => {
+                    errors.push(src.diag(o.watch_at, format!("watch \"{}\" names digest \"{d}\", which is not defined in the configuration", w.name)));
+                }
+                None if cfg.digests.len() > 1 => {
+                    errors.push(src.diag(o.watch_at, format!("watch \"{}\" must name its `digest`: the configuration defines several", w.name)));
+                }
+                _ => {}
+            }
+        }
+        for sel in &w.feeds {
+            let unknown = match sel {
+                FeedSelector::Name(n) => !feeds.is_empty() && !feeds.contains(n.as_str()),
+                FeedSelector::Tag(t) => !feeds.is_empty() && !tags.contains(t.as_str()),
+                FeedSelector::All => false,
+            };
+            if unknown {
+                errors.push(src.diag(o.watch_at, format!("watch \"{}\" names feed selector {sel:?}, which matches no configured feed", w.name)));
+            }
+        }
+    }
+    if let Err(rule_errors) = cfg.rules.compile() {
+        for e in rule_errors {
+            let Some(o) = origin.get(e.watch) else {
+                continue;
+            };
+            let src = &sources[o.file];
+            let mut d = src.diag(
+                o.query_at + e.offset,
+                format!(
+                    "watch \"{}\": {}",
+                    cfg.rules.watches[e.watch].name, e.message
+                ),
+            );
+            d.detail = Some(crate::rules::caret_line(
+                &cfg.rules.watches[e.watch].query,
+                e.offset,
+            ));
+            errors.push(d);
+        }
+    }
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for (i, w) in cfg.rules.watches.iter().enumerate() {
+        if names.insert(w.name.as_str(), i).is_some() {
+            let o = &origin[i];
+            errors.push(sources[o.file].diag(
+                o.watch_at,
+                format!("watch name \"{}\" is used twice", w.name),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_pair(main: &str, rules: &str) -> Result<Config, Diagnostics> {
+        let rules = rules.to_string();
+        load_str(
+            Path::new("/etc/v/vigie.toml"),
+            main.to_string(),
+            &mut |_| Ok(rules.clone()),
+        )
+    }
+
+    fn messages(r: Result<Config, Diagnostics>) -> Vec<String> {
+        r.err()
+            .map(|d| d.0.iter().map(|x| x.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_full_configuration_loads_with_defaults_and_relative_paths() {
+        let main = "state_dir = \"state\"\nrules = [\"r.toml\"]\n[poll]\ninterval = \"5m\"\nmax_body = \"2MB\"\n\
+            [[feed]]\nname = \"a\"\nurl = \"https://ex.org/rss\"\ntags = [\"fr\"]\ninterval = \"auto\"\n\
+            [mail]\nfrom = \"v <v@ex.org>\"\n[[digest]]\nname = \"morning\"\nat = \"07:00\"\nto = [\"d@ex.org\"]\n";
+        let rules = "[entity.daech]\nnames = [\"Daech\", \"EI\"]\n[[watch]]\nname = \"w\"\nquery = '@daech'\n";
+        let cfg = load_pair(main, rules).unwrap();
+        assert_eq!(cfg.state_dir, Path::new("/etc/v/state"));
+        assert_eq!(
+            cfg.poll.interval,
+            Interval::Fixed(std::time::Duration::from_secs(300))
+        );
+        assert_eq!(cfg.poll.max_body, 2_000_000);
+        assert_eq!(cfg.feeds[0].interval, Some(Interval::Auto));
+        assert_eq!(cfg.rules.entities[0].names, vec!["Daech", "EI"]);
+        assert_eq!(cfg.rules.watches[0].alert, AlertMode::Digest);
+        assert_eq!(cfg.digests[0].schedule, Schedule::At { hour: 7, minute: 0 });
+        match &cfg.mail.transport {
+            Transport::Maildir { dir } => assert_eq!(dir, Path::new("/etc/v/state/mail")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(cfg.files.len(), 2);
+    }
+
+    #[test]
+    fn every_error_is_collected_across_both_files() {
+        let main = "rules = [\"r.toml\"]\nbackfill = 3\n[[feed]]\nname = \"a\"\nurl = \"ftp://x\"\n[[feed]]\nurl = \"http://x\"\n\
+            [mail]\ntransport = \"smtp\"\n";
+        let rules = "[[watch]]\nname = \"w\"\nquery = 'a AND'\nalert = \"immediate\"\n\
+            [[watch]]\nname = \"v\"\nquery = '@nobody'\ndigest = \"evening\"\nsurprise = 1\n";
+        let m = messages(load_pair(main, rules));
+        let all = m.join("\n");
+        for needle in [
+            "vigie.toml:2:12: expected",
+            "feed url must be http or https",
+            "missing key `name` in [[feed]]",
+            "needs a [mail.smtp] section",
+            "an immediate watch needs recipients",
+            "watch \"w\":",
+            "unknown entity",
+            "digest \"evening\"",
+            "unknown key `surprise`",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+    }
+
+    #[test]
+    fn a_toml_syntax_error_is_located() {
+        let m = messages(load_pair("state_dir = \"x\nrules = []\n", ""));
+        assert_eq!(m.len(), 1);
+        assert!(m[0].starts_with("/etc/v/vigie.toml:1:"), "{m:?}");
+    }
+
+    #[test]
+    fn passwords_are_referenced_not_stored() {
+        let main = "[mail]\nfrom = \"v@ex.org\"\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"h\"\nusername = \"u\"\npassword_env = \"VIGIE_TEST_PW\"\n";
+        let cfg = load_pair(main, "").unwrap();
+        let Transport::Smtp(s) = &cfg.mail.transport else {
+            panic!()
+        };
+        assert_eq!(s.port, 587);
+        assert!(matches!(&s.password, Some(PasswordSource::Env(v)) if v == "VIGIE_TEST_PW"));
+    }
+}

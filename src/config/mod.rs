@@ -1,0 +1,241 @@
+//! Config stage: the validated configuration (`vigie.toml` plus its rule files).
+//! Invariant: a `Config` only exists when every file parsed and every cross-reference
+//! (digests, feeds, entities, queries) checked out; otherwise every fault is reported.
+
+mod load;
+mod rulefile;
+pub mod units;
+mod walk;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use load::{load, load_str};
+
+use crate::rules::{EntityDef, Matcher, WatchDef};
+
+/// A named list of aliases (`[entity.NAME] names = [...]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entity {
+    pub name: String,
+    pub names: Vec<String>,
+}
+
+/// Where the configuration is read from when `-c` is not given (contract §1).
+pub fn default_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("VIGIE_CONFIG") {
+        return PathBuf::from(p);
+    }
+    let etc = Path::new("/etc/vigie/vigie.toml");
+    if etc.exists() {
+        return etc.to_path_buf();
+    }
+    PathBuf::from("config/vigie.toml")
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The main configuration file, and the folder relative paths start from.
+    pub path: PathBuf,
+    pub dir: PathBuf,
+    pub state_dir: PathBuf,
+    /// On a feed's first poll, items older than this are stored without alerting.
+    pub backfill: Duration,
+    pub retention: Duration,
+    pub poll: PollConfig,
+    pub feeds: Vec<FeedConfig>,
+    pub server: Option<ServerConfig>,
+    pub mail: MailConfig,
+    pub digests: Vec<DigestConfig>,
+    pub rules: Rules,
+    /// Every file the configuration was read from (for reload watching).
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    Fixed(Duration),
+    /// Adapt to how often the feed publishes.
+    Auto,
+}
+
+#[derive(Debug, Clone)]
+pub struct PollConfig {
+    pub interval: Interval,
+    pub concurrency: usize,
+    pub per_host: usize,
+    pub timeout: Duration,
+    pub max_body: u64,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        PollConfig {
+            interval: Interval::Fixed(Duration::from_secs(15 * 60)),
+            concurrency: 32,
+            per_host: 2,
+            timeout: Duration::from_secs(30),
+            max_body: 10_000_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedConfig {
+    pub name: String,
+    pub url: String,
+    pub interval: Option<Interval>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub from: String,
+    pub admin: Vec<String>,
+    pub transport: Transport,
+}
+
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// Each email written as an `.eml` file in this folder.
+    Maildir {
+        dir: PathBuf,
+    },
+    Smtp(SmtpConfig),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    None,
+    StartTls,
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: Option<String>,
+    /// Where the password is read from at send time; the secret itself is never kept
+    /// in the configuration, so it cannot reach a log line through `Debug`.
+    pub password: Option<PasswordSource>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PasswordSource {
+    File(PathBuf),
+    Env(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schedule {
+    /// Every day at this local time.
+    At {
+        hour: u32,
+        minute: u32,
+    },
+    Cron(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct DigestConfig {
+    pub name: String,
+    pub schedule: Schedule,
+    pub timezone: String,
+    pub to: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertMode {
+    Immediate,
+    Digest,
+}
+
+/// Which feeds a watch applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedSelector {
+    All,
+    Name(String),
+    Tag(String),
+}
+
+impl FeedSelector {
+    pub fn parse(s: &str) -> FeedSelector {
+        match s {
+            "*" => FeedSelector::All,
+            _ => match s.strip_prefix("tag:") {
+                Some(tag) => FeedSelector::Tag(tag.to_string()),
+                None => FeedSelector::Name(s.to_string()),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Watch {
+    pub name: String,
+    pub query: String,
+    /// Empty means every feed.
+    pub feeds: Vec<FeedSelector>,
+    pub alert: AlertMode,
+    pub digest: Option<String>,
+    pub to: Vec<String>,
+}
+
+impl Watch {
+    /// Whether this watch applies to articles of the feed named `feed` with `tags`.
+    pub fn applies_to(&self, feed: &str, tags: &[String]) -> bool {
+        self.feeds.is_empty()
+            || self.feeds.iter().any(|sel| match sel {
+                FeedSelector::All => true,
+                FeedSelector::Name(n) => n == feed,
+                FeedSelector::Tag(t) => tags.iter().any(|x| x == t),
+            })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    pub entities: Vec<Entity>,
+    pub watches: Vec<Watch>,
+}
+
+impl Rules {
+    /// Compile the watches into one matcher. Cannot fail for a loaded `Config`:
+    /// loading already compiled them once and reported every fault.
+    pub fn compile(&self) -> Result<Matcher, Vec<crate::rules::RuleError>> {
+        let defs: Vec<WatchDef> = self
+            .watches
+            .iter()
+            .map(|w| WatchDef {
+                name: w.name.clone(),
+                query: w.query.clone(),
+            })
+            .collect();
+        let entities: Vec<EntityDef> = self
+            .entities
+            .iter()
+            .map(|e| EntityDef {
+                name: e.name.clone(),
+                names: e.names.clone(),
+            })
+            .collect();
+        Matcher::build(&entities, &defs)
+    }
+}
+
+impl Config {
+    pub fn feed(&self, name: &str) -> Option<&FeedConfig> {
+        self.feeds.iter().find(|f| f.name == name)
+    }
+
+    pub fn interval_of(&self, feed: &FeedConfig) -> Interval {
+        feed.interval.unwrap_or(self.poll.interval)
+    }
+}

@@ -1,0 +1,133 @@
+//! Config stage: one rule file — `[entity.NAME]` alias lists and `[[watch]]` entries —
+//! read into the rule set, with each watch's position kept so that a query fault can be
+//! shown at its file, line and column. Pure: works on text already read.
+
+use toml_span::Span;
+
+use super::walk::Walker;
+use super::{AlertMode, Entity, FeedSelector, Rules, Watch};
+use crate::diag::{Diagnostic, SourceFile};
+
+/// Where a watch came from: which rule file (index into the loaded sources), where
+/// its table starts, and the byte offset of the first character of its query.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    pub file: usize,
+    pub watch_at: usize,
+    pub query_at: usize,
+}
+
+/// Read rule file number `file_index` (its index in the caller's list of sources).
+pub fn load_rules(
+    src: &SourceFile,
+    file_index: usize,
+    rules: &mut Rules,
+    origins: &mut Vec<Origin>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    let mut raw = match toml_span::parse(&src.text) {
+        Ok(v) => v,
+        Err(e) => {
+            let mut w = Walker::new(src);
+            w.toml_error(e, "the rule file");
+            errors.append(&mut w.errors);
+            return;
+        }
+    };
+    let mut w = Walker::new(src);
+    if let Some(mut root) = w.table(&mut raw, "the rule file") {
+        if let Some((_, mut ents)) = root.take("entity") {
+            if let Some(mut th) = w.table(&mut ents, "[entity]") {
+                let keys: Vec<_> = th.table.keys().cloned().collect();
+                for key in keys {
+                    let Some(mut v) = th.table.remove(&key) else {
+                        continue;
+                    };
+                    let section = format!("[entity.{}]", key.name);
+                    if let Some(mut et) = w.table(&mut v, &section) {
+                        match w.strings(&mut et, "names") {
+                            Some(names) if !names.is_empty() => rules.entities.push(Entity {
+                                name: key.name.to_string(),
+                                names: names.into_iter().map(|n| n.value).collect(),
+                            }),
+                            _ => w.error(
+                                key.span,
+                                format!("{section} needs a non-empty `names` list"),
+                            ),
+                        }
+                        w.finish(et, &section);
+                    }
+                }
+                w.finish(th, "[entity]");
+            }
+        }
+        for mut v in w.array_of_tables(&mut root, "watch") {
+            let at = v.span;
+            if let Some(mut th) = w.table(&mut v, "[[watch]]") {
+                if let Some((watch, query_span)) = watch_section(&mut w, &mut th, at) {
+                    origins.push(Origin {
+                        file: file_index,
+                        watch_at: at.start,
+                        query_at: w.string_content_start(query_span),
+                    });
+                    rules.watches.push(watch);
+                }
+                w.finish(th, "[[watch]]");
+            }
+        }
+        w.finish(root, "the rule file");
+    }
+    errors.append(&mut w.errors);
+}
+
+fn watch_section(
+    w: &mut Walker<'_>,
+    th: &mut toml_span::de_helpers::TableHelper<'_>,
+    at: Span,
+) -> Option<(Watch, Span)> {
+    let name = w.required_string(th, "name", at, "[[watch]]");
+    let query = w.required_string(th, "query", at, "[[watch]]");
+    let feeds = w.strings(th, "feeds").unwrap_or_default();
+    let alert = match w.string(th, "alert") {
+        None => AlertMode::Digest,
+        Some(a) => match a.value.as_str() {
+            "immediate" => AlertMode::Immediate,
+            "digest" => AlertMode::Digest,
+            other => {
+                w.error(
+                    a.span,
+                    format!("unknown `alert` \"{other}\" (expected \"immediate\" or \"digest\")"),
+                );
+                AlertMode::Digest
+            }
+        },
+    };
+    let digest = w.string(th, "digest").map(|d| d.value);
+    let to = w.strings(th, "to").unwrap_or_default();
+    if alert == AlertMode::Immediate && to.is_empty() {
+        w.error(at, "an immediate watch needs recipients in `to`");
+    }
+    for t in &to {
+        if !t.value.contains('@') {
+            w.error(
+                t.span,
+                format!("recipient \"{}\" is not an email address", t.value),
+            );
+        }
+    }
+    let query = query?;
+    Some((
+        Watch {
+            name: name?.value,
+            query: query.value,
+            feeds: feeds
+                .iter()
+                .map(|f| FeedSelector::parse(&f.value))
+                .collect(),
+            alert,
+            digest,
+            to: to.into_iter().map(|t| t.value).collect(),
+        },
+        query.span,
+    ))
+}

@@ -1,0 +1,126 @@
+//! Config stage: the units a user writes as strings — durations ("90s", "15m", "6h",
+//! "7d") and sizes ("10MB"). Pure parsing; every failure says what was expected.
+
+use std::time::Duration;
+
+/// Parse a duration such as `"90s"`, `"15m"`, `"6h"`, `"7d"` (also `"500ms"`, `"2w"`,
+/// and compound forms like `"1h30m"`).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("expected a duration such as \"90s\", \"15m\", \"6h\" or \"7d\"".into());
+    }
+    let mut total: u64 = 0;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!(
+                "invalid duration \"{s}\": expected a number followed by ms, s, m, h, d or w"
+            ));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("invalid duration \"{s}\": number too large"))?;
+        rest = rest[digits..].trim_start();
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = &rest[..unit_len];
+        rest = rest[unit_len..].trim_start();
+        let millis: u64 = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 604_800_000,
+            "" => {
+                return Err(format!(
+                    "invalid duration \"{s}\": missing unit (ms, s, m, h, d or w)"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "invalid duration \"{s}\": unknown unit \"{other}\" (expected ms, s, m, h, d or w)"
+                ));
+            }
+        };
+        total = n
+            .checked_mul(millis)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| format!("invalid duration \"{s}\": too large"))?;
+    }
+    Ok(Duration::from_millis(total))
+}
+
+/// Parse a size such as `"10MB"`, `"512KB"`, `"1GB"` or a plain number of bytes.
+/// KB/MB/GB are powers of 1000; KiB/MiB/GiB powers of 1024.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return Err(format!(
+            "invalid size \"{s}\": expected a number followed by B, KB, MB or GB"
+        ));
+    }
+    let n: u64 = t[..digits]
+        .parse()
+        .map_err(|_| format!("invalid size \"{s}\": number too large"))?;
+    let factor: u64 = match t[digits..].trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" | "K" => 1_000,
+        "MB" | "M" => 1_000_000,
+        "GB" | "G" => 1_000_000_000,
+        "KIB" => 1 << 10,
+        "MIB" => 1 << 20,
+        "GIB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "invalid size \"{s}\": unknown unit \"{other}\" (expected B, KB, MB or GB)"
+            ));
+        }
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("invalid size \"{s}\": too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_as_the_contract_writes_them() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("6h"), Ok(Duration::from_secs(21_600)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5_400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn bad_durations_say_why() {
+        assert!(parse_duration("15").unwrap_err().contains("missing unit"));
+        assert!(
+            parse_duration("15 minutes")
+                .unwrap_err()
+                .contains("unknown unit \"minutes\"")
+        );
+        assert_eq!(parse_duration("15 m"), Ok(Duration::from_secs(900)));
+        assert!(
+            parse_duration("fast")
+                .unwrap_err()
+                .contains("expected a number")
+        );
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("1MiB"), Ok(1_048_576));
+        assert_eq!(parse_size("512"), Ok(512));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("10XB").is_err());
+    }
+}

@@ -1,0 +1,429 @@
+//! Text folding, the first stage of matching: original text → folded text plus an offset map.
+//!
+//! Invariants: folding is char-local apart from separator collapsing (so re-folding the original
+//! slice of a hit gives the folded slice back); every folded byte maps to the original char that
+//! produced it, so [`Folded::original_range`] always lands on char boundaries of the original;
+//! folding never panics, whatever the input.
+//!
+//! What folding does: Unicode compatibility decomposition (NFKD) with combining marks dropped,
+//! full Unicode lower-casing, œ→oe, æ→ae, ß→ss and a few letters without decomposition (ø, ł,
+//! đ, ı, final ς), soft hyphens and zero-width joiners removed, and every run of whitespace,
+//! hyphens, dashes and apostrophes (all their variants) turned into one ASCII space. French and
+//! Italian elided prefixes (l' d' qu' jusqu' dell'…) stay in the text but are remembered, so that
+//! they do not count as words for word distances.
+
+use std::ops::Range;
+
+use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+
+/// Elided prefixes, folded, that do not count as words when followed by an apostrophe.
+const ELIDED: &[&str] = &[
+    "l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quelqu", "presqu",
+    // Italian
+    "un", "dell", "all", "dall", "nell", "sull", "coll", "quell", "quest", "bell", "sant",
+];
+/// Longest entry of [`ELIDED`], in bytes.
+const ELIDED_MAX: usize = 6;
+
+/// Text folded for matching, with a map back to byte offsets of the original.
+#[derive(Clone, Debug, Default)]
+pub struct Folded {
+    /// The folded text.
+    pub text: String,
+    /// For each folded byte: start (in the original) of the char that produced it.
+    starts: Vec<u32>,
+    /// For each folded byte: end (in the original) of the char that produced it, stretched over
+    /// the combining marks that followed it and were dropped.
+    ends: Vec<u32>,
+    /// Folded offsets of word starts that are elided prefixes («l'», «d'»…), ascending.
+    elided: Vec<u32>,
+    /// Length of the original text that was folded.
+    original_len: u32,
+}
+
+/// Fold `original` for matching. Texts longer than 4 GiB are folded up to the last char boundary
+/// before 4 GiB (the fetch layer refuses bodies that large anyway).
+pub fn fold(original: &str) -> Folded {
+    let original = truncate(original, u32::MAX as usize - 1);
+    let mut f = Folder {
+        out: Folded {
+            text: String::with_capacity(original.len() + 16),
+            starts: Vec::with_capacity(original.len() + 16),
+            ends: Vec::with_capacity(original.len() + 16),
+            elided: Vec::new(),
+            original_len: to_u32(original.len()),
+        },
+        after_separator: false,
+    };
+    let bytes = original.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if is_plain_ascii(b) {
+                let mut j = i + 1;
+                while j < bytes.len() && is_plain_ascii(bytes[j]) {
+                    j += 1;
+                }
+                f.push_ascii_run(&original[i..j], i);
+                i = j;
+            } else {
+                f.separator(i, i + 1, b == b'\'' || b == b'`');
+                i += 1;
+            }
+            continue;
+        }
+        // `i` is on a char boundary: ASCII runs and whole chars are consumed.
+        let Some(c) = original[i..].chars().next() else {
+            break;
+        };
+        let end = i + c.len_utf8();
+        f.push_char(c, i, end);
+        i = end;
+    }
+    f.out
+}
+
+/// The folded form of a query term: folded, with leading and trailing separators trimmed.
+pub fn fold_term(term: &str) -> String {
+    fold(term).text.trim_matches(' ').to_owned()
+}
+
+impl Folded {
+    /// Byte range in the ORIGINAL text for folded byte range [start, end). Always on char
+    /// boundaries of the original. Out-of-range or reversed bounds are clamped.
+    pub fn original_range(&self, start: usize, end: usize) -> Range<usize> {
+        let len = self.text.len();
+        let start = start.min(len);
+        let end = end.clamp(start, len);
+        if start == end {
+            let at = self.starts.get(start).copied().unwrap_or(self.original_len) as usize;
+            return at..at;
+        }
+        self.starts[start] as usize..self.ends[end - 1] as usize
+    }
+
+    /// True if folded offset `pos` lies between the outputs of two different original chars
+    /// (or at either end of the text): a hit may start or end there.
+    pub fn is_source_boundary(&self, pos: usize) -> bool {
+        pos == 0 || pos >= self.starts.len() || self.starts[pos] != self.starts[pos - 1]
+    }
+
+    /// True if the char just before folded offset `pos` is a letter or digit.
+    pub fn word_char_before(&self, pos: usize) -> bool {
+        match self.text.as_bytes().get(pos.wrapping_sub(1)) {
+            None => false,
+            Some(b) if b.is_ascii() => b.is_ascii_alphanumeric(),
+            Some(_) => self
+                .text
+                .get(..pos)
+                .and_then(|s| s.chars().next_back())
+                .is_some_and(char::is_alphanumeric),
+        }
+    }
+
+    /// True if the char starting at folded offset `pos` is a letter or digit.
+    pub fn word_char_at(&self, pos: usize) -> bool {
+        match self.text.as_bytes().get(pos) {
+            None => false,
+            Some(b) if b.is_ascii() => b.is_ascii_alphanumeric(),
+            Some(_) => self
+                .text
+                .get(pos..)
+                .and_then(|s| s.chars().next())
+                .is_some_and(char::is_alphanumeric),
+        }
+    }
+
+    /// End of the word that goes on at folded offset `pos` (`pos` itself if no word char there).
+    pub fn word_end(&self, pos: usize) -> usize {
+        let Some(rest) = self.text.get(pos..) else {
+            return pos;
+        };
+        rest.char_indices()
+            .find(|&(_, c)| !c.is_alphanumeric())
+            .map_or(self.text.len(), |(k, _)| pos + k)
+    }
+
+    /// Folded offsets of the words that count for word distances, ascending: every start of a
+    /// run of letters and digits, except elided prefixes («l'», «d'», «qu'»…).
+    pub fn counted_word_starts(&self) -> Vec<u32> {
+        let mut starts = Vec::with_capacity(self.text.len() / 6 + 1);
+        let mut in_word = false;
+        let mut elided = self.elided.iter().peekable();
+        for (k, c) in self.text.char_indices() {
+            let word = if c.is_ascii() {
+                c.is_ascii_alphanumeric()
+            } else {
+                c.is_alphanumeric()
+            };
+            if word && !in_word {
+                let k = to_u32(k);
+                while elided.next_if(|&&e| e < k).is_some() {}
+                if elided.next_if(|&&e| e == k).is_none() {
+                    starts.push(k);
+                }
+            }
+            in_word = word;
+        }
+        starts
+    }
+}
+
+struct Folder {
+    out: Folded,
+    /// The last thing emitted was a separator space (so another separator adds nothing).
+    after_separator: bool,
+}
+
+impl Folder {
+    fn push_ascii_run(&mut self, run: &str, at: usize) {
+        let base = self.out.text.len();
+        self.out.text.push_str(run);
+        self.out.text[base..].make_ascii_lowercase();
+        let (from, to) = (to_u32(at), to_u32(at + run.len()));
+        self.out.starts.extend(from..to);
+        self.out.ends.extend(from + 1..=to);
+        self.after_separator = false;
+    }
+
+    /// Emit one already-folded char produced by the original char at [start, end).
+    fn emit(&mut self, c: char, start: usize, end: usize) {
+        self.out.text.push(c);
+        let n = c.len_utf8();
+        self.out
+            .starts
+            .extend(std::iter::repeat_n(to_u32(start), n));
+        self.out.ends.extend(std::iter::repeat_n(to_u32(end), n));
+        self.after_separator = false;
+    }
+
+    /// A separator char at [start, end): a run of them becomes one space.
+    fn separator(&mut self, start: usize, end: usize, apostrophe: bool) {
+        if self.after_separator {
+            return;
+        }
+        if apostrophe {
+            self.note_elision();
+        }
+        self.emit(' ', start, end);
+        self.after_separator = true;
+    }
+
+    /// A dropped combining mark at [.., end): it belongs to the char emitted before it.
+    fn drop_mark(&mut self, end: usize) {
+        if let Some(last) = self.out.ends.last_mut() {
+            *last = (*last).max(to_u32(end));
+        }
+    }
+
+    /// Called at an apostrophe: if the text ends with an elided prefix, remember where it starts.
+    fn note_elision(&mut self) {
+        let text = self.out.text.as_bytes();
+        let mut k = text.len();
+        while k > 0 && text.len() - k <= ELIDED_MAX && text[k - 1].is_ascii_lowercase() {
+            k -= 1;
+        }
+        let word = &text[k..];
+        if word.is_empty() || !ELIDED.iter().any(|e| e.as_bytes() == word) {
+            return;
+        }
+        let boundary_before = self
+            .out
+            .text
+            .get(..k)
+            .and_then(|s| s.chars().next_back())
+            .is_none_or(|c| !c.is_alphanumeric());
+        if boundary_before {
+            self.out.elided.push(to_u32(k));
+        }
+    }
+
+    /// Fold one non-trivial char (anything but a plain ASCII run) found at [start, end).
+    fn push_char(&mut self, c: char, start: usize, end: usize) {
+        match special(c) {
+            Special::Apostrophe => self.separator(start, end, true),
+            Special::Space => self.separator(start, end, false),
+            Special::Drop => {}
+            Special::Text(s) => s.chars().for_each(|t| self.emit(t, start, end)),
+            Special::None if c.is_ascii() => self.emit(c.to_ascii_lowercase(), start, end),
+            Special::None => {
+                decompose_compatible(c, |d| {
+                    if is_combining_mark(d) {
+                        self.drop_mark(end);
+                    } else if d.is_ascii() || !matches!(special(d), Special::None) {
+                        self.push_decomposed(d, start, end);
+                    } else {
+                        for l in d.to_lowercase() {
+                            // Lower-casing may yield decomposable chars or marks ('İ' → i + ◌̇).
+                            decompose_compatible(l, |e| {
+                                if is_combining_mark(e) {
+                                    self.drop_mark(end);
+                                } else {
+                                    self.push_decomposed(e, start, end);
+                                }
+                            });
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    /// A char that came out of a decomposition: classify it again, but do not decompose again.
+    fn push_decomposed(&mut self, d: char, start: usize, end: usize) {
+        match special(d) {
+            Special::Apostrophe => self.separator(start, end, true),
+            Special::Space => self.separator(start, end, false),
+            Special::Drop => {}
+            Special::Text(s) => s.chars().for_each(|t| self.emit(t, start, end)),
+            Special::None => {
+                if d.is_ascii() {
+                    self.emit(d.to_ascii_lowercase(), start, end);
+                } else {
+                    for l in d.to_lowercase() {
+                        if !is_combining_mark(l) {
+                            self.emit(l, start, end);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+enum Special {
+    None,
+    Apostrophe,
+    Space,
+    Drop,
+    Text(&'static str),
+}
+
+fn special(c: char) -> Special {
+    match c {
+        '\'' | '`' | '\u{2019}' | '\u{2018}' | '\u{02BC}' | '\u{00B4}' | '\u{FF07}' => {
+            Special::Apostrophe
+        }
+        '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}' => {
+            Special::Space
+        }
+        '\u{00AD}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' => Special::Drop,
+        '\u{200B}' => Special::Space,
+        c if c.is_whitespace() || c.is_control() => Special::Space,
+        'œ' | 'Œ' => Special::Text("oe"),
+        'æ' | 'Æ' => Special::Text("ae"),
+        'ß' | 'ẞ' => Special::Text("ss"),
+        'ø' | 'Ø' => Special::Text("o"),
+        'ł' | 'Ł' => Special::Text("l"),
+        'đ' | 'Đ' => Special::Text("d"),
+        'ı' => Special::Text("i"),
+        'ς' => Special::Text("σ"),
+        _ => Special::None,
+    }
+}
+
+/// ASCII that folds to itself lower-cased: everything but separators and control chars.
+fn is_plain_ascii(b: u8) -> bool {
+    b.is_ascii() && !b.is_ascii_control() && !matches!(b, b' ' | b'-' | b'\'' | b'`')
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Offsets are below `u32::MAX`: [`fold`] truncates longer input first.
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn folds_case_accents_and_separators() {
+        assert_eq!(fold("Genève").text, "geneve");
+        assert_eq!(fold("GENEVE").text, "geneve");
+        assert_eq!(fold("Gene\u{300}ve").text, "geneve");
+        assert_eq!(fold("d’Alep").text, "d alep");
+        assert_eq!(fold("al-Bayarat").text, "al bayarat");
+        assert_eq!(fold("al — Bayarat").text, "al bayarat");
+        assert_eq!(
+            fold("Œuvre cœur Æther straße").text,
+            "oeuvre coeur aether strasse"
+        );
+        assert_eq!(fold("Pal\u{AD}myre").text, "palmyre");
+        assert_eq!(fold("20\u{A0}km\u{202F}!").text, "20 km !");
+        assert_eq!(fold("İstanbul").text, "istanbul");
+        assert_eq!(fold("ﬁn ΟΔΟΣ οδος").text, "fin οδοσ οδοσ");
+        assert_eq!(fold("km²").text, "km2");
+        assert_eq!(fold("Дамаск دمشق").text, "дамаск دمشق");
+    }
+
+    #[test]
+    fn offsets_map_back_to_original_chars() {
+        let s = "Les unités d’al-Bayarat à Genève";
+        let f = fold(s);
+        assert_eq!(f.text, "les unites d al bayarat a geneve");
+        let at = f.text.find("geneve").unwrap();
+        let r = f.original_range(at, at + 6);
+        assert_eq!(&s[r], "Genève");
+        let at = f.text.find("unites").unwrap();
+        assert_eq!(&s[f.original_range(at, at + 6)], "unités");
+        let at = f.text.find("al bayarat").unwrap();
+        assert_eq!(&s[f.original_range(at, at + 10)], "al-Bayarat");
+        // A decomposed accent belongs to its letter.
+        let s = "Gene\u{300}ve";
+        let f = fold(s);
+        assert_eq!(f.original_range(0, 4), 0..6);
+        assert_eq!(f.original_range(0, 6), 0..s.len());
+        // œ expands to two bytes: both map to the whole œ.
+        let f = fold("cœur");
+        assert_eq!(f.original_range(1, 2), 1..3);
+        assert!(!f.is_source_boundary(2));
+        assert!(f.is_source_boundary(3));
+    }
+
+    #[test]
+    fn elided_prefixes_do_not_count_as_words() {
+        let f = fold("l’ONU et d'Alep, qu'EI ; aujourd'hui l");
+        let words: Vec<&str> = f
+            .counted_word_starts()
+            .iter()
+            .map(|&k| &f.text[k as usize..f.word_end(k as usize)])
+            .collect();
+        assert_eq!(words, ["onu", "et", "alep", "ei", "aujourd", "hui", "l"]);
+    }
+
+    proptest! {
+        #[test]
+        fn folding_never_panics_and_maps_to_char_boundaries(s in any::<String>()) {
+            let f = fold(&s);
+            for a in 0..=f.text.len() {
+                for b in [a, a + 1, a + 3, f.text.len()] {
+                    let r = f.original_range(a, b);
+                    prop_assert!(r.start <= r.end && r.end <= s.len());
+                    prop_assert!(s.is_char_boundary(r.start) && s.is_char_boundary(r.end));
+                }
+            }
+            let _ = f.counted_word_starts();
+        }
+
+        #[test]
+        fn folding_is_idempotent_on_french_like_text(
+            s in "[a-zA-Zàéèêëïôûçœ’' \u{300}\u{301}\u{AD}ÉÈÀÇŒ -]{0,40}"
+        ) {
+            let once = fold(&s).text;
+            prop_assert_eq!(fold(&once).text, once.clone());
+        }
+    }
+}

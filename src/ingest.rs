@@ -1,0 +1,284 @@
+//! Identify → store → match for one polled feed, run on a blocking thread.
+//! Invariant (contract §5): an article, its matches and their deliveries are written in
+//! one transaction — after a crash either all of them exist or none, so an alert is
+//! delayed at worst, never lost and never doubled.
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{AlertMode, Config, FeedConfig, Watch};
+use crate::identify::{self, content_hash, identify};
+use crate::parse::Item;
+use crate::rules::{Document, Matcher};
+use crate::store::articles::{Seen, upsert};
+use crate::store::outbox::{Kind, add_delivery, record_match};
+use crate::store::{Result, Store};
+
+/// What the rules need to know to decide and address alerts.
+pub struct MatchContext<'a> {
+    pub matcher: &'a Matcher,
+    pub watches: &'a [Watch],
+    pub config: &'a Config,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestStats {
+    pub items: usize,
+    pub new: usize,
+    pub edited: usize,
+    pub matches: usize,
+    pub deliveries: usize,
+}
+
+/// Store `items` of `feed` (database id `feed_id`) and record what they match.
+/// On a feed's first poll, items published more than `backfill` ago are stored and
+/// matched but queue no delivery.
+pub fn ingest(
+    store: &mut Store,
+    feed: &FeedConfig,
+    feed_id: i64,
+    first_poll: bool,
+    items: &[Item],
+    ctx: &MatchContext<'_>,
+    now: DateTime<Utc>,
+) -> Result<IngestStats> {
+    let mut stats = IngestStats {
+        items: items.len(),
+        ..IngestStats::default()
+    };
+    for item in items {
+        let id = identify(&feed.name, item);
+        let hash = content_hash(item);
+        let tx = store.conn.transaction()?;
+        let up = upsert(&tx, feed_id, item, &id, &hash, now)?;
+        match up.seen {
+            Seen::New => stats.new += 1,
+            Seen::Edited => stats.edited += 1,
+            Seen::Unchanged => {
+                tx.commit()?;
+                continue;
+            }
+        }
+        let quiet = first_poll && identify::is_backfill(item.published, now, ctx.config.backfill);
+        let doc = Document {
+            title: &item.title,
+            summary: &item.summary,
+            content: &item.content,
+        };
+        for m in ctx.matcher.match_document(&doc) {
+            let Some(watch) = ctx.watches.get(m.watch) else {
+                continue;
+            };
+            if !watch.applies_to(&feed.name, &feed.tags) {
+                continue;
+            }
+            let hits = serde_json::to_string(&m.hits).unwrap_or_else(|_| "[]".into());
+            let Some(match_id) = record_match(&tx, &watch.name, up.article_id, &hits, now)? else {
+                continue;
+            };
+            stats.matches += 1;
+            if quiet {
+                continue;
+            }
+            stats.deliveries += queue(&tx, ctx.config, watch, match_id, &id.key, now)?;
+        }
+        tx.commit()?;
+    }
+    Ok(stats)
+}
+
+/// Queue the deliveries one match calls for; returns how many were new.
+fn queue(
+    tx: &rusqlite::Transaction<'_>,
+    cfg: &Config,
+    watch: &Watch,
+    match_id: i64,
+    story: &str,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let mut n = 0;
+    match watch.alert {
+        AlertMode::Immediate => {
+            for to in &watch.to {
+                let mid = identify::message_id(&watch.name, story, to);
+                n += usize::from(add_delivery(
+                    tx,
+                    match_id,
+                    Kind::Immediate,
+                    None,
+                    to,
+                    &mid,
+                    now,
+                )?);
+            }
+        }
+        AlertMode::Digest => {
+            let digest = watch
+                .digest
+                .as_deref()
+                .and_then(|d| cfg.digests.iter().find(|x| x.name == d))
+                .or(cfg.digests.first());
+            if let Some(d) = digest {
+                for to in &d.to {
+                    let key = format!("digest:{}", d.name);
+                    let mid = identify::message_id(&watch.name, story, &format!("{key}:{to}"));
+                    n += usize::from(add_delivery(
+                        tx,
+                        match_id,
+                        Kind::Digest,
+                        Some(&d.name),
+                        to,
+                        &mid,
+                        now,
+                    )?);
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_str;
+    use std::path::Path;
+
+    const RULES: &str = "[[watch]]\nname = \"p\"\nquery = 'Palmyre'\nalert = \"immediate\"\nto = [\"a@x.org\", \"b@x.org\"]\n";
+
+    fn setup(dir: &Path) -> (Config, Matcher, Store) {
+        let main = "state_dir = \"s\"\nrules = [\"r.toml\"]\n[[feed]]\nname = \"f1\"\nurl = \"http://127.0.0.1/1\"\n[[feed]]\nname = \"f2\"\nurl = \"http://127.0.0.1/2\"\n";
+        let cfg = load_str(&dir.join("vigie.toml"), main.into(), &mut |_| {
+            Ok(RULES.into())
+        })
+        .unwrap();
+        let matcher = cfg.rules.compile().unwrap();
+        let mut store = Store::open_in(&cfg.state_dir).unwrap();
+        store.sync_feeds(&cfg.feeds).unwrap();
+        (cfg, matcher, store)
+    }
+
+    fn item(guid: Option<&str>, link: &str, title: &str) -> Item {
+        Item {
+            guid: guid.map(str::to_string),
+            link: Some(link.to_string()),
+            title: title.to_string(),
+            ..Item::default()
+        }
+    }
+
+    fn pending(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn a_repolled_or_edited_article_does_not_alert_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cfg, matcher, mut store) = setup(dir.path());
+        let ctx = MatchContext {
+            matcher: &matcher,
+            watches: &cfg.rules.watches,
+            config: &cfg,
+        };
+        let now = Utc::now();
+        let f1 = store.feed_state("f1").unwrap().unwrap();
+        let items = vec![
+            item(Some("a"), "http://ex.org/a", "Palmyre reprise"),
+            item(Some("b"), "http://ex.org/b", "Autre"),
+        ];
+        let s = ingest(&mut store, &cfg.feeds[0], f1.id, false, &items, &ctx, now).unwrap();
+        assert_eq!((s.new, s.matches, s.deliveries), (2, 1, 2));
+        let s = ingest(&mut store, &cfg.feeds[0], f1.id, false, &items, &ctx, now).unwrap();
+        assert_eq!((s.new, s.edited, s.matches), (0, 0, 0));
+        let edited = vec![item(
+            Some("a"),
+            "http://ex.org/a",
+            "Palmyre reprise par l'armée",
+        )];
+        let s = ingest(&mut store, &cfg.feeds[0], f1.id, false, &edited, &ctx, now).unwrap();
+        assert_eq!((s.new, s.edited, s.matches), (0, 1, 0));
+        assert_eq!(pending(&store), 2);
+        let title: String = store
+            .conn
+            .query_row("SELECT title FROM articles WHERE guid = 'a'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(title, "Palmyre reprise par l'armée");
+    }
+
+    #[test]
+    fn the_same_link_in_two_feeds_is_one_article() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cfg, matcher, mut store) = setup(dir.path());
+        let ctx = MatchContext {
+            matcher: &matcher,
+            watches: &cfg.rules.watches,
+            config: &cfg,
+        };
+        let now = Utc::now();
+        let (f1, f2) = (
+            store.feed_state("f1").unwrap().unwrap(),
+            store.feed_state("f2").unwrap().unwrap(),
+        );
+        let a = vec![item(
+            Some("x-1"),
+            "https://ex.org/a?utm_source=rss",
+            "Palmyre",
+        )];
+        let b = vec![item(
+            Some("y-9"),
+            "https://EX.org/a?xtor=RSS-3#top",
+            "Palmyre",
+        )];
+        ingest(&mut store, &cfg.feeds[0], f1.id, false, &a, &ctx, now).unwrap();
+        let s = ingest(&mut store, &cfg.feeds[1], f2.id, false, &b, &ctx, now).unwrap();
+        assert_eq!((s.new, s.matches), (0, 0));
+        let n: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM articles", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        let seen: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM article_feeds", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(seen, 2);
+        assert_eq!(pending(&store), 2);
+    }
+
+    #[test]
+    fn old_items_on_a_first_poll_are_stored_without_alerting() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cfg, matcher, mut store) = setup(dir.path());
+        let ctx = MatchContext {
+            matcher: &matcher,
+            watches: &cfg.rules.watches,
+            config: &cfg,
+        };
+        let now = Utc::now();
+        let f1 = store.feed_state("f1").unwrap().unwrap();
+        let mut old = item(Some("old"), "http://ex.org/old", "Palmyre en 2015");
+        old.published = Some(now - chrono::Duration::days(5));
+        let mut fresh = item(Some("new"), "http://ex.org/new", "Palmyre aujourd'hui");
+        fresh.published = Some(now - chrono::Duration::hours(2));
+        let undated = item(Some("undated"), "http://ex.org/u", "Palmyre sans date");
+        let s = ingest(
+            &mut store,
+            &cfg.feeds[0],
+            f1.id,
+            true,
+            &[old, fresh, undated],
+            &ctx,
+            now,
+        )
+        .unwrap();
+        assert_eq!((s.new, s.matches, s.deliveries), (3, 3, 4));
+    }
+}

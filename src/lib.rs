@@ -1,0 +1,28 @@
+//! vigie: a news-feed monitor and alerting daemon.
+//!
+//! The pipeline, in the order data flows:
+//! `config → fetch → parse → identify → store → match → deliver`, with the daemon
+//! (scheduler, signals) on top and the CLI as a thin shell over this library.
+//! Pure stages (parse, folding, rules, identity, rendering) take their inputs, the
+//! current time included, as arguments and do no I/O.
+#![forbid(unsafe_code)]
+
+pub mod backtest;
+pub mod charset;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod deliver;
+pub mod diag;
+pub mod feeds_cmd;
+pub mod fetch;
+pub mod fold;
+pub mod html;
+pub mod identify;
+pub mod ingest;
+pub mod opml;
+pub mod parse;
+pub mod poll;
+pub mod rules;
+pub mod schedule;
+pub mod store;

@@ -1,0 +1,271 @@
+//! The pipeline's async shell for one poll of some feeds:
+//! fetch → parse → identify → store → match, under a global and a per-host limit, then
+//! the scheduling decision (`schedule`) written back. Invariants: one feed's failure
+//! (network, HTTP, parse, database) costs that feed one failed poll, logged with its
+//! name and cause, and nothing else; a feed disabled by 410 or waiting out a backoff or
+//! a Retry-After is not fetched; a 304 is neither parsed nor stored; CPU work (parsing,
+//! matching) runs on blocking threads; the store lock is never held across an `.await`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::config::{Config, FeedConfig, Interval};
+use crate::deliver::Mailer;
+use crate::fetch::{Content, FetchError, Fetched, Fetcher, Validators};
+use crate::ingest::{IngestStats, MatchContext, ingest};
+use crate::rules::Matcher;
+use crate::schedule;
+use crate::store::StoreHandle;
+use crate::store::feeds::{FeedState, PollRecord, PollResult};
+
+/// Everything a poll needs, cheap to clone into tasks.
+#[derive(Clone)]
+pub struct Runtime {
+    pub config: Arc<Config>,
+    pub matcher: Arc<Matcher>,
+    pub store: StoreHandle,
+    pub fetcher: Fetcher,
+    pub mailer: Mailer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Updated(IngestStats),
+    NotModified,
+    Failed(String),
+    /// Not polled now: disabled, or waiting out a backoff or a server's Retry-After.
+    Skipped(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedReport {
+    pub name: String,
+    pub outcome: Outcome,
+}
+
+/// Poll the named feeds once, now, each in its own task.
+pub async fn poll_feeds(rt: &Runtime, names: &[String], now: DateTime<Utc>) -> Vec<FeedReport> {
+    poll_feeds_with(rt, names, now, |_| {}).await
+}
+
+/// As [`poll_feeds`], telling `on_done` about each feed as soon as it is done (for a
+/// progress display). Reports come back sorted by feed name.
+pub async fn poll_feeds_with(
+    rt: &Runtime,
+    names: &[String],
+    now: DateTime<Utc>,
+    mut on_done: impl FnMut(&FeedReport),
+) -> Vec<FeedReport> {
+    let global = Arc::new(Semaphore::new(rt.config.poll.concurrency.max(1)));
+    let mut per_host: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let mut tasks = JoinSet::new();
+    for name in names {
+        let Some(feed) = rt.config.feed(name).cloned() else {
+            continue;
+        };
+        let host = url::Url::parse(&feed.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let host_limit = per_host
+            .entry(host)
+            .or_insert_with(|| Arc::new(Semaphore::new(rt.config.poll.per_host.max(1))))
+            .clone();
+        let (rt, global) = (rt.clone(), global.clone());
+        tasks.spawn(async move {
+            // Per host first: a task waiting for a busy host holds no global slot.
+            let _h = host_limit.acquire_owned().await;
+            let _g = global.acquire_owned().await;
+            let outcome = poll_one(&rt, &feed, now).await;
+            match &outcome {
+                Outcome::Failed(cause) => tracing::warn!(feed = %feed.name, cause = %cause, "poll failed"),
+                Outcome::Updated(s) => tracing::info!(feed = %feed.name, new = s.new, edited = s.edited, matches = s.matches, "polled"),
+                Outcome::NotModified => tracing::debug!(feed = %feed.name, "not modified"),
+                Outcome::Skipped(why) => tracing::info!(feed = %feed.name, why = %why, "skipped"),
+            }
+            FeedReport {
+                name: feed.name.clone(),
+                outcome,
+            }
+        });
+    }
+    let mut reports = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        match r {
+            Ok(report) => {
+                on_done(&report);
+                reports.push(report);
+            }
+            Err(e) => tracing::error!(error = %e, "a poll task failed"),
+        }
+    }
+    reports.sort_by(|a, b| a.name.cmp(&b.name));
+    reports
+}
+
+async fn poll_one(rt: &Runtime, feed: &FeedConfig, now: DateTime<Utc>) -> Outcome {
+    let name = feed.name.clone();
+    let state = match rt.store.call(move |s| s.feed_state(&name)).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Outcome::Failed("feed is not in the database".into()),
+        Err(e) => return Outcome::Failed(e.to_string()),
+    };
+    if let Some(why) = &state.disabled {
+        return Outcome::Skipped(format!("disabled: {why}"));
+    }
+    if schedule::in_backoff(state.error_count, state.next_poll_at, now) {
+        return Outcome::Skipped(format!(
+            "waiting until {} after {} failed poll{} (last: {})",
+            state.next_poll_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            state.error_count,
+            if state.error_count == 1 { "" } else { "s" },
+            state.last_error.as_deref().unwrap_or("unknown error")
+        ));
+    }
+    let configured = rt.config.interval_of(feed);
+    let interval = schedule::interval_secs(configured, state.interval_secs);
+    let validators = Validators {
+        etag: state.etag.clone(),
+        last_modified: state.last_modified.clone(),
+    };
+    let fetched = rt
+        .fetcher
+        .fetch(&state.url, &validators, rt.config.poll.max_body)
+        .await;
+    let at = |secs: i64| now + chrono::Duration::seconds(secs);
+    let (record, outcome) = match fetched {
+        Ok(Fetched { moved_to, content }) => {
+            if let Some(to) = &moved_to {
+                tracing::info!(feed = %feed.name, from = %state.url, to = %to, "feed moved permanently; its stored URL is updated");
+            }
+            match content {
+                // Nothing changed: no parse, no write but the feed's own row.
+                Content::NotModified => (
+                    PollRecord {
+                        result: PollResult::NotModified,
+                        next: at(interval),
+                        interval,
+                        moved_to,
+                    },
+                    Outcome::NotModified,
+                ),
+                Content::Body {
+                    bytes,
+                    charset,
+                    validators,
+                    ..
+                } => match process(rt, feed, &state, bytes, charset, now).await {
+                    Ok((stats, dates)) => {
+                        let interval = match configured {
+                            Interval::Auto => {
+                                schedule::auto_interval(&dates, now, state.interval_secs)
+                            }
+                            Interval::Fixed(_) => interval,
+                        };
+                        (
+                            PollRecord {
+                                result: PollResult::Success {
+                                    etag: validators.etag,
+                                    last_modified: validators.last_modified,
+                                },
+                                next: at(interval),
+                                interval,
+                                moved_to,
+                            },
+                            Outcome::Updated(stats),
+                        )
+                    }
+                    Err(cause) => failure(&state, interval, None, cause, now, moved_to),
+                },
+            }
+        }
+        Err(FetchError::Gone { url }) => {
+            let why = format!(
+                "HTTP 410 Gone from {url} on {}; the feed is no longer polled (change its URL in the configuration to poll it again)",
+                now.format("%Y-%m-%d")
+            );
+            tracing::warn!(feed = %feed.name, "{why}");
+            (
+                PollRecord {
+                    result: PollResult::Gone { error: why },
+                    next: at(interval),
+                    interval,
+                    moved_to: None,
+                },
+                Outcome::Failed(format!(
+                    "gone (HTTP 410 from {url}): feed disabled"
+                )),
+            )
+        }
+        Err(e) => failure(&state, interval, e.retry_after(), e.to_string(), now, None),
+    };
+    let id = state.id;
+    if let Err(e) = rt
+        .store
+        .call(move |s| s.record_poll(id, now, &record))
+        .await
+    {
+        return Outcome::Failed(format!("recording the poll: {e}"));
+    }
+    outcome
+}
+
+fn failure(
+    state: &FeedState,
+    interval: i64,
+    retry_after: Option<Duration>,
+    cause: String,
+    now: DateTime<Utc>,
+    moved_to: Option<String>,
+) -> (PollRecord, Outcome) {
+    let wait = schedule::backoff_secs(state.id, state.error_count + 1, interval, retry_after);
+    (
+        PollRecord {
+            result: PollResult::Failure {
+                error: cause.clone(),
+            },
+            next: now + chrono::Duration::seconds(wait),
+            interval,
+            moved_to,
+        },
+        Outcome::Failed(cause),
+    )
+}
+
+/// Parse on a blocking thread, then store and match in the database's thread. Returns
+/// the feed's item dates too, for the adaptive interval.
+async fn process(
+    rt: &Runtime,
+    feed: &FeedConfig,
+    state: &FeedState,
+    bytes: Vec<u8>,
+    charset: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(IngestStats, Vec<DateTime<Utc>>), String> {
+    let parsed =
+        tokio::task::spawn_blocking(move || crate::parse::parse_feed(&bytes, charset.as_deref()))
+            .await
+            .map_err(|e| format!("parser task failed: {e}"))?
+            .map_err(|e| e.to_string())?;
+    let dates: Vec<_> = parsed.items.iter().filter_map(|i| i.published).collect();
+    let (config, matcher, feed) = (rt.config.clone(), rt.matcher.clone(), feed.clone());
+    let (feed_id, first_poll) = (state.id, state.is_first_poll());
+    let stats = rt
+        .store
+        .call(move |s| {
+            let ctx = MatchContext {
+                matcher: &matcher,
+                watches: &config.rules.watches,
+                config: &config,
+            };
+            ingest(s, &feed, feed_id, first_poll, &parsed.items, &ctx, now)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((stats, dates))
+}

@@ -1,0 +1,148 @@
+//! Rules: the watch language, from query text to matches. Stages: `query` (parse text into an
+//! `Expr`), `compile` (expand entities, fold every term into one aho-corasick automaton, lower
+//! each watch into a boolean program over term hits), `eval` (fold each field of a document
+//! once, scan it once, evaluate only the watches that got a hit or can be true without one).
+//!
+//! Invariants: offsets in errors are byte offsets into the watch's query string; offsets in hits
+//! are byte offsets into the original field text, on char boundaries; nothing here panics on any
+//! query or any document.
+
+mod compile;
+mod eval;
+pub mod query;
+#[cfg(test)]
+mod tests;
+
+pub use compile::Matcher;
+pub use query::{Expr, ParseError, ParseErrorKind};
+
+/// A field of an article.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Field {
+    Title,
+    Summary,
+    Content,
+}
+
+impl Field {
+    /// Every field, in order.
+    pub const ALL: [Field; 3] = [Field::Title, Field::Summary, Field::Content];
+
+    /// The field's name as written in queries and JSON output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Summary => "summary",
+            Field::Content => "content",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A named list of aliases: `@name` in a query means any of `names`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntityDef {
+    pub name: String,
+    pub names: Vec<String>,
+}
+
+/// One watch as far as matching is concerned: its name and query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchDef {
+    pub name: String,
+    pub query: String,
+}
+
+/// A fault in one watch's query: `offset` is a byte offset into that watch's query string.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("watch #{watch}, byte {offset}: {message}")]
+pub struct RuleError {
+    /// Index into the `WatchDef` slice given to [`Matcher::build`].
+    pub watch: usize,
+    /// Byte offset into that watch's query, `<= query.len()`, on a char boundary.
+    pub offset: usize,
+    pub message: String,
+}
+
+/// The plain text of an article's fields (HTML already reduced to text).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Document<'a> {
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub content: &'a str,
+}
+
+impl<'a> Document<'a> {
+    /// The text of one field.
+    pub fn field(&self, field: Field) -> &'a str {
+        match field {
+            Field::Title => self.title,
+            Field::Summary => self.summary,
+            Field::Content => self.content,
+        }
+    }
+}
+
+/// One matched piece of text.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Hit {
+    pub field: Field,
+    /// Byte offsets into that field's ORIGINAL plain text, on char boundaries.
+    pub start: usize,
+    pub end: usize,
+    /// The original text at `start..end`.
+    pub text: String,
+}
+
+/// A watch that a document matches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchMatch {
+    /// Index into the `WatchDef` slice given to [`Matcher::build`].
+    pub watch: usize,
+    /// The text that made the watch true, sorted by (field, start), deduplicated. Empty for a
+    /// watch that holds without any hit (such as `NOT spam`).
+    pub hits: Vec<Hit>,
+}
+
+/// Parse a query alone (for error reporting and tests). Error carries byte offset + message.
+pub fn parse_query(src: &str) -> Result<Expr, ParseError> {
+    query::parse(src)
+}
+
+/// Render an error the way `vigie check` shows it: the query on one line, a caret under the
+/// fault on the next. Line breaks and tabs in the query are shown as spaces; the caret column
+/// counts characters (wide CJK characters as two, combining marks as none).
+pub fn caret_line(query: &str, offset: usize) -> String {
+    let mut offset = offset.min(query.len());
+    while !query.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let line: String = query
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let column: usize = query[..offset].chars().map(display_width).sum();
+    format!("{line}\n{}^", " ".repeat(column))
+}
+
+fn display_width(c: char) -> usize {
+    if c.is_control() {
+        return 1;
+    }
+    if unicode_normalization::char::is_combining_mark(c) || matches!(c, '\u{200B}'..='\u{200D}') {
+        return 0;
+    }
+    let wide = matches!(c,
+        '\u{1100}'..='\u{115F}' | '\u{2E80}'..='\u{303E}' | '\u{3041}'..='\u{33FF}'
+        | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{A000}'..='\u{A4CF}'
+        | '\u{AC00}'..='\u{D7A3}' | '\u{F900}'..='\u{FAFF}' | '\u{FE30}'..='\u{FE4F}'
+        | '\u{FF00}'..='\u{FF60}' | '\u{FFE0}'..='\u{FFE6}' | '\u{1F300}'..='\u{1F64F}'
+        | '\u{1F900}'..='\u{1F9FF}' | '\u{20000}'..='\u{3FFFD}');
+    if wide { 2 } else { 1 }
+}

@@ -1,0 +1,192 @@
+//! Store stage, articles: each article stored once, whatever feeds carried it.
+//! Invariants: an item is looked up by its identity (key, the feed's own id, canonical
+//! link, title hash) before it is inserted; a known article whose text changed is updated
+//! in place, keeping when it was first seen; every feed that carried it is remembered.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::{Result, to_ts};
+use crate::identify::Identity;
+use crate::parse::Item;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// Never seen before.
+    New,
+    /// Known, and its title or text changed since.
+    Edited,
+    /// Known and unchanged (perhaps newly seen in another feed).
+    Unchanged,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Upsert {
+    pub article_id: i64,
+    pub seen: Seen,
+}
+
+/// Store or refresh one item inside the caller's transaction.
+pub fn upsert(
+    tx: &Transaction<'_>,
+    feed_id: i64,
+    item: &Item,
+    id: &Identity,
+    content_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Upsert> {
+    let now_ts = to_ts(now);
+    let existing = find(tx, feed_id, id)?;
+    let Some((article_id, old_hash)) = existing else {
+        tx.execute(
+            "INSERT INTO articles (key, feed_id, guid, link, canonical_link, title_hash, title, summary,
+             content, content_hash, published_at, first_seen_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                id.key,
+                feed_id,
+                id.guid,
+                item.link,
+                id.canonical_link,
+                id.title_hash,
+                item.title,
+                item.summary,
+                item.content,
+                content_hash,
+                item.published.map(to_ts),
+                now_ts
+            ],
+        )?;
+        let article_id = tx.last_insert_rowid();
+        seen_in(tx, article_id, feed_id, id.guid.as_deref(), now_ts)?;
+        return Ok(Upsert {
+            article_id,
+            seen: Seen::New,
+        });
+    };
+    seen_in(tx, article_id, feed_id, id.guid.as_deref(), now_ts)?;
+    if old_hash == content_hash {
+        return Ok(Upsert {
+            article_id,
+            seen: Seen::Unchanged,
+        });
+    }
+    tx.execute(
+        "UPDATE articles SET title = ?2, summary = ?3, content = ?4, content_hash = ?5, link = COALESCE(?6, link),
+         canonical_link = COALESCE(?7, canonical_link), updated_at = ?8 WHERE id = ?1",
+        params![
+            article_id,
+            item.title,
+            item.summary,
+            item.content,
+            content_hash,
+            item.link,
+            id.canonical_link,
+            now_ts
+        ],
+    )?;
+    Ok(Upsert {
+        article_id,
+        seen: Seen::Edited,
+    })
+}
+
+/// The stored article this item is, if any: by key, by this feed's id for it, by
+/// canonical link, or (for items with neither id nor link) by title and date.
+fn find(tx: &Transaction<'_>, feed_id: i64, id: &Identity) -> Result<Option<(i64, String)>> {
+    let by_key = tx
+        .query_row(
+            "SELECT id, content_hash FROM articles WHERE key = ?1",
+            [&id.key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if by_key.is_some() {
+        return Ok(by_key);
+    }
+    if let Some(guid) = &id.guid {
+        let found = tx
+            .query_row(
+                "SELECT a.id, a.content_hash FROM article_feeds af JOIN articles a ON a.id = af.article_id
+                 WHERE af.feed_id = ?1 AND af.guid = ?2",
+                params![feed_id, guid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    if let Some(link) = &id.canonical_link {
+        return Ok(tx
+            .query_row(
+                "SELECT id, content_hash FROM articles WHERE canonical_link = ?1 ORDER BY id LIMIT 1",
+                [link],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?);
+    }
+    if id.guid.is_none() {
+        return Ok(tx
+            .query_row(
+                "SELECT id, content_hash FROM articles WHERE title_hash = ?1 AND canonical_link IS NULL
+                 ORDER BY id LIMIT 1",
+                [&id.title_hash],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?);
+    }
+    Ok(None)
+}
+
+fn seen_in(
+    tx: &Transaction<'_>,
+    article_id: i64,
+    feed_id: i64,
+    guid: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO article_feeds (article_id, feed_id, guid, seen_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (article_id, feed_id) DO UPDATE SET guid = COALESCE(excluded.guid, guid)",
+        params![article_id, feed_id, guid, now],
+    )?;
+    Ok(())
+}
+
+/// A stored article as delivery and commands need it.
+#[derive(Debug, Clone)]
+pub struct ArticleRow {
+    pub id: i64,
+    pub key: String,
+    pub feed: String,
+    pub link: Option<String>,
+    pub title: String,
+    pub summary: String,
+    pub content: String,
+    pub published_at: Option<DateTime<Utc>>,
+    pub first_seen_at: DateTime<Utc>,
+}
+
+pub fn article(conn: &rusqlite::Connection, id: i64) -> Result<Option<ArticleRow>> {
+    Ok(conn
+        .query_row(
+            "SELECT a.id, a.key, f.name, a.link, a.title, a.summary, a.content, a.published_at, a.first_seen_at
+             FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.id = ?1",
+            [id],
+            |r| {
+                Ok(ArticleRow {
+                    id: r.get(0)?,
+                    key: r.get(1)?,
+                    feed: r.get(2)?,
+                    link: r.get(3)?,
+                    title: r.get(4)?,
+                    summary: r.get(5)?,
+                    content: r.get(6)?,
+                    published_at: r.get::<_, Option<i64>>(7)?.map(super::from_ts),
+                    first_seen_at: super::from_ts(r.get(8)?),
+                })
+            },
+        )
+        .optional()?)
+}

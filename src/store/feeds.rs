@@ -1,0 +1,209 @@
+//! Store stage, feeds: each configured feed's polling state (URL after permanent
+//! redirects, validators for conditional GET, the interval decided, next poll, failures,
+//! disabled by 410). Invariants: the configuration decides which feeds exist, the
+//! database only remembers their state; a changed URL in the configuration starts that
+//! feed afresh (a 410 is forgotten then); one poll's outcome is one UPDATE.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Store, from_ts, to_ts};
+use crate::config::FeedConfig;
+
+#[derive(Debug, Clone)]
+pub struct FeedState {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub next_poll_at: DateTime<Utc>,
+    pub last_poll_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub error_count: u32,
+    pub disabled: Option<String>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// The interval last decided (seconds): configured, or learnt for "auto" feeds.
+    pub interval_secs: Option<i64>,
+    pub polls: u64,
+    pub articles: u64,
+}
+
+impl FeedState {
+    /// No successful poll yet: items are stored but old ones do not alert (backfill).
+    pub fn is_first_poll(&self) -> bool {
+        self.last_success_at.is_none()
+    }
+}
+
+/// What one poll of a feed came to, for the state it leaves behind.
+#[derive(Debug, Clone)]
+pub struct PollRecord {
+    pub result: PollResult,
+    /// When the feed is due again.
+    pub next: DateTime<Utc>,
+    /// The healthy interval decided at this poll, in seconds.
+    pub interval: i64,
+    /// A permanent redirect (301/308) moved the feed here: poll this URL from now on.
+    pub moved_to: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PollResult {
+    Success {
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+    NotModified,
+    Failure {
+        error: String,
+    },
+    /// 410: the feed is disabled, for the reason given, until its URL changes.
+    Gone {
+        error: String,
+    },
+}
+
+impl Store {
+    /// Make the feeds table agree with the configuration: new feeds are added (due now),
+    /// a feed whose configured URL changed starts again from that URL.
+    pub fn sync_feeds(&mut self, feeds: &[FeedConfig]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for f in feeds {
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT config_url FROM feeds WHERE name = ?1",
+                    [&f.name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match existing {
+                None => {
+                    tx.execute(
+                        "INSERT INTO feeds (name, config_url, url) VALUES (?1, ?2, ?2)",
+                        params![f.name, f.url],
+                    )?;
+                }
+                Some(u) if u != f.url => {
+                    tx.execute(
+                        "UPDATE feeds SET config_url = ?2, url = ?2, etag = NULL, last_modified = NULL,
+                         next_poll_at = 0, disabled = NULL, disabled_at = NULL, error_count = 0,
+                         interval_secs = NULL WHERE name = ?1",
+                        params![f.name, f.url],
+                    )?;
+                }
+                Some(_) => {}
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn feed_state(&self, name: &str) -> Result<Option<FeedState>> {
+        let sql = format!("{FEED_SELECT} WHERE f.name = ?1");
+        Ok(self
+            .conn
+            .query_row(&sql, [name], feed_from_row)
+            .optional()?)
+    }
+
+    pub fn feed_states(&self) -> Result<Vec<FeedState>> {
+        let sql = format!("{FEED_SELECT} ORDER BY f.name");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], feed_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Names of feeds due for a poll at `now`, among `names`.
+    pub fn due_feeds(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT name FROM feeds WHERE disabled IS NULL AND next_poll_at <= ?1 ORDER BY next_poll_at",
+        )?;
+        let rows = stmt.query_map([to_ts(now)], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The earliest next poll among enabled feeds.
+    pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let t: Option<i64> = self.conn.query_row(
+            "SELECT MIN(next_poll_at) FROM feeds WHERE disabled IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(t.map(from_ts))
+    }
+
+    pub fn record_poll(
+        &mut self,
+        feed_id: i64,
+        now: DateTime<Utc>,
+        rec: &PollRecord,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let (now, next) = (to_ts(now), to_ts(rec.next));
+        match &rec.result {
+            PollResult::Success {
+                etag,
+                last_modified,
+            } => tx.execute(
+                "UPDATE feeds SET etag = ?2, last_modified = ?3, next_poll_at = ?4, last_poll_at = ?5,
+                 last_success_at = ?5, error_count = 0, polls = polls + 1, interval_secs = ?6
+                 WHERE id = ?1",
+                params![feed_id, etag, last_modified, next, now, rec.interval],
+            )?,
+            PollResult::NotModified => tx.execute(
+                "UPDATE feeds SET next_poll_at = ?2, last_poll_at = ?3, last_success_at = ?3,
+                 error_count = 0, polls = polls + 1, interval_secs = ?4 WHERE id = ?1",
+                params![feed_id, next, now, rec.interval],
+            )?,
+            PollResult::Failure { error } => tx.execute(
+                "UPDATE feeds SET next_poll_at = ?2, last_poll_at = ?3, last_error = ?4,
+                 last_error_at = ?3, error_count = error_count + 1, polls = polls + 1,
+                 interval_secs = ?5 WHERE id = ?1",
+                params![feed_id, next, now, error, rec.interval],
+            )?,
+            PollResult::Gone { error } => tx.execute(
+                "UPDATE feeds SET next_poll_at = ?2, last_poll_at = ?3, last_error = ?4,
+                 last_error_at = ?3, error_count = error_count + 1, polls = polls + 1,
+                 disabled = ?4, disabled_at = ?3 WHERE id = ?1",
+                params![feed_id, next, now, error],
+            )?,
+        };
+        if let Some(url) = &rec.moved_to {
+            tx.execute(
+                "UPDATE feeds SET url = ?2 WHERE id = ?1",
+                params![feed_id, url],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+const FEED_SELECT: &str =
+    "SELECT f.id, f.name, f.url, f.etag, f.last_modified, f.next_poll_at, f.last_poll_at,
+    f.last_success_at, f.last_error, f.error_count, f.disabled, f.polls,
+    f.disabled_at, f.interval_secs,
+    (SELECT COUNT(*) FROM article_feeds af WHERE af.feed_id = f.id)
+    FROM feeds f";
+
+fn feed_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedState> {
+    Ok(FeedState {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        url: r.get(2)?,
+        etag: r.get(3)?,
+        last_modified: r.get(4)?,
+        next_poll_at: from_ts(r.get(5)?),
+        last_poll_at: r.get::<_, Option<i64>>(6)?.map(from_ts),
+        last_success_at: r.get::<_, Option<i64>>(7)?.map(from_ts),
+        last_error: r.get(8)?,
+        error_count: r.get(9)?,
+        disabled: r.get(10)?,
+        polls: r.get::<_, i64>(11)? as u64,
+        articles: r.get::<_, i64>(14)? as u64,
+        disabled_at: r.get::<_, Option<i64>>(12)?.map(from_ts),
+        interval_secs: r.get(13)?,
+    })
+}

@@ -1,0 +1,125 @@
+//! Store stage: one SQLite file in `state_dir` (WAL), schema from `migrations/`.
+//! Invariants: every write that belongs together happens in one transaction (an article,
+//! its matches and their deliveries); the connection is only ever used from blocking
+//! code — the async shell reaches it through `StoreHandle::call`, which never holds the
+//! lock across an `.await`.
+
+pub mod articles;
+pub mod feeds;
+pub mod outbox;
+pub mod retention;
+pub mod search;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the state folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("database schema upgrade failed: {0}")]
+    Migrate(#[from] rusqlite_migration::Error),
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/0001_init.sql")),
+    M::up(include_str!("../../migrations/0002_polling.sql")),
+    M::up(include_str!("../../migrations/0005_search.sql")),
+];
+
+pub struct Store {
+    pub(crate) conn: Connection,
+}
+
+impl Store {
+    /// Open (creating if needed) `state_dir/vigie.db` and bring its schema up to date.
+    pub fn open_in(state_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(state_dir).map_err(|source| StoreError::Folder {
+            path: state_dir.to_path_buf(),
+            source,
+        })?;
+        Store::open(&state_dir.join("vigie.db"))
+    }
+
+    pub fn open(path: &Path) -> Result<Store> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    /// `PRAGMA integrity_check` answered "ok".
+    pub fn integrity_ok(&self) -> Result<bool> {
+        let r: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        Ok(r == "ok")
+    }
+}
+
+/// A store shared by async tasks. Each call runs on a blocking thread and takes the lock
+/// there, so no lock or connection is ever held across an `.await`.
+#[derive(Clone)]
+pub struct StoreHandle {
+    inner: Arc<Mutex<Store>>,
+}
+
+impl StoreHandle {
+    pub fn new(store: Store) -> Self {
+        StoreHandle {
+            inner: Arc::new(Mutex::new(store)),
+        }
+    }
+
+    pub async fn call<R, F>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce(&mut Store) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock poisons it; the store itself is still
+            // consistent (SQLite rolled the transaction back), so keep using it.
+            let mut guard = inner.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+pub fn to_ts(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp()
+}
+
+pub fn from_ts(ts: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(ts, 0).unwrap_or_default()
+}

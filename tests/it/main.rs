@@ -1,0 +1,9 @@
+//! Integration tests: one binary, one module per capability. Every server a test uses
+//! (HTTP, SMTP) is started inside the test on 127.0.0.1:0.
+
+mod support;
+
+mod check;
+mod end_to_end;
+mod failing_feeds;
+mod rules_cli;

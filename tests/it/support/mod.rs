@@ -1,0 +1,123 @@
+//! Shared test support: real servers on loopback, feed builders, and a runner for the
+//! `vigie` binary itself.
+
+#![allow(dead_code)]
+
+pub mod http;
+pub mod smtp;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// The reference article (French press on Syria, February 2017).
+pub fn seed_article() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-article.txt");
+    std::fs::read_to_string(path).expect("seed article fixture")
+}
+
+pub struct FeedItem {
+    pub guid: Option<String>,
+    pub title: String,
+    pub link: String,
+    pub description: String,
+    pub date: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl FeedItem {
+    pub fn new(guid: &str, title: &str, link: &str, description: &str) -> FeedItem {
+        FeedItem {
+            guid: Some(guid.into()),
+            title: title.into(),
+            link: link.into(),
+            description: description.into(),
+            date: Some(chrono::Utc::now()),
+        }
+    }
+}
+
+pub fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// An RSS 2.0 document with these items.
+pub fn rss(title: &str, items: &[FeedItem], encoding: &str) -> String {
+    let mut s = format!(
+        "<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<rss version=\"2.0\"><channel><title>{}</title><link>http://example.org/</link><description>test</description>\n",
+        xml_escape(title)
+    );
+    for it in items {
+        s.push_str("<item>");
+        s.push_str(&format!("<title>{}</title>", xml_escape(&it.title)));
+        s.push_str(&format!("<link>{}</link>", xml_escape(&it.link)));
+        if let Some(g) = &it.guid {
+            s.push_str(&format!(
+                "<guid isPermaLink=\"false\">{}</guid>",
+                xml_escape(g)
+            ));
+        }
+        if let Some(d) = it.date {
+            s.push_str(&format!("<pubDate>{}</pubDate>", d.to_rfc2822()));
+        }
+        s.push_str(&format!(
+            "<description>{}</description>",
+            xml_escape(&it.description)
+        ));
+        s.push_str("</item>\n");
+    }
+    s.push_str("</channel></rss>\n");
+    s
+}
+
+/// Encode text as ISO-8859-1 (every char of the seed article is in Latin-1).
+pub fn latin1(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("char outside Latin-1"))
+        .collect()
+}
+
+/// Write `vigie.toml` and `rules.toml` into `dir`; returns the configuration's path.
+pub fn write_config(dir: &Path, main: &str, rules: &str) -> PathBuf {
+    let cfg = dir.join("vigie.toml");
+    std::fs::write(&cfg, main).unwrap();
+    std::fs::write(dir.join("rules.toml"), rules).unwrap();
+    cfg
+}
+
+/// `[[feed]]` entries for (name, url) pairs.
+pub fn feeds_toml(feeds: &[(&str, String)]) -> String {
+    feeds
+        .iter()
+        .map(|(n, u)| format!("[[feed]]\nname = \"{n}\"\nurl = \"{u}\"\n"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A `[mail]` section delivering to an SMTP server on loopback.
+pub fn smtp_toml(port: u16) -> String {
+    format!(
+        "[mail]\nfrom = \"vigie <vigie@example.org>\"\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n"
+    )
+}
+
+/// Run the `vigie` binary with `args` and the configuration `cfg`.
+pub async fn vigie(cfg: &Path, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .arg("-c")
+        .arg(cfg)
+        .args(args)
+        .env_remove("VIGIE_CONFIG")
+        .env("RUST_LOG", "info")
+        .output()
+        .await
+        .expect("run vigie")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
