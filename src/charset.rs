@@ -208,10 +208,18 @@ mod tests {
         for c in text.chars() {
             let cp = c as u32;
             let b = if unit == 4 {
-                if big_endian { cp.to_be_bytes().to_vec() } else { cp.to_le_bytes().to_vec() }
+                if big_endian {
+                    cp.to_be_bytes().to_vec()
+                } else {
+                    cp.to_le_bytes().to_vec()
+                }
             } else {
                 let u = cp as u16;
-                if big_endian { u.to_be_bytes().to_vec() } else { u.to_le_bytes().to_vec() }
+                if big_endian {
+                    u.to_be_bytes().to_vec()
+                } else {
+                    u.to_le_bytes().to_vec()
+                }
             };
             out.extend(b);
         }

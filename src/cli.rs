@@ -45,6 +45,84 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Full-text search of stored articles, newest first.
+    Search {
+        /// Words, "phrases", prefix*, OR, NOT/-word; folded like the watches.
+        #[arg(required = true, value_name = "QUERY")]
+        query: Vec<String>,
+        /// At most this many results.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Run the current watches against stored articles and list what would have alerted.
+    Backtest {
+        /// How far back, e.g. 24h, 7d.
+        #[arg(long, default_value = "7d", value_name = "DURATION")]
+        since: String,
+        /// Only this watch.
+        #[arg(long, value_name = "NAME")]
+        watch: Option<String>,
+    },
+    /// Print the manual page (roff) generated from the command-line definition.
+    #[command(hide = true)]
+    Man,
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The feeds' state.
+    Feeds {
+        #[command(subcommand)]
+        command: FeedsCommand,
+    },
+    /// Digests: build and send one now.
+    Digest {
+        #[command(subcommand)]
+        command: DigestCommand,
+    },
+    /// The deliveries waiting to be sent (or given up on, with --failed); `retry` sends now.
+    Outbox {
+        /// List the deliveries given up on after 24 h of failures.
+        #[arg(long)]
+        failed: bool,
+        #[command(subcommand)]
+        command: Option<OutboxCommand>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DigestCommand {
+    /// Build the digest NAME now from everything waiting for it, and send it.
+    Send {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Write the email(s) to standard output instead of sending; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OutboxCommand {
+    /// Retry now: failed deliveries get a fresh 24 h, waiting ones are tried at once.
+    Retry,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FeedsCommand {
+    /// Each feed's status, last success, next poll, interval, articles and last error.
+    List,
+    /// Add the feeds of an OPML file to the configuration (duplicates skipped).
+    Import {
+        #[arg(value_name = "FILE.opml")]
+        file: PathBuf,
+        /// Print the [[feed]] entries instead of appending them to the configuration.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the configured feeds as OPML 2.0 to standard output.
+    Export,
 }
 
 #[derive(Subcommand, Debug)]
@@ -61,6 +139,12 @@ pub enum RulesCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Generated from the command-line definition; no configuration needed.
+    match &cli.command {
+        Command::Man => return crate::commands::man(),
+        Command::Completions { shell } => return crate::commands::completions(*shell),
+        _ => {}
+    }
     init_logging(matches!(cli.command, Command::Run));
     let path = cli.config.clone().unwrap_or_else(config::default_path);
     let cfg = match config::load(&path) {
@@ -82,6 +166,31 @@ pub fn main() -> ExitCode {
         } => rules_test(&cfg, json, &files),
         Command::Run => block_on(run(cfg)),
         Command::Poll { feeds } => block_on(poll(cfg, feeds)),
+        Command::Feeds {
+            command: FeedsCommand::Import { file, dry_run },
+        } => crate::commands::feeds_import(&cfg, &file, dry_run),
+        Command::Feeds {
+            command: FeedsCommand::Export,
+        } => crate::commands::feeds_export(&cfg),
+        Command::Search { query, limit } => crate::commands::search(&cfg, &query.join(" "), limit),
+        Command::Backtest { since, watch } => crate::commands::backtest(&cfg, &since, watch.as_deref()),
+        Command::Man | Command::Completions { .. } => ExitCode::SUCCESS,
+        Command::Digest {
+            command: DigestCommand::Send { name, dry_run },
+        } => crate::deliver::commands::digest_send(&cfg, &name, dry_run),
+        Command::Outbox { failed, command } => match command {
+            Some(OutboxCommand::Retry) => crate::deliver::commands::retry(&cfg),
+            None => crate::deliver::commands::list(&cfg, failed),
+        },
+        Command::Feeds {
+            command: FeedsCommand::List,
+        } => match crate::feeds_cmd::list(&cfg, &mut std::io::stdout().lock(), chrono::Utc::now()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("vigie: {e}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
 
@@ -252,8 +361,31 @@ fn field_name(f: crate::rules::Field) -> &'static str {
 
 async fn run(cfg: Config) -> anyhow::Result<()> {
     let rt = daemon::runtime(cfg).await?;
-    daemon::run(rt, shutdown_signal(), Duration::from_secs(8)).await?;
+    let ctl = daemon::Controls::new(Duration::from_secs(8));
+    forward_sighup(ctl.reload_tx.clone());
+    daemon::run(rt, ctl, shutdown_signal()).await?;
     Ok(())
+}
+
+/// SIGHUP asks the daemon to reload its configuration.
+fn forward_sighup(tx: tokio::sync::mpsc::Sender<()>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hup) => {
+                tokio::spawn(async move {
+                    while hup.recv().await.is_some() {
+                        tracing::info!("SIGHUP: reloading the configuration");
+                        if tx.send(()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot listen for SIGHUP"),
+        }
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.
@@ -280,33 +412,57 @@ async fn shutdown_signal() {
 }
 
 async fn poll(cfg: Config, feeds: Vec<String>) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
     for f in &feeds {
         if cfg.feed(f).is_none() {
             anyhow::bail!("no feed named \"{f}\" in {}", cfg.path.display());
         }
     }
     let rt = daemon::runtime(cfg).await?;
-    let (reports, delivered) = daemon::poll_once(&rt, &feeds).await?;
+    let names: Vec<String> = if feeds.is_empty() {
+        rt.config.feeds.iter().map(|f| f.name.clone()).collect()
+    } else {
+        feeds
+    };
+    let width = names.iter().map(String::len).max().unwrap_or(0);
+    // On a terminal, a progress bar on stderr and each feed's line as it completes;
+    // otherwise (a pipe, a log) the lines at the end, sorted by name.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(names.len() as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} feeds  {elapsed}  {msg}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let reports = crate::poll::poll_feeds_with(&rt, &names, chrono::Utc::now(), |r| {
+        if let Some(bar) = &bar {
+            bar.inc(1);
+            bar.set_message(r.name.clone());
+            bar.suspend(|| println!("{}", poll_line(r, width)));
+        }
+    })
+    .await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let delivered =
+        crate::deliver::deliver_due(&rt.store, &rt.mailer, &rt.config, chrono::Utc::now())
+            .await?;
     let (mut new, mut matches, mut failed) = (0, 0, 0);
-    let width = reports.iter().map(|r| r.name.len()).max().unwrap_or(0);
     for r in &reports {
-        let line = match &r.outcome {
+        match &r.outcome {
             Outcome::Updated(s) => {
                 new += s.new;
                 matches += s.matches;
-                format!(
-                    "ok           {} items, {} new, {} matches",
-                    s.items, s.new, s.matches
-                )
             }
-            Outcome::NotModified => "not modified".to_string(),
-            Outcome::Failed(cause) => {
-                failed += 1;
-                format!("failed       {cause}")
-            }
-            Outcome::Skipped(why) => format!("skipped      {why}"),
-        };
-        println!("{:width$}  {line}", r.name);
+            Outcome::Failed(_) => failed += 1,
+            Outcome::NotModified | Outcome::Skipped(_) => {}
+        }
+        if bar.is_none() {
+            println!("{}", poll_line(r, width));
+        }
     }
     println!(
         "{} feeds, {failed} failed, {new} new articles, {matches} matches, {} alerts sent, {} to retry",
@@ -315,4 +471,18 @@ async fn poll(cfg: Config, feeds: Vec<String>) -> anyhow::Result<()> {
         delivered.retried
     );
     Ok(())
+}
+
+/// One feed's summary line: its name, the outcome, new articles and matches.
+fn poll_line(r: &crate::poll::FeedReport, width: usize) -> String {
+    let line = match &r.outcome {
+        Outcome::Updated(s) => format!(
+            "ok           {} items, {} new, {} matches",
+            s.items, s.new, s.matches
+        ),
+        Outcome::NotModified => "not modified".to_string(),
+        Outcome::Failed(cause) => format!("failed       {cause}"),
+        Outcome::Skipped(why) => format!("skipped      {why}"),
+    };
+    format!("{:width$}  {line}", r.name)
 }

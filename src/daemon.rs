@@ -10,11 +10,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::config::Config;
+use tokio::sync::mpsc;
+
+use crate::config::{self, Config};
 use crate::deliver::{self, DeliverError, Mailer};
 use crate::fetch::Fetcher;
 use crate::poll::{FeedReport, Runtime, poll_feeds};
+use crate::server::{self, Health};
 use crate::store::{Store, StoreHandle};
+use crate::{maintenance, reload, systemd};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -26,10 +30,22 @@ pub enum DaemonError {
     Deliver(#[from] DeliverError),
     #[error("rules: {0}")]
     Rules(String),
+    #[error(transparent)]
+    Server(#[from] crate::server::ServerError),
 }
 
 /// Build the runtime for a configuration: store opened and synced, matcher compiled.
 pub async fn runtime(config: Config) -> Result<Runtime, DaemonError> {
+    let state_dir = config.state_dir.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open_in(&state_dir))
+        .await
+        .map_err(|e| crate::store::StoreError::Task(e.to_string()))??;
+    assemble(StoreHandle::new(store), config).await
+}
+
+/// A runtime for `config` over an open store: the store's feeds synced to the
+/// configuration, the watches compiled, fresh HTTP and mail clients.
+async fn assemble(store: StoreHandle, config: Config) -> Result<Runtime, DaemonError> {
     let matcher = config.rules.compile().map_err(|errs| {
         DaemonError::Rules(
             errs.iter()
@@ -38,20 +54,13 @@ pub async fn runtime(config: Config) -> Result<Runtime, DaemonError> {
                 .join("; "),
         )
     })?;
-    let state_dir = config.state_dir.clone();
     let feeds = config.feeds.clone();
-    let store = tokio::task::spawn_blocking(move || -> Result<Store, crate::store::StoreError> {
-        let mut s = Store::open_in(&state_dir)?;
-        s.sync_feeds(&feeds)?;
-        Ok(s)
-    })
-    .await
-    .map_err(|e| crate::store::StoreError::Task(e.to_string()))??;
+    store.call(move |s| s.sync_feeds(&feeds)).await?;
     Ok(Runtime {
         fetcher: Fetcher::new(config.poll.timeout)?,
         mailer: Mailer::new(&config.mail)?,
         matcher: Arc::new(matcher),
-        store: StoreHandle::new(store),
+        store,
         config: Arc::new(config),
     })
 }
@@ -68,46 +77,153 @@ pub async fn poll_once(
         only.to_vec()
     };
     let reports = poll_feeds(rt, &names, now).await;
-    let stats =
-        deliver::deliver_due(&rt.store, &rt.mailer, &rt.config.mail.from, Utc::now()).await?;
+    let stats = deliver::deliver_due(&rt.store, &rt.mailer, &rt.config, Utc::now()).await?;
     Ok((reports, stats))
+}
+
+/// How the daemon is steered from outside: a reload channel (SIGHUP and file changes
+/// both send to it) and the grace period for work in flight at shutdown.
+pub struct Controls {
+    pub reload_tx: mpsc::Sender<()>,
+    pub reload_rx: mpsc::Receiver<()>,
+    pub grace: Duration,
+}
+
+impl Controls {
+    pub fn new(grace: Duration) -> Controls {
+        let (reload_tx, reload_rx) = mpsc::channel(4);
+        Controls {
+            reload_tx,
+            reload_rx,
+            grace,
+        }
+    }
 }
 
 /// Run until `shutdown` resolves. A cycle in progress when it does is given up to
 /// `grace` to finish; the database stays consistent either way (every write is a
-/// transaction), so an interrupted cycle is simply redone at the next start.
+/// transaction), so an interrupted cycle is simply redone at the next start. A reload
+/// request takes effect between cycles: the new configuration replaces the old one only
+/// if it is entirely valid.
 pub async fn run(
-    rt: Runtime,
+    mut rt: Runtime,
+    mut ctl: Controls,
     shutdown: impl Future<Output = ()>,
-    grace: Duration,
 ) -> Result<(), DaemonError> {
+    let health = Arc::new(Health::new(rt.store.clone(), stale_after(&rt)));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    if let Some(srv) = &rt.config.server {
+        let listener = server::bind(&srv.listen).await?;
+        tracing::info!(listen = %srv.listen, "health and metrics on /healthz and /metrics");
+        let mut stop = stop_rx.clone();
+        tokio::spawn(server::serve(listener, health.clone(), async move {
+            let _ = stop.changed().await;
+        }));
+    }
+    let mut watch = start_watch(&rt, &ctl.reload_tx);
     tracing::info!(
         feeds = rt.config.feeds.len(),
         watches = rt.config.rules.watches.len(),
         state_dir = %rt.config.state_dir.display(),
         "vigie running"
     );
+    systemd::ready();
+    systemd::spawn_watchdog(health.clone(), stop_rx.clone());
+    let mut housekeeping = maintenance::Schedule::default();
     tokio::pin!(shutdown);
-    loop {
-        let cycle = cycle(&rt);
-        tokio::pin!(cycle);
-        let wait = tokio::select! {
-            r = &mut cycle => r?,
-            () = &mut shutdown => {
-                tracing::info!("shutting down; letting in-flight work finish");
-                match tokio::time::timeout(grace, cycle).await {
-                    Ok(r) => { r?; }
-                    Err(_) => tracing::warn!("in-flight work did not finish within {grace:?}; it will be redone at the next start"),
+    let result = loop {
+        health.beat();
+        let wait = {
+            let cycle = cycle(&rt);
+            tokio::pin!(cycle);
+            tokio::select! {
+                r = &mut cycle => match r {
+                    Ok(w) => w,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cycle failed; retrying shortly");
+                        Duration::from_secs(5)
+                    }
+                },
+                () = &mut shutdown => {
+                    tracing::info!("shutting down; letting in-flight work finish");
+                    systemd::stopping();
+                    if tokio::time::timeout(ctl.grace, cycle).await.is_err() {
+                        tracing::warn!("in-flight work did not finish within {:?}; it will be redone at the next start", ctl.grace);
+                    }
+                    break Ok(());
                 }
-                return Ok(());
             }
         };
+        health.beat();
+        maintenance::run_due(&rt, &mut housekeeping, Utc::now()).await;
+        systemd::status(&maintenance::status_line(&rt, Utc::now()).await);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
+            Some(()) = ctl.reload_rx.recv() => {
+                if let Some(new) = reload(&rt).await {
+                    rt = new;
+                    watch = start_watch(&rt, &ctl.reload_tx);
+                }
+            }
             () = &mut shutdown => {
                 tracing::info!("shutting down");
-                return Ok(());
+                systemd::stopping();
+                break Ok(());
             }
+        }
+    };
+    drop(watch);
+    let _ = stop_tx.send(true);
+    result
+}
+
+/// The scheduler is stuck when silent for longer than a slow cycle could take.
+fn stale_after(rt: &Runtime) -> Duration {
+    (rt.config.poll.timeout * 4).max(Duration::from_secs(300))
+}
+
+fn start_watch(rt: &Runtime, tx: &mpsc::Sender<()>) -> Option<reload::FileWatch> {
+    match reload::FileWatch::start(&rt.config.files, tx.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch the configuration files; reload with SIGHUP");
+            None
+        }
+    }
+}
+
+/// Load the configuration again; a valid one replaces the running one (same database),
+/// an invalid one is reported and the running one stays.
+async fn reload(old: &Runtime) -> Option<Runtime> {
+    let path = old.config.path.clone();
+    let loaded = tokio::task::spawn_blocking(move || config::load(&path))
+        .await
+        .ok()?;
+    let cfg = match loaded {
+        Ok(c) => c,
+        Err(diags) => {
+            for d in &diags.0 {
+                tracing::error!("{d}");
+            }
+            tracing::error!(
+                errors = diags.0.len(),
+                "new configuration is invalid; keeping the running one"
+            );
+            return None;
+        }
+    };
+    match assemble(old.store.clone(), cfg).await {
+        Ok(rt) => {
+            tracing::info!(
+                feeds = rt.config.feeds.len(),
+                watches = rt.config.rules.watches.len(),
+                "configuration reloaded"
+            );
+            Some(rt)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reload failed; keeping the running configuration");
+            None
         }
     }
 }
@@ -124,7 +240,7 @@ async fn cycle(rt: &Runtime) -> Result<Duration, DaemonError> {
     if !due.is_empty() {
         poll_feeds(rt, &due, now).await;
     }
-    deliver::deliver_due(&rt.store, &rt.mailer, &rt.config.mail.from, Utc::now()).await?;
+    deliver::deliver_due(&rt.store, &rt.mailer, &rt.config, Utc::now()).await?;
     let next = rt.store.call(|s| s.next_due()).await?;
     let wait = next.map_or(30, |t| (t - Utc::now()).num_seconds().clamp(1, 30));
     Ok(Duration::from_secs(wait as u64))

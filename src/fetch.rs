@@ -227,10 +227,7 @@ impl Fetcher {
     }
 
     async fn get(&self, url: &Url, v: &Validators) -> Result<reqwest::Response, FetchError> {
-        let mut req = self
-            .client
-            .get(url.clone())
-            .header(header::ACCEPT, ACCEPT);
+        let mut req = self.client.get(url.clone()).header(header::ACCEPT, ACCEPT);
         if let Some(etag) = &v.etag {
             req = req.header(header::IF_NONE_MATCH, etag);
         }
@@ -307,7 +304,10 @@ mod tests {
             charset_of("application/atom+xml;charset='gb2312'").as_deref(),
             Some("gb2312")
         );
-        assert_eq!(charset_of("text/xml;charset = us-ascii").as_deref(), Some("us-ascii"));
+        assert_eq!(
+            charset_of("text/xml;charset = us-ascii").as_deref(),
+            Some("us-ascii")
+        );
         assert_eq!(charset_of("text/xml"), None);
         assert_eq!(charset_of("text/xml; charset:iso-8859-1"), None);
         assert_eq!(charset_of("text/xml; charset="), None);

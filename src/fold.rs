@@ -44,44 +44,9 @@ pub struct Folded {
 /// Fold `original` for matching. Texts longer than 4 GiB are folded up to the last char boundary
 /// before 4 GiB (the fetch layer refuses bodies that large anyway).
 pub fn fold(original: &str) -> Folded {
-    let original = truncate(original, u32::MAX as usize - 1);
-    let mut f = Folder {
-        out: Folded {
-            text: String::with_capacity(original.len() + 16),
-            starts: Vec::with_capacity(original.len() + 16),
-            ends: Vec::with_capacity(original.len() + 16),
-            elided: Vec::new(),
-            original_len: to_u32(original.len()),
-        },
-        after_separator: false,
-    };
-    let bytes = original.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii() {
-            if is_plain_ascii(b) {
-                let mut j = i + 1;
-                while j < bytes.len() && is_plain_ascii(bytes[j]) {
-                    j += 1;
-                }
-                f.push_ascii_run(&original[i..j], i);
-                i = j;
-            } else {
-                f.separator(i, i + 1, b == b'\'' || b == b'`');
-                i += 1;
-            }
-            continue;
-        }
-        // `i` is on a char boundary: ASCII runs and whole chars are consumed.
-        let Some(c) = original[i..].chars().next() else {
-            break;
-        };
-        let end = i + c.len_utf8();
-        f.push_char(c, i, end);
-        i = end;
-    }
-    f.out
+    let mut folded = Folded::default();
+    folded.refold(original);
+    folded
 }
 
 /// The folded form of a query term: folded, with leading and trailing separators trimmed.
@@ -90,6 +55,50 @@ pub fn fold_term(term: &str) -> String {
 }
 
 impl Folded {
+    /// Fold `original` into `self`, reusing its buffers: `f.refold(s)` gives the same result
+    /// as `f = fold(s)` without allocating once the buffers are large enough.
+    pub fn refold(&mut self, original: &str) {
+        let original = truncate(original, u32::MAX as usize - 1);
+        self.text.clear();
+        self.starts.clear();
+        self.ends.clear();
+        self.elided.clear();
+        self.text.reserve(original.len() + 16);
+        self.starts.reserve(original.len() + 16);
+        self.ends.reserve(original.len() + 16);
+        self.original_len = to_u32(original.len());
+        let mut f = Folder {
+            out: self,
+            after_separator: false,
+        };
+        let bytes = original.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii() {
+                if is_plain_ascii(b) {
+                    let mut j = i + 1;
+                    while j < bytes.len() && is_plain_ascii(bytes[j]) {
+                        j += 1;
+                    }
+                    f.push_ascii_run(&original[i..j], i);
+                    i = j;
+                } else {
+                    f.separator(i, i + 1, b == b'\'' || b == b'`');
+                    i += 1;
+                }
+                continue;
+            }
+            // `i` is on a char boundary: ASCII runs and whole chars are consumed.
+            let Some(c) = original[i..].chars().next() else {
+                break;
+            };
+            let end = i + c.len_utf8();
+            f.push_char(c, i, end);
+            i = end;
+        }
+    }
+
     /// Byte range in the ORIGINAL text for folded byte range [start, end). Always on char
     /// boundaries of the original. Out-of-range or reversed bounds are clamped.
     pub fn original_range(&self, start: usize, end: usize) -> Range<usize> {
@@ -148,35 +157,48 @@ impl Folded {
     /// Folded offsets of the words that count for word distances, ascending: every start of a
     /// run of letters and digits, except elided prefixes («l'», «d'», «qu'»…).
     pub fn counted_word_starts(&self) -> Vec<u32> {
-        let mut starts = Vec::with_capacity(self.text.len() / 6 + 1);
+        let mut starts = Vec::new();
+        self.counted_word_starts_into(&mut starts);
+        starts
+    }
+
+    /// [`Folded::counted_word_starts`] into a reused buffer (cleared first).
+    pub fn counted_word_starts_into(&self, starts: &mut Vec<u32>) {
+        starts.clear();
         let mut in_word = false;
         let mut elided = self.elided.iter().peekable();
-        for (k, c) in self.text.char_indices() {
-            let word = if c.is_ascii() {
-                c.is_ascii_alphanumeric()
+        let bytes = self.text.as_bytes();
+        let mut k = 0;
+        while k < bytes.len() {
+            let (word, n) = if bytes[k].is_ascii() {
+                (bytes[k].is_ascii_alphanumeric(), 1)
             } else {
-                c.is_alphanumeric()
+                let c = self.text.get(k..).and_then(|s| s.chars().next());
+                (
+                    c.is_some_and(char::is_alphanumeric),
+                    c.map_or(1, char::len_utf8),
+                )
             };
             if word && !in_word {
-                let k = to_u32(k);
-                while elided.next_if(|&&e| e < k).is_some() {}
-                if elided.next_if(|&&e| e == k).is_none() {
-                    starts.push(k);
+                let at = to_u32(k);
+                while elided.next_if(|&&e| e < at).is_some() {}
+                if elided.next_if(|&&e| e == at).is_none() {
+                    starts.push(at);
                 }
             }
             in_word = word;
+            k += n;
         }
-        starts
     }
 }
 
-struct Folder {
-    out: Folded,
+struct Folder<'f> {
+    out: &'f mut Folded,
     /// The last thing emitted was a separator space (so another separator adds nothing).
     after_separator: bool,
 }
 
-impl Folder {
+impl Folder<'_> {
     fn push_ascii_run(&mut self, run: &str, at: usize) {
         let base = self.out.text.len();
         self.out.text.push_str(run);

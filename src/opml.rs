@@ -41,24 +41,24 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<OpmlFeed>, OpmlError> {
             .read_event_into(&mut buf)
             .map_err(|e| OpmlError::Xml(format!("{e} at byte {}", reader.buffer_position())))?;
         match event {
-            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"opml" => seen_opml = true,
-            Event::Start(e) if e.name().as_ref() == b"outline" => {
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == "opml" => seen_opml = true,
+            Event::Start(e) if e.name().as_ref() == "outline" => {
                 let o = outline(&e);
                 let folder = match &o {
                     Some(feed) => {
                         feeds.push(with_folders(feed.clone(), &folders));
                         None
                     }
-                    None => attr(&e, b"text").or_else(|| attr(&e, b"title")),
+                    None => attr(&e, "text").or_else(|| attr(&e, "title")),
                 };
                 folders.push(folder);
             }
-            Event::Empty(e) if e.name().as_ref() == b"outline" => {
+            Event::Empty(e) if e.name().as_ref() == "outline" => {
                 if let Some(feed) = outline(&e) {
                     feeds.push(with_folders(feed, &folders));
                 }
             }
-            Event::End(e) if e.name().as_ref() == b"outline" => {
+            Event::End(e) if e.name().as_ref() == "outline" => {
                 folders.pop();
             }
             Event::Eof => break,
@@ -77,23 +77,23 @@ fn with_folders(mut feed: OpmlFeed, folders: &[Option<String>]) -> OpmlFeed {
     feed
 }
 
-fn attr(e: &BytesStart<'_>, name: &[u8]) -> Option<String> {
+fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.as_ref().eq_ignore_ascii_case(name))
-        .and_then(|a| a.unescape_value().ok().map(|v| v.trim().to_string()))
+        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.trim().to_string()))
         .filter(|v| !v.is_empty())
 }
 
 fn outline(e: &BytesStart<'_>) -> Option<OpmlFeed> {
-    let xml_url = attr(e, b"xmlUrl")?;
-    let title = attr(e, b"title")
-        .or_else(|| attr(e, b"text"))
+    let xml_url = attr(e, "xmlUrl")?;
+    let title = attr(e, "title")
+        .or_else(|| attr(e, "text"))
         .unwrap_or_else(|| xml_url.clone());
     Some(OpmlFeed {
         title,
         xml_url,
-        html_url: attr(e, b"htmlUrl"),
+        html_url: attr(e, "htmlUrl"),
         folders: Vec::new(),
     })
 }

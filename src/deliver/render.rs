@@ -1,9 +1,15 @@
-//! Deliver stage, rendering: an alert's text and HTML bodies from the article and its
-//! hits. Pure. Invariants: every piece of feed text reaches the HTML only through the
-//! auto-escaping template engine (a feed cannot inject markup or script); subjects and
-//! header values are single lines without control characters (no header injection).
+//! Deliver stage, rendering: an alert's text and HTML bodies from the story and its
+//! hits, and the pieces a digest shares with it. Pure. Invariants: every piece of feed
+//! text reaches the HTML only through the auto-escaping template engine, as plain text
+//! (vigie keeps no HTML from feeds: the parse stage reduces it to text, so there is
+//! nothing to sanitise and a feed cannot inject markup or script); subjects and header
+//! values are single lines without control characters (no header injection); times are
+//! shown in the zone the caller passes.
+
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use minijinja::{Environment, context};
 use serde::Serialize;
 
@@ -13,6 +19,8 @@ use crate::rules::{Field, Hit};
 pub enum RenderError {
     #[error("email template: {0}")]
     Template(#[from] minijinja::Error),
+    #[error("email templates did not load: {0}")]
+    Setup(String),
 }
 
 /// A run of text, highlighted or not.
@@ -22,17 +30,33 @@ pub struct Segment {
     pub mark: bool,
 }
 
-/// What an immediate alert says.
+/// A matched story as an email shows it.
 #[derive(Debug, Clone)]
-pub struct Alert<'a> {
+pub struct Story<'a> {
     pub watch: &'a str,
     pub title: &'a str,
     pub link: Option<&'a str>,
-    pub outlet: &'a str,
+    /// Every outlet (feed name) that carried it.
+    pub outlets: &'a [String],
     pub published: Option<DateTime<Utc>>,
     pub summary: &'a str,
     pub content: &'a str,
     pub hits: &'a [Hit],
+}
+
+/// What the templates get for one story; every string is still unescaped plain text.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoryView {
+    pub watch: String,
+    pub title: String,
+    pub title_segments: Vec<Segment>,
+    pub link: Option<String>,
+    pub outlets: Vec<String>,
+    pub published: Option<String>,
+    pub excerpt: Vec<Segment>,
+    pub words: Vec<String>,
+    /// Other watches of the same email that matched this story too (digests).
+    pub also: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,57 +75,86 @@ pub fn header_safe(s: &str) -> String {
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn environment() -> Result<Environment<'static>, RenderError> {
-    let mut env = Environment::new();
-    // Names ending in .html are auto-escaped; .txt are not (plain text is not markup).
-    env.add_template("alert.html", include_str!("../../templates/alert.html"))?;
-    env.add_template("alert.txt", include_str!("../../templates/alert.txt"))?;
-    Ok(env)
+/// A time as readers of `zone` say it, with the zone's abbreviation so that it is never
+/// ambiguous: `27 Feb 2017, 14:05 CET`.
+pub fn local_time(t: DateTime<Utc>, zone: Tz) -> String {
+    t.with_timezone(&zone)
+        .format("%-d %b %Y, %H:%M %Z")
+        .to_string()
 }
 
-pub fn render_alert(a: &Alert<'_>) -> Result<Rendered, RenderError> {
-    let title = header_safe(a.title);
-    let title_hits: Vec<(usize, usize)> = spans(a.hits, Field::Title);
+static ENV: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    // Names ending in .html are auto-escaped; .txt are not (plain text is not markup).
+    for (name, src) in [
+        ("alert.html", include_str!("../../templates/alert.html")),
+        ("alert.txt", include_str!("../../templates/alert.txt")),
+        ("digest.html", include_str!("../../templates/digest.html")),
+        ("digest.txt", include_str!("../../templates/digest.txt")),
+        ("story.html", include_str!("../../templates/story.html")),
+    ] {
+        env.add_template(name, src).map_err(|e| e.to_string())?;
+    }
+    Ok(env)
+});
+
+/// Render the template `name` (HTML auto-escaped by its extension).
+pub(crate) fn render(name: &str, ctx: &minijinja::Value) -> Result<String, RenderError> {
+    let env = ENV.as_ref().map_err(|e| RenderError::Setup(e.clone()))?;
+    Ok(env.get_template(name)?.render(ctx)?)
+}
+
+/// The view of one story: its title with the hits in it marked, an excerpt of about
+/// `width` characters around the first hits of its text, the matched words.
+pub fn story_view(s: &Story<'_>, zone: Tz, width: usize) -> StoryView {
+    let title = header_safe(s.title);
     let (body_field, body) =
-        if a.hits.iter().any(|h| h.field == Field::Content) || a.summary.is_empty() {
-            (Field::Content, a.content)
+        if s.hits.iter().any(|h| h.field == Field::Content) || s.summary.is_empty() {
+            (Field::Content, s.content)
         } else {
-            (Field::Summary, a.summary)
+            (Field::Summary, s.summary)
         };
-    let excerpt = excerpt(body, &spans(a.hits, body_field), 300);
-    let mut words: Vec<String> = a.hits.iter().map(|h| header_safe(&h.text)).collect();
+    let mut words: Vec<String> = s.hits.iter().map(|h| header_safe(&h.text)).collect();
     words.sort_by_key(|w| w.to_lowercase());
     words.dedup_by_key(|w| w.to_lowercase());
-    let published = a
-        .published
-        .map(|p| p.format("%Y-%m-%d %H:%M UTC").to_string());
-    let link = a
-        .link
-        .filter(|l| l.starts_with("http://") || l.starts_with("https://"));
-    let ctx = context! {
-        watch => header_safe(a.watch),
-        title => if title.is_empty() { "(untitled)".to_string() } else { title.clone() },
-        title_segments => excerpt_whole(a.title, &title_hits),
-        link => link,
-        outlet => header_safe(a.outlet),
-        published => published,
-        excerpt => excerpt,
-        words => words,
-    };
-    let env = environment()?;
+    StoryView {
+        watch: header_safe(s.watch),
+        title: if title.is_empty() {
+            "(untitled)".to_string()
+        } else {
+            title
+        },
+        title_segments: segments(s.title, 0, s.title.len(), &spans(s.hits, Field::Title)),
+        link: s
+            .link
+            .filter(|l| l.starts_with("http://") || l.starts_with("https://"))
+            .map(str::to_string),
+        outlets: s.outlets.iter().map(|o| header_safe(o)).collect(),
+        published: s.published.map(|p| local_time(p, zone)),
+        excerpt: excerpt(body, &spans(s.hits, body_field), width),
+        words,
+        also: Vec::new(),
+    }
+}
+
+/// An immediate alert: subject `[vigie] <watch>: <title>`, text and HTML bodies.
+pub fn render_alert(s: &Story<'_>, zone: Tz) -> Result<Rendered, RenderError> {
+    let story = story_view(s, zone, 300);
+    let subject = header_safe(&format!("[vigie] {}: {}", story.watch, story.title));
+    let preheader = story.excerpt_text();
+    let ctx = context! { story => story, preheader => preheader };
     Ok(Rendered {
-        subject: header_safe(&format!(
-            "[vigie] {}: {}",
-            a.watch,
-            if title.is_empty() {
-                "(untitled)"
-            } else {
-                &title
-            }
-        )),
-        text: env.get_template("alert.txt")?.render(&ctx)?,
-        html: env.get_template("alert.html")?.render(&ctx)?,
+        subject,
+        text: render("alert.txt", &ctx)?,
+        html: render("alert.html", &ctx)?,
     })
+}
+
+impl StoryView {
+    /// The excerpt as one plain line (for preheaders).
+    pub fn excerpt_text(&self) -> String {
+        header_safe(&self.excerpt.iter().map(|s| s.text.as_str()).collect::<String>())
+    }
 }
 
 fn spans(hits: &[Hit], field: Field) -> Vec<(usize, usize)> {
@@ -112,11 +165,6 @@ fn spans(hits: &[Hit], field: Field) -> Vec<(usize, usize)> {
         .collect();
     v.sort_unstable();
     v
-}
-
-/// The whole text as segments (for titles).
-fn excerpt_whole(text: &str, hits: &[(usize, usize)]) -> Vec<Segment> {
-    segments(text, 0, text.len(), hits)
 }
 
 /// About `width` characters of `text` around the first hit, as segments with the hits
@@ -216,27 +264,60 @@ mod tests {
     fn feed_markup_is_escaped_and_headers_stay_single_line() {
         let title = "Palmyre <script>alert(1)</script>\r\nBcc: x@evil.example";
         let hits = [hit(Field::Title, title, "Palmyre")];
-        let r = render_alert(&Alert {
-            watch: "palmyre",
-            title,
-            link: Some("https://ex.org/a?x=1&y=<2>"),
-            outlet: "le-fil",
-            published: None,
-            summary: "",
-            content: "<b>gras</b>",
-            hits: &hits,
-        })
+        let outlets = ["le-fil\r\nX-Evil: 1".to_string()];
+        let r = render_alert(
+            &Story {
+                watch: "palmyre",
+                title,
+                link: Some("https://ex.org/a?x=1&y=<2>"),
+                outlets: &outlets,
+                published: None,
+                summary: "",
+                content: "<b>gras</b>",
+                hits: &hits,
+            },
+            Tz::UTC,
+        )
         .unwrap();
         assert!(!r.subject.contains('\n') && !r.subject.contains('\r'));
+        assert!(r.subject.starts_with("[vigie] palmyre: Palmyre <script>"));
         assert!(!r.html.contains("<script"), "{}", r.html);
         assert!(r.html.contains("&lt;script&gt;"));
         assert!(!r.html.contains("<b>gras"));
+        assert!(r.html.contains("x=1&amp;y=&lt;2&gt;"), "{}", r.html);
         assert!(
-            r.html.contains(">Palmyre</mark>") && r.html.contains("<mark "),
+            r.html.contains(">Palmyre</mark>") && r.html.contains("<mark"),
             "{}",
             r.html
         );
         assert!(r.text.contains("Palmyre"));
+        assert!(r.text.contains("le-fil X-Evil: 1"), "{}", r.text);
+    }
+
+    #[test]
+    fn the_publication_time_is_shown_in_the_given_zone() {
+        let t = DateTime::parse_from_rfc3339("2017-02-27T13:05:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            local_time(t, "Europe/Paris".parse().unwrap()),
+            "27 Feb 2017, 14:05 CET"
+        );
+        let r = render_alert(
+            &Story {
+                watch: "w",
+                title: "Palmyre",
+                link: None,
+                outlets: &[],
+                published: Some(t),
+                summary: "",
+                content: "",
+                hits: &[],
+            },
+            "Asia/Damascus".parse().unwrap(),
+        )
+        .unwrap();
+        assert!(r.text.contains("27 Feb 2017, 15:05"), "{}", r.text);
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use unicode_normalization::char::is_combining_mark;
 
 use crate::fold::fold;
@@ -27,6 +27,9 @@ pub(crate) type TermId = u32;
 /// Field bit set: bit `Field::index()` set when that field is allowed.
 pub(crate) type FieldMask = u8;
 pub(crate) const ALL_FIELDS: FieldMask = 0b111;
+
+/// Largest number of patterns compiled into a DFA; above it, aho-corasick picks (an NFA).
+const DFA_MAX_PATTERNS: usize = 60_000;
 
 /// Message for `place:` and `within(…)` until the gazetteer exists.
 const NO_GAZETTEER: &str = "place: needs the gazetteer, which is not built yet";
@@ -65,7 +68,10 @@ pub(crate) struct Leaf {
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Node {
-    /// Index into `Code::leaves`.
+    /// A single term (a word, a phrase, a prefix), inline so that evaluating it touches no
+    /// other memory than the node.
+    Term { term: TermId, fields: FieldMask },
+    /// Index into `Code::leaves` (an entity's or a place's names, shared between watches).
     Leaf(u32),
     /// Children: a range of `Code::nodes`.
     And(Span),
@@ -222,8 +228,12 @@ impl Matcher {
         let ac = if interner.patterns.is_empty() {
             None
         } else {
+            // A DFA scans about a third faster than the contiguous NFA but takes ~0.5 KB per
+            // pattern (21 MB for 40,000 patterns): use it up to DFA_MAX_PATTERNS.
+            let kind = (interner.patterns.len() <= DFA_MAX_PATTERNS).then_some(AhoCorasickKind::DFA);
             let built = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
+                .kind(kind)
                 .build(&interner.patterns);
             match built {
                 Ok(ac) => Some(ac),
@@ -265,6 +275,7 @@ impl Matcher {
 /// Every term under node `n`.
 fn collect_terms(code: &Code, n: u32, out: &mut Vec<TermId>) {
     match code.nodes.get(n as usize) {
+        Some(Node::Term { term, .. }) => out.push(*term),
         Some(Node::Leaf(l)) => out.extend_from_slice(code.leaf_terms(*l)),
         Some(Node::And(span) | Node::Or(span)) => {
             for k in span.range() {
@@ -300,6 +311,7 @@ pub(crate) fn trigger(
         (terms.iter().map(|&t| cost(t)).sum(), terms)
     };
     match node {
+        Node::Term { term, .. } => Some((cost(*term), vec![*term])),
         Node::Leaf(l) => Some(of_leaves(std::slice::from_ref(l))),
         Node::Near { left, right, .. } => {
             let (l, r) = (of_leaves(code.refs(*left)), of_leaves(code.refs(*right)));
@@ -451,7 +463,16 @@ impl Lowering<'_> {
                     right: self.code.span_of(r),
                 }
             }
-            _ => Node::Leaf(self.leaf(expr, fields)),
+            _ => {
+                let leaf = self.leaf(expr, fields);
+                match self.code.leaves.get(leaf as usize) {
+                    Some(l) if l.terms.len == 1 => Node::Term {
+                        term: self.code.refs(l.terms)[0],
+                        fields,
+                    },
+                    _ => Node::Leaf(leaf),
+                }
+            }
         }
     }
 

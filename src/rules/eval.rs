@@ -10,9 +10,10 @@
 //! boundaries; matches come out in watch order with hits sorted by (field, start) and
 //! deduplicated.
 
-use crate::fold::{Folded, fold};
+use crate::fold::Folded;
 use crate::rules::compile::{Code, FieldMask, Matcher, Node, Span, TermId};
 use crate::rules::{Document, Field, Hit, WatchMatch};
+
 
 /// A term found in a field, in folded offsets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,32 +24,55 @@ struct TermHit {
     end: u32,
 }
 
-/// Everything known about one document while it is evaluated.
-struct Ctx<'d> {
-    texts: [&'d str; 3],
+/// Buffers for one document, kept per thread between documents so that matching does not
+/// allocate once they are large enough.
+#[derive(Default)]
+struct Scratch {
     folded: [Folded; 3],
     /// Sorted by (term, field, start, end), deduplicated.
     hits: Vec<TermHit>,
     /// Where each term's hits are in `hits`.
     index: TermIndex,
-    /// Counted word starts of each field, computed on first use by NEAR.
-    words: [Option<Vec<u32>>; 3],
-    /// Buffers reused by NEAR.
-    scratch_a: Vec<(u8, u32, usize)>,
-    scratch_b: Vec<(u8, u32, usize)>,
+    /// Counted word starts of each field, computed on first use by NEAR (`words_ready`).
+    words: [Vec<u32>; 3],
+    words_ready: [bool; 3],
+    candidates: Vec<u32>,
+    found: Vec<usize>,
+    near_a: Vec<(u8, u32, usize)>,
+    near_b: Vec<(u8, u32, usize)>,
+}
+
+/// Texts larger than this do not keep their buffers in the per-thread scratch.
+const SCRATCH_KEEP: usize = 1 << 20;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// Everything known about one document while it is evaluated.
+struct Ctx<'d> {
+    texts: [&'d str; 3],
+    s: Scratch,
 }
 
 impl Ctx<'_> {
     /// Indices into `hits` of the hits of term `t`.
     fn term_hits(&self, t: TermId) -> std::ops::Range<usize> {
-        self.index.get(t)
+        self.s.index.get(t)
+    }
+
+    fn hit(&self, i: usize) -> TermHit {
+        self.s.hits[i]
     }
 
     /// Index of the counted word at or after folded offset `pos` in `field`.
     fn word_index(&mut self, field: usize, pos: u32) -> u32 {
-        let words =
-            self.words[field].get_or_insert_with(|| self.folded[field].counted_word_starts());
-        words.partition_point(|&w| w < pos) as u32
+        let s = &mut self.s;
+        if !s.words_ready[field] {
+            s.folded[field].counted_word_starts_into(&mut s.words[field]);
+            s.words_ready[field] = true;
+        }
+        s.words[field].partition_point(|&w| w < pos) as u32
     }
 }
 
@@ -64,11 +88,13 @@ struct TermIndex {
 const EMPTY: TermId = TermId::MAX;
 
 impl TermIndex {
-    fn new(hits: &[TermHit]) -> TermIndex {
+    /// Index `hits` (sorted by term), reusing the table's memory.
+    fn rebuild(&mut self, hits: &[TermHit]) {
         let distinct = hits.windows(2).filter(|w| w[0].term != w[1].term).count() + 1;
-        let mut index = TermIndex {
-            slots: vec![(EMPTY, 0, 0); (distinct * 2).next_power_of_two().max(8)],
-        };
+        self.slots.clear();
+        self.slots
+            .resize((distinct * 2).next_power_of_two().max(8), (EMPTY, 0, 0));
+        let index = self;
         let mut start = 0;
         while start < hits.len() {
             let t = hits[start].term;
@@ -80,7 +106,6 @@ impl TermIndex {
             index.slots[k] = (t, start as u32, (start + n) as u32);
             start += n;
         }
-        index
     }
 
     fn slot(&self, t: TermId) -> usize {
@@ -122,54 +147,54 @@ impl Matcher {
     fn match_watches(&self, doc: &Document, every_watch: bool) -> Vec<WatchMatch> {
         let mut ctx = Ctx {
             texts: [doc.title, doc.summary, doc.content],
-            folded: Default::default(),
-            hits: Vec::new(),
-            index: TermIndex::default(),
-            words: Default::default(),
-            scratch_a: Vec::new(),
-            scratch_b: Vec::new(),
+            s: SCRATCH.with(|c| c.take()),
         };
-        for field in Field::ALL {
-            let i = field.index();
-            if ctx.texts[i].is_empty() {
-                continue;
-            }
-            ctx.folded[i] = fold(ctx.texts[i]);
-            self.scan(i as u8, ctx.texts[i], &ctx.folded[i], &mut ctx.hits);
+        ctx.s.hits.clear();
+        ctx.s.words_ready = [false; 3];
+        for i in 0..3 {
+            ctx.s.folded[i].refold(ctx.texts[i]);
+            self.scan(i as u8, ctx.texts[i], &ctx.s.folded[i], &mut ctx.s.hits);
         }
-        ctx.hits.sort_unstable();
-        ctx.hits.dedup();
-        ctx.index = TermIndex::new(&ctx.hits);
+        ctx.s.hits.sort_unstable();
+        ctx.s.hits.dedup();
+        ctx.s.index.rebuild(&ctx.s.hits);
 
-        let mut candidates: Vec<u32> = self.always.to_vec();
-        let mut last = None;
-        for h in &ctx.hits {
-            if last != Some(h.term) {
-                last = Some(h.term);
-                candidates.extend_from_slice(&self.term_watches[h.term as usize]);
-            }
-        }
+        let mut candidates = std::mem::take(&mut ctx.s.candidates);
+        candidates.clear();
         if every_watch {
-            candidates = (0..self.roots.len() as u32).collect();
+            candidates.extend(0..self.roots.len() as u32);
+        } else {
+            candidates.extend_from_slice(&self.always);
+            let mut last = None;
+            for h in &ctx.s.hits {
+                if last != Some(h.term) {
+                    last = Some(h.term);
+                    candidates.extend_from_slice(&self.term_watches[h.term as usize]);
+                }
+            }
+            candidates.sort_unstable();
+            candidates.dedup();
         }
-        candidates.sort_unstable();
-        candidates.dedup();
 
         let mut matches = Vec::new();
-        let mut found = Vec::new();
-        for w in candidates {
-            let Some(root) = self.roots.get(w as usize).and_then(|&r| self.code.nodes.get(r as usize))
-            else {
+        let mut found = std::mem::take(&mut ctx.s.found);
+        for &w in &candidates {
+            let root = self.roots.get(w as usize);
+            let Some(root) = root.and_then(|&r| self.code.nodes.get(r as usize)) else {
                 continue;
             };
             found.clear();
-            if !eval(&self.code, root, &mut ctx, Some(&mut found)) {
-                continue;
+            if eval(&self.code, root, &mut ctx, Some(&mut found)) {
+                matches.push(WatchMatch {
+                    watch: w as usize,
+                    hits: to_hits(&ctx, &mut found),
+                });
             }
-            matches.push(WatchMatch {
-                watch: w as usize,
-                hits: to_hits(&ctx, &mut found),
-            });
+        }
+        ctx.s.candidates = candidates;
+        ctx.s.found = found;
+        if doc.title.len() + doc.summary.len() + doc.content.len() <= SCRATCH_KEEP {
+            SCRATCH.with(|c| *c.borrow_mut() = ctx.s);
         }
         matches
     }
@@ -230,6 +255,19 @@ fn allows(fields: FieldMask, field: u8) -> bool {
 /// make it hold.
 fn eval(code: &Code, node: &Node, ctx: &mut Ctx, mut out: Option<&mut Vec<usize>>) -> bool {
     match *node {
+        Node::Term { term, fields } => {
+            let mut found = false;
+            for i in ctx.term_hits(term) {
+                if allows(fields, ctx.hit(i).field) {
+                    match out.as_deref_mut() {
+                        None => return true,
+                        Some(o) => o.push(i),
+                    }
+                    found = true;
+                }
+            }
+            found
+        }
         Node::Leaf(l) => {
             let Some(leaf) = code.leaves.get(l as usize) else {
                 return false;
@@ -237,7 +275,7 @@ fn eval(code: &Code, node: &Node, ctx: &mut Ctx, mut out: Option<&mut Vec<usize>
             let mut found = false;
             for &t in code.refs(leaf.terms) {
                 for i in ctx.term_hits(t) {
-                    if allows(leaf.fields, ctx.hits[i].field) {
+                    if allows(leaf.fields, ctx.hit(i).field) {
                         match out.as_deref_mut() {
                             None => return true,
                             Some(o) => o.push(i),
@@ -293,7 +331,7 @@ fn positions(code: &Code, leaves: Span, ctx: &mut Ctx, v: &mut Vec<(u8, u32, usi
     for leaf in code.refs(leaves).iter().filter_map(|&l| code.leaves.get(l as usize)) {
         for &t in code.refs(leaf.terms) {
             for i in ctx.term_hits(t) {
-                let h = ctx.hits[i];
+                let h = ctx.hit(i);
                 if allows(leaf.fields, h.field) {
                     let w = ctx.word_index(h.field as usize, h.start);
                     v.push((h.field, w, i));
@@ -313,8 +351,8 @@ fn near(
     right: Span,
     mut out: Option<&mut Vec<usize>>,
 ) -> bool {
-    let mut a = std::mem::take(&mut ctx.scratch_a);
-    let mut b = std::mem::take(&mut ctx.scratch_b);
+    let mut a = std::mem::take(&mut ctx.s.near_a);
+    let mut b = std::mem::take(&mut ctx.s.near_b);
     a.clear();
     b.clear();
     positions(code, left, ctx, &mut a);
@@ -329,7 +367,7 @@ fn near(
             if f != field || v > w.saturating_add(distance) {
                 break;
             }
-            let (hi, hj) = (ctx.hits[i], ctx.hits[j]);
+            let (hi, hj) = (ctx.hit(i), ctx.hit(j));
             if (hi.start, hi.end) == (hj.start, hj.end) {
                 continue;
             }
@@ -340,15 +378,15 @@ fn near(
             }
         }
     }
-    ctx.scratch_a = a;
-    ctx.scratch_b = b;
+    ctx.s.near_a = a;
+    ctx.s.near_b = b;
     found
 }
 
 /// Turn hit indices into sorted, deduplicated [`Hit`]s over the original texts.
 fn to_hits(ctx: &Ctx, found: &mut [usize]) -> Vec<Hit> {
     let key = |i: &usize| {
-        let h = ctx.hits[*i];
+        let h = ctx.hit(*i);
         (h.field, h.start, h.end)
     };
     found.sort_unstable_by_key(key);
@@ -362,7 +400,7 @@ fn to_hits(ctx: &Ctx, found: &mut [usize]) -> Vec<Hit> {
         last = Some(k);
         let (field, start, end) = k;
         let f = field as usize;
-        let r = ctx.folded[f].original_range(start as usize, end as usize);
+        let r = ctx.s.folded[f].original_range(start as usize, end as usize);
         hits.push(Hit {
             field: Field::ALL[f],
             start: r.start,

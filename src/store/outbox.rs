@@ -1,13 +1,16 @@
 //! Store stage, matches and the outbox. Invariants: a match is unique per (watch,
 //! article), so an edited article never alerts twice for one watch; a delivery is unique
 //! by its Message-ID, derived from (watch, story, recipient); both are written in the
-//! article's transaction, and a delivery only leaves `pending` once it was sent or gave up.
+//! article's transaction, together with the flood decision (a delivery folded into its
+//! hour's summary points at that summary's batch); a delivery only leaves `pending` once
+//! it was sent or gave up.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::articles::{ArticleRow, article};
 use super::{Result, from_ts, to_ts};
+use crate::deliver::flood;
 
 /// Record that `watch` matched an article. `None` when it already had (no new alert).
 pub fn record_match(
@@ -41,6 +44,7 @@ impl Kind {
 }
 
 /// Queue one email. Returns false when that Message-ID is already queued or sent.
+/// An immediate alert past its watch's hourly limit is folded into that hour's summary.
 pub fn add_delivery(
     tx: &Transaction<'_>,
     match_id: i64,
@@ -50,12 +54,65 @@ pub fn add_delivery(
     message_id: &str,
     now: DateTime<Utc>,
 ) -> Result<bool> {
+    let known: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM deliveries WHERE message_id = ?1",
+            [message_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if known.is_some() {
+        return Ok(false);
+    }
+    let batch = match kind {
+        Kind::Immediate => flood_batch(tx, match_id, recipient, now)?,
+        Kind::Digest => None,
+    };
     let n = tx.execute(
-        "INSERT INTO deliveries (match_id, kind, digest, recipient, message_id, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (message_id) DO NOTHING",
-        params![match_id, kind.as_str(), digest, recipient, message_id, to_ts(now)],
+        "INSERT INTO deliveries (match_id, kind, digest, recipient, message_id, next_attempt_at, created_at, batch_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) ON CONFLICT (message_id) DO NOTHING",
+        params![match_id, kind.as_str(), digest, recipient, message_id, to_ts(now), batch],
     )?;
     Ok(n == 1)
+}
+
+/// The summary batch this alert folds into, or `None` when it goes out on its own.
+fn flood_batch(
+    tx: &Transaction<'_>,
+    match_id: i64,
+    recipient: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    let watch: String = tx.query_row("SELECT watch FROM matches WHERE id = ?1", [match_id], |r| {
+        r.get(0)
+    })?;
+    let (start, end) = flood::window(now);
+    let singles: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM deliveries d JOIN matches m ON m.id = d.match_id
+         WHERE d.kind = 'immediate' AND d.recipient = ?1 AND d.created_at >= ?2 AND d.created_at < ?3
+           AND d.batch_id IS NULL AND m.watch = ?4",
+        params![recipient, to_ts(start), to_ts(end), watch],
+        |r| r.get(0),
+    )?;
+    if !flood::folds(usize::try_from(singles).unwrap_or(usize::MAX)) {
+        return Ok(None);
+    }
+    let mid = flood::summary_message_id(&watch, start, recipient);
+    tx.execute(
+        "INSERT INTO batches (kind, name, recipient, period_start, period_end, message_id,
+                              next_attempt_at, retry_since, created_at)
+         VALUES ('flood', ?1, ?2, ?3, ?4, ?5, ?4, ?4, ?6) ON CONFLICT (message_id) DO NOTHING",
+        params![watch, recipient, to_ts(start), to_ts(end), mid, to_ts(now)],
+    )?;
+    // A summary already sent (only possible with a clock gone backwards) takes nothing
+    // more: the alert then goes out on its own rather than never.
+    Ok(tx
+        .query_row(
+            "SELECT id FROM batches WHERE message_id = ?1 AND status = 'pending'",
+            [&mid],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// An immediate alert waiting to be sent, with what its email needs.
@@ -67,20 +124,23 @@ pub struct PendingAlert {
     pub watch: String,
     pub hits_json: String,
     pub attempts: u32,
-    pub created_at: DateTime<Utc>,
+    /// The 24 h of retries count from here.
+    pub retry_since: DateTime<Utc>,
     pub article: ArticleRow,
 }
 
-/// Immediate alerts due for a (re)try at `now`, oldest first.
+/// Single immediate alerts due for a (re)try at `now`, oldest first.
 pub fn due_alerts(
     conn: &Connection,
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<PendingAlert>> {
-    let mut stmt = conn.prepare(
-        "SELECT d.id, d.message_id, d.recipient, m.watch, m.hits, d.attempts, d.created_at, m.article_id
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.id, d.message_id, d.recipient, m.watch, m.hits, d.attempts,
+                COALESCE(d.retry_since, d.created_at), m.article_id
          FROM deliveries d JOIN matches m ON m.id = d.match_id
-         WHERE d.status = 'pending' AND d.kind = 'immediate' AND d.next_attempt_at <= ?1
+         WHERE d.status = 'pending' AND d.kind = 'immediate' AND d.batch_id IS NULL
+           AND d.next_attempt_at <= ?1
          ORDER BY d.id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![to_ts(now), limit as i64], |r| {
@@ -97,7 +157,7 @@ pub fn due_alerts(
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (delivery_id, message_id, recipient, watch, hits_json, attempts, created, article_id) =
+        let (delivery_id, message_id, recipient, watch, hits_json, attempts, since, article_id) =
             row?;
         if let Some(article) = article(conn, article_id)? {
             out.push(PendingAlert {
@@ -107,7 +167,7 @@ pub fn due_alerts(
                 watch,
                 hits_json,
                 attempts,
-                created_at: from_ts(created),
+                retry_since: from_ts(since),
                 article,
             });
         }
@@ -124,23 +184,27 @@ pub fn mark_sent(conn: &Connection, delivery_id: i64, now: DateTime<Utc>) -> Res
     Ok(())
 }
 
-/// A failed attempt: try again at `next`, or give up (`next` = None) and mark it failed.
-pub fn mark_attempt_failed(
-    conn: &Connection,
-    delivery_id: i64,
+/// Failed attempts, in one transaction: each one is tried again at its `next`, or given
+/// up (`next` = None) and marked failed.
+pub fn mark_attempts_failed(
+    conn: &mut Connection,
+    failed: &[(i64, Option<DateTime<Utc>>)],
     error: &str,
-    next: Option<DateTime<Utc>>,
 ) -> Result<()> {
-    match next {
-        Some(next) => conn.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
-            params![delivery_id, error, to_ts(next)],
-        )?,
-        None => conn.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, status = 'failed' WHERE id = ?1",
-            params![delivery_id, error],
-        )?,
-    };
+    let tx = conn.transaction()?;
+    for &(id, next) in failed {
+        match next {
+            Some(next) => tx.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+                params![id, error, to_ts(next)],
+            )?,
+            None => tx.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, status = 'failed' WHERE id = ?1",
+                params![id, error],
+            )?,
+        };
+    }
+    tx.commit()?;
     Ok(())
 }
 
@@ -157,4 +221,84 @@ pub fn counts(conn: &Connection) -> Result<(u64, u64, u64)> {
         }
     }
     Ok(c)
+}
+
+/// One line of `vigie outbox`.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub kind: String,
+    pub digest: Option<String>,
+    pub recipient: String,
+    pub watch: String,
+    pub title: String,
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The email it travels in, when not on its own: ('digest' | 'flood', when due).
+    pub batch: Option<(String, DateTime<Utc>)>,
+}
+
+/// Deliveries with this status (`pending` or `failed`), oldest first. A delivery in a
+/// batch shows the batch's state, since that is what will be sent.
+pub fn list(conn: &Connection, status: &str) -> Result<Vec<OutboxRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT d.id, d.kind, d.digest, d.recipient, m.watch, a.title, d.status,
+                COALESCE(b.attempts, d.attempts), COALESCE(b.next_attempt_at, d.next_attempt_at),
+                COALESCE(b.last_error, d.last_error), d.created_at, b.kind
+         FROM deliveries d JOIN matches m ON m.id = d.match_id JOIN articles a ON a.id = m.article_id
+         LEFT JOIN batches b ON b.id = d.batch_id
+         WHERE d.status = ?1 ORDER BY d.id",
+    )?;
+    let rows = stmt.query_map([status], |r| {
+        let next = from_ts(r.get(8)?);
+        Ok(OutboxRow {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            digest: r.get(2)?,
+            recipient: r.get(3)?,
+            watch: r.get(4)?,
+            title: r.get(5)?,
+            status: r.get(6)?,
+            attempts: r.get(7)?,
+            next_attempt_at: next,
+            last_error: r.get(9)?,
+            created_at: from_ts(r.get(10)?),
+            batch: r.get::<_, Option<String>>(11)?.map(|k| (k, next)),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// `vigie outbox retry`: every failed delivery and batch becomes pending again with a
+/// fresh 24 h of retries, and everything waiting for a retry is due at `now`. Digest
+/// items not yet in a digest and flood summaries whose hour has not ended keep waiting.
+/// Returns how many deliveries were failed and are pending again.
+pub fn retry_now(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
+    let now = to_ts(now);
+    let tx = conn.transaction()?;
+    let revived = tx.execute(
+        "UPDATE deliveries SET status = 'pending', retry_since = ?1, next_attempt_at = ?1
+         WHERE status = 'failed'",
+        [now],
+    )?;
+    tx.execute(
+        "UPDATE deliveries SET next_attempt_at = ?1
+         WHERE status = 'pending' AND kind = 'immediate' AND batch_id IS NULL AND next_attempt_at > ?1",
+        [now],
+    )?;
+    tx.execute(
+        "UPDATE batches SET status = 'pending', retry_since = ?1, next_attempt_at = ?1
+         WHERE status = 'failed'",
+        [now],
+    )?;
+    tx.execute(
+        "UPDATE batches SET next_attempt_at = ?1
+         WHERE status = 'pending' AND next_attempt_at > ?1 AND period_end <= ?1",
+        [now],
+    )?;
+    tx.commit()?;
+    Ok(revived)
 }

@@ -31,3 +31,52 @@ pub fn prune(conn: &mut Connection, cutoff: DateTime<Utc>) -> Result<usize> {
     tx.commit()?;
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn old_articles_go_unless_a_pending_delivery_needs_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open_in(dir.path()).unwrap();
+        let now = chrono::Utc::now();
+        let old = to_ts(now - chrono::Duration::days(100));
+        let c = &s.conn;
+        c.execute("INSERT INTO feeds (id, name, config_url, url) VALUES (1, 'f', 'u', 'u')", []).unwrap();
+        for (id, seen) in [(1, old), (2, old), (3, to_ts(now))] {
+            c.execute(
+                "INSERT INTO articles (id, key, feed_id, title_hash, title, summary, content, content_hash, first_seen_at)
+                 VALUES (?1, ?1, 1, '', 't', '', '', '', ?2)",
+                [id, seen],
+            )
+            .unwrap();
+            c.execute("INSERT INTO article_feeds (article_id, feed_id, seen_at) VALUES (?1, 1, ?2)", [id, seen]).unwrap();
+            c.execute("INSERT INTO matches (id, watch, article_id, hits, matched_at) VALUES (?1, 'w', ?1, '[]', ?2)", [id, seen])
+                .unwrap();
+        }
+        // Article 2's alert has not been sent yet; article 1's has.
+        for (id, status) in [(1, "sent"), (2, "pending")] {
+            c.execute(
+                "INSERT INTO deliveries (match_id, kind, recipient, message_id, status, next_attempt_at, created_at)
+                 VALUES (?1, 'immediate', 'a@x', ?1, ?2, 0, 0)",
+                rusqlite::params![id, status],
+            )
+            .unwrap();
+        }
+        let pruned = prune(&mut s.conn, now - chrono::Duration::days(90)).unwrap();
+        assert_eq!(pruned, 1);
+        let left: Vec<i64> = s
+            .conn
+            .prepare("SELECT id FROM articles ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(left, vec![2, 3]);
+        let deliveries: i64 = s.conn.query_row("SELECT COUNT(*) FROM deliveries", [], |r| r.get(0)).unwrap();
+        assert_eq!(deliveries, 1);
+    }
+}

@@ -4,6 +4,10 @@
 mod support;
 
 mod check;
+mod corpora;
 mod end_to_end;
 mod failing_feeds;
+mod hostile;
+mod ops;
+mod polling;
 mod rules_cli;

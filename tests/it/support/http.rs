@@ -1,9 +1,14 @@
 //! A real HTTP/1.1 server on 127.0.0.1:0 for fetch tests: routes answer with a status,
-//! headers and a body, honour `If-None-Match` when an ETag is set, and count requests.
+//! headers and a body, honour `If-None-Match` / `If-Modified-Since` when an ETag or a
+//! Last-Modified is set, and count requests. Hostile routes stream a huge body without
+//! holding it, or trickle one byte at a time; `delay` holds the answer back, and the
+//! server records how many requests it was serving at once.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -14,6 +19,19 @@ pub struct Route {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Instead of `body`: a body produced while it is sent.
+    pub stream: Option<Stream>,
+    /// Wait this long before answering.
+    pub delay: Option<Duration>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Stream {
+    /// `len` zero bytes, written in 64 KiB blocks; with or without a Content-Length.
+    Zeros { len: u64, content_length: bool },
+    /// A Content-Length of `len`, then one byte every `every`.
+    Trickle { len: u64, every: Duration },
 }
 
 impl Route {
@@ -22,7 +40,16 @@ impl Route {
             status: 200,
             headers: vec![("Content-Type".into(), content_type.into())],
             body: body.into(),
-            etag: None,
+            ..Route::default()
+        }
+    }
+
+    /// A redirect with this status to `location`.
+    pub fn redirect(status: u16, location: &str) -> Route {
+        Route {
+            status,
+            headers: vec![("Location".into(), location.into())],
+            ..Route::default()
         }
     }
 
@@ -39,6 +66,8 @@ struct State {
     routes: Arc<Mutex<HashMap<String, Route>>>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
     requests: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>,
+    active: Arc<AtomicUsize>,
+    max_active: Arc<AtomicUsize>,
 }
 
 pub struct HttpServer {
@@ -94,6 +123,11 @@ impl HttpServer {
             .unwrap_or(0)
     }
 
+    /// The most requests this server was answering at the same time.
+    pub fn max_concurrent(&self) -> usize {
+        self.state.max_active.load(Ordering::SeqCst)
+    }
+
     /// Headers of every request to `path`, in order.
     pub fn requests(&self, path: &str) -> Vec<Vec<(String, String)>> {
         self.state
@@ -138,34 +172,102 @@ async fn serve(mut sock: TcpStream, state: State) -> std::io::Result<()> {
         .lock()
         .unwrap()
         .push((path.clone(), headers.clone()));
-    let route = state.routes.lock().unwrap().get(&path).cloned();
+    // Counted from the request to the end of the answer: requests served at once.
+    let now = state.active.fetch_add(1, Ordering::SeqCst) + 1;
+    state.max_active.fetch_max(now, Ordering::SeqCst);
+    let r = answer(&mut sock, &state, &path, &headers).await;
+    state.active.fetch_sub(1, Ordering::SeqCst);
+    r?;
+    sock.shutdown().await
+}
+
+async fn answer(
+    sock: &mut TcpStream,
+    state: &State,
+    path: &str,
+    headers: &[(String, String)],
+) -> std::io::Result<()> {
+    let route = state.routes.lock().unwrap().get(path).cloned();
     let mut route = route.unwrap_or_else(|| Route::status(404));
-    if let Some(etag) = &route.etag {
-        let inm = headers
+    if let Some(d) = route.delay {
+        tokio::time::sleep(d).await;
+    }
+    let header = |name: &str| {
+        headers
             .iter()
-            .find(|(k, _)| k == "if-none-match")
-            .map(|(_, v)| v.as_str());
-        if inm == Some(etag.as_str()) {
-            route = Route::status(304);
-        } else {
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let not_modified = route
+        .etag
+        .as_ref()
+        .is_some_and(|e| header("if-none-match").as_ref() == Some(e))
+        || route
+            .last_modified
+            .as_ref()
+            .is_some_and(|lm| header("if-modified-since").as_ref() == Some(lm));
+    if not_modified {
+        route = Route::status(304);
+    } else {
+        if let Some(etag) = &route.etag {
             route.headers.push(("ETag".into(), etag.clone()));
+        }
+        if let Some(lm) = &route.last_modified {
+            route.headers.push(("Last-Modified".into(), lm.clone()));
         }
     }
     let reason = match route.status {
         200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
         304 => "Not Modified",
         404 => "Not Found",
+        410 => "Gone",
+        429 => "Too Many Requests",
+        503 => "Service Unavailable",
         _ => "Status",
     };
     let mut out = format!("HTTP/1.1 {} {reason}\r\n", route.status);
     for (k, v) in &route.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
-    out.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        route.body.len()
-    ));
-    sock.write_all(out.as_bytes()).await?;
-    sock.write_all(&route.body).await?;
-    sock.shutdown().await
+    match &route.stream {
+        None => {
+            out.push_str(&format!(
+                "Content-Length: {}\r\nConnection: close\r\n\r\n",
+                route.body.len()
+            ));
+            sock.write_all(out.as_bytes()).await?;
+            sock.write_all(&route.body).await?;
+        }
+        Some(Stream::Zeros {
+            len,
+            content_length,
+        }) => {
+            if *content_length {
+                out.push_str(&format!("Content-Length: {len}\r\n"));
+            }
+            out.push_str("Connection: close\r\n\r\n");
+            sock.write_all(out.as_bytes()).await?;
+            let block = vec![0u8; 64 * 1024];
+            let mut left = *len;
+            while left > 0 {
+                let n = left.min(block.len() as u64) as usize;
+                sock.write_all(&block[..n]).await?;
+                left -= n as u64;
+            }
+        }
+        Some(Stream::Trickle { len, every }) => {
+            out.push_str(&format!(
+                "Content-Length: {len}\r\nConnection: close\r\n\r\n"
+            ));
+            sock.write_all(out.as_bytes()).await?;
+            for _ in 0..*len {
+                sock.write_all(b" ").await?;
+                sock.flush().await?;
+                tokio::time::sleep(*every).await;
+            }
+        }
+    }
+    Ok(())
 }

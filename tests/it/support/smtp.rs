@@ -1,9 +1,12 @@
 //! A real SMTP server on 127.0.0.1:0, started inside the test: it speaks enough of
-//! RFC 5321 (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) for lettre, and keeps every
-//! message it accepts.
+//! RFC 5321 (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) for lettre, keeps every
+//! message it accepts, counts the connections it was given, and can be slowed down
+//! (a pause before answering each DATA) to widen a test's window.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -42,6 +45,8 @@ impl Received {
 pub struct SmtpServer {
     pub addr: SocketAddr,
     pub received: Arc<Mutex<Vec<Received>>>,
+    connections: Arc<AtomicUsize>,
+    delay_ms: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -61,18 +66,23 @@ impl SmtpServer {
         let listener = TcpListener::bind(addr).await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let received = Arc::new(Mutex::new(Vec::new()));
-        let r = received.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let delay_ms = Arc::new(AtomicU64::new(0));
+        let (r, c, d) = (received.clone(), connections.clone(), delay_ms.clone());
         let task = tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
-                let r = r.clone();
+                c.fetch_add(1, Ordering::SeqCst);
+                let (r, d) = (r.clone(), d.clone());
                 tokio::spawn(async move {
-                    let _ = session(sock, r).await;
+                    let _ = session(sock, r, d).await;
                 });
             }
         });
         SmtpServer {
             addr,
             received,
+            connections,
+            delay_ms,
             task,
         }
     }
@@ -80,9 +90,38 @@ impl SmtpServer {
     pub fn messages(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
+
+    /// How many SMTP connections clients opened so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Pause this long before answering each DATA (a slow server: the message is only
+    /// kept once its final dot arrives, as a real server commits it).
+    pub fn set_delay(&self, d: Duration) {
+        self.delay_ms.store(d.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// The Message-ID of every message received, in order (duplicates kept).
+    pub fn message_ids(&self) -> Vec<String> {
+        self.messages()
+            .iter()
+            .filter_map(|m| m.header("Message-ID"))
+            .collect()
+    }
 }
 
-async fn session(sock: TcpStream, received: Arc<Mutex<Vec<Received>>>) -> std::io::Result<()> {
+/// A loopback port with nothing listening on it (bound, then released).
+pub async fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    l.local_addr().expect("local addr").port()
+}
+
+async fn session(
+    sock: TcpStream,
+    received: Arc<Mutex<Vec<Received>>>,
+    delay_ms: Arc<AtomicU64>,
+) -> std::io::Result<()> {
     let (r, mut w) = sock.into_split();
     let mut lines = BufReader::new(r);
     w.write_all(b"220 localhost ESMTP test\r\n").await?;
@@ -109,6 +148,10 @@ async fn session(sock: TcpStream, received: Arc<Mutex<Vec<Received>>>) -> std::i
             to.push(addr_of(&cmd[8..]));
             w.write_all(b"250 OK\r\n").await?;
         } else if upper == "DATA" {
+            let delay = delay_ms.load(Ordering::SeqCst);
+            if delay > 0 {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
             w.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
             let mut data = String::new();
             loop {

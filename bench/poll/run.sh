@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Polling benchmark (issue #4): vigie against newsboat and rss2email on the same feeds,
+# served on loopback by feeds.py. Measures wall time and peak memory (/usr/bin/time -v)
+# of:
+#   1. a first poll of 200 feeds x 50 items (vigie stores and matches 1,000 watches);
+#   2. a poll where nothing changed (every feed answers 304);
+#   3. vigie alone: 10,000 feeds x 10 items in one cycle.
+# and prints the ratios against the targets. Installs newsboat (apt-get) and rss2email
+# (pip) when missing. Usage: bench/poll/run.sh [--quick]   (--quick skips 10,000 feeds)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+HERE=$ROOT/bench/poll
+FEEDS=${FEEDS:-200}
+ITEMS=${ITEMS:-50}
+BIG_FEEDS=${BIG_FEEDS:-10000}
+BIG_ITEMS=${BIG_ITEMS:-10}
+QUICK=${1:-}
+
+need() { command -v "$1" >/dev/null 2>&1; }
+[ -x /usr/bin/time ] || { echo "needs GNU time (/usr/bin/time): apt-get install time" >&2; exit 1; }
+if ! need newsboat; then
+    echo "== installing newsboat (apt-get)"
+    (apt-get install -y newsboat >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y newsboat >/dev/null; }) \
+        || { command -v sudo >/dev/null && sudo apt-get install -y newsboat >/dev/null; }
+fi
+if ! need r2e; then
+    echo "== installing rss2email (pip)"
+    python3 -m pip install --quiet rss2email
+    hash -r
+fi
+
+echo "== building vigie (release)"
+cargo build --release --quiet
+VIGIE=$ROOT/target/release/vigie
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# serve FEEDS ITEMS -> sets PORT
+serve() {
+    local pf=$WORK/port.$1
+    rm -f "$pf"
+    python3 "$HERE/feeds.py" serve --feeds "$1" --items "$2" --port-file "$pf" &
+    PIDS+=($!)
+    for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.1; done
+    PORT=$(cat "$pf")
+}
+
+# measure NAME CMD... -> prints and records "seconds kB"
+declare -A SECS KB
+measure() {
+    local name=$1; shift
+    local log=$WORK/time.$name
+    /usr/bin/time -v "$@" >"$WORK/out.$name" 2>"$log" || { echo "$name failed:"; tail -20 "$log"; tail -5 "$WORK/out.$name"; exit 1; }
+    local wall kb
+    wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')
+    kb=$(grep 'Maximum resident set size' "$log" | awk '{print $NF}')
+    SECS[$name]=$(python3 -c "p='$wall'.split(':'); print(sum(float(x)*60**i for i,x in enumerate(reversed(p))))")
+    KB[$name]=$kb
+    printf '%-22s %8.2f s  %7d kB\n' "$name" "${SECS[$name]}" "$kb"
+}
+
+ratio() { python3 -c "print(f'{$1/$2:.1f}')"; }
+
+serve "$FEEDS" "$ITEMS"
+echo "== $FEEDS feeds x $ITEMS items on 127.0.0.1:$PORT"
+
+mkdir -p "$WORK/vigie" "$WORK/newsboat" "$WORK/r2e"
+python3 "$HERE/feeds.py" setup --dir "$WORK/vigie" --feeds "$FEEDS" --port "$PORT" --watches 1000
+# Warm the server's cache so that no tool pays for content generation.
+curl -s -o /dev/null "http://127.0.0.1:$PORT/feed/0.xml" || true
+for i in $(seq 0 $((FEEDS - 1))); do echo "url = http://127.0.0.1:$PORT/feed/$i.xml"; done \
+    | curl -s -K - >/dev/null || true
+
+measure vigie-first "$VIGIE" -c "$WORK/vigie/vigie.toml" poll
+tail -1 "$WORK/out.vigie-first"
+measure vigie-unchanged "$VIGIE" -c "$WORK/vigie/vigie.toml" poll
+tail -1 "$WORK/out.vigie-unchanged"
+
+cp "$WORK/vigie/urls" "$WORK/newsboat/urls"
+# Same parallelism as vigie's concurrency, so the comparison is of the tools, not of
+# newsboat's one-thread default.
+printf 'reload-threads 32\n' >"$WORK/newsboat/config"
+NB=(newsboat -u "$WORK/newsboat/urls" -c "$WORK/newsboat/cache.db" -C "$WORK/newsboat/config" -x reload)
+measure newsboat-first env HOME="$WORK/newsboat" "${NB[@]}"
+measure newsboat-unchanged env HOME="$WORK/newsboat" "${NB[@]}"
+
+cp "$WORK/vigie/r2e.cfg" "$WORK/r2e/r2e.cfg"
+R2E=(r2e -c "$WORK/r2e/r2e.cfg" -d "$WORK/r2e/data.json" run --no-send)
+measure r2e-first env HOME="$WORK/r2e" "${R2E[@]}"
+measure r2e-unchanged env HOME="$WORK/r2e" "${R2E[@]}"
+
+echo
+echo "== ratios (target)"
+echo "first poll:      vigie $(ratio "${SECS[newsboat-first]}" "${SECS[vigie-first]}")x faster than newsboat (>= 4), $(ratio "${SECS[r2e-first]}" "${SECS[vigie-first]}")x faster than rss2email (>= 25)"
+echo "nothing changed: vigie $(ratio "${SECS[r2e-unchanged]}" "${SECS[vigie-unchanged]}")x faster than rss2email (>= 15); newsboat: $(ratio "${SECS[newsboat-unchanged]}" "${SECS[vigie-unchanged]}")x"
+echo "peak memory:     vigie ${KB[vigie-first]} kB, newsboat ${KB[newsboat-first]} kB (vigie <= newsboat)"
+
+if [ "$QUICK" != "--quick" ]; then
+    echo
+    serve "$BIG_FEEDS" "$BIG_ITEMS"
+    echo "== $BIG_FEEDS feeds x $BIG_ITEMS items on 127.0.0.1:$PORT"
+    mkdir -p "$WORK/big"
+    python3 "$HERE/feeds.py" setup --dir "$WORK/big" --feeds "$BIG_FEEDS" --port "$PORT" --watches 1000
+    measure vigie-10k-first "$VIGIE" -c "$WORK/big/vigie.toml" poll
+    tail -1 "$WORK/out.vigie-10k-first"
+    measure vigie-10k-unchanged "$VIGIE" -c "$WORK/big/vigie.toml" poll
+    tail -1 "$WORK/out.vigie-10k-unchanged"
+    echo "10,000 feeds: peak memory ${KB[vigie-10k-first]} kB (target <= 150 MB = 153600 kB)"
+fi

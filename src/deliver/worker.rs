@@ -1,0 +1,233 @@
+//! Deliver stage, the outbox worker (async shell): builds the digests that are due and
+//! sends every email due — single alerts, then digests and flood summaries — through one
+//! mailer. Invariants: each result is written back as soon as it is known, so a crash
+//! mid-batch resends at most the one email in flight, with the same Message-ID; a
+//! failure of the connection itself postpones the whole batch at once (a server that is
+//! down costs one connection attempt per cycle, not one per email); the clock is an
+//! argument; the store is reached only through `StoreHandle::call`.
+
+use chrono::{DateTime, Utc};
+
+use super::calendar::{Calendar, previous_run};
+use super::message::{Outgoing, alert_message, batch_message};
+use super::{DeliverError, Mailer, retry_at};
+use crate::config::Config;
+use crate::identify;
+use crate::store::StoreHandle;
+use crate::store::{digests, outbox};
+
+/// Emails per database round trip.
+const BATCH: usize = 200;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryStats {
+    /// Emails accepted by the transport: alerts, digests and flood summaries.
+    pub sent: usize,
+    /// Emails that failed this time and will be tried again.
+    pub retried: usize,
+    /// Emails given up on (24 h of failures, or an email that cannot be built).
+    pub failed: usize,
+    /// Digests built (one per recipient with something to read).
+    pub digests_built: usize,
+}
+
+/// Build the digests due at `now`, then send everything due: what `vigie poll`, the
+/// daemon's cycle and `vigie digest send` do after storing.
+pub async fn deliver_due(
+    store: &StoreHandle,
+    mailer: &Mailer,
+    cfg: &Config,
+    now: DateTime<Utc>,
+) -> Result<DeliveryStats, DeliverError> {
+    let built = build_due_digests(store, cfg, now).await?;
+    let mut stats = send_due(store, mailer, &Outgoing::new(cfg), now).await?;
+    stats.digests_built = built;
+    Ok(stats)
+}
+
+/// The Message-ID of the digest `name` scheduled at `at`, for one recipient.
+pub fn digest_message_id(name: &str, at: DateTime<Utc>, recipient: &str) -> String {
+    identify::message_id(
+        &format!("digest:{name}"),
+        &at.timestamp().to_string(),
+        recipient,
+    )
+}
+
+/// Build every configured digest that is due at `now` (several missed runs collapse into
+/// one). Returns how many digest emails were queued.
+pub async fn build_due_digests(
+    store: &StoreHandle,
+    cfg: &Config,
+    now: DateTime<Utc>,
+) -> Result<usize, DeliverError> {
+    let mut made = 0;
+    for d in &cfg.digests {
+        let cal = Calendar::new(&d.schedule, &d.timezone)
+            .map_err(|e| DeliverError::Calendar(d.name.clone(), e))?;
+        let name = d.name.clone();
+        let n = store
+            .call(move |s| {
+                let conn = &mut s.conn;
+                let last = digests::last_run(conn, &name)?;
+                let oldest = digests::oldest_waiting(conn, &name)?;
+                let since = previous_run(last, oldest, now);
+                match cal.due(since, now) {
+                    Some(at) => {
+                        let mid = |to: &str| digest_message_id(&name, at, to);
+                        digests::build(conn, &name, last, at, now, &mid)
+                    }
+                    None => Ok(0),
+                }
+            })
+            .await?;
+        if n > 0 {
+            tracing::info!(digest = %d.name, emails = n, "digest built");
+        }
+        made += n;
+    }
+    Ok(made)
+}
+
+/// Send every email due at `now`: single alerts first, then batches.
+pub async fn send_due(
+    store: &StoreHandle,
+    mailer: &Mailer,
+    out: &Outgoing,
+    now: DateTime<Utc>,
+) -> Result<DeliveryStats, DeliverError> {
+    let mut stats = DeliveryStats::default();
+    if send_alerts(store, mailer, out, now, &mut stats).await? {
+        send_batches(store, mailer, out, now, &mut stats).await?;
+    }
+    Ok(stats)
+}
+
+/// Returns false when the connection failed (the rest waits for the next cycle).
+async fn send_alerts(
+    store: &StoreHandle,
+    mailer: &Mailer,
+    out: &Outgoing,
+    now: DateTime<Utc>,
+    stats: &mut DeliveryStats,
+) -> Result<bool, DeliverError> {
+    loop {
+        let batch = store
+            .call(move |s| outbox::due_alerts(&s.conn, now, BATCH))
+            .await?;
+        if batch.is_empty() {
+            return Ok(true);
+        }
+        for (i, p) in batch.iter().enumerate() {
+            let article_id = p.article.id;
+            let outlets = store
+                .call(move |s| digests::outlets(&s.conn, article_id))
+                .await?;
+            let result = match alert_message(out, p, &outlets, now) {
+                Ok(msg) => mailer.send(&msg, &p.message_id).await,
+                Err(e) => Err(e),
+            };
+            let id = p.delivery_id;
+            match result {
+                Ok(()) => {
+                    store
+                        .call(move |s| outbox::mark_sent(&s.conn, id, now))
+                        .await?;
+                    tracing::info!(watch = %p.watch, to = %p.recipient, message_id = %p.message_id, "alert sent");
+                    stats.sent += 1;
+                }
+                Err(e) => {
+                    let err = e.to_string();
+                    // A whole-connection failure postpones the rest of the batch untried.
+                    let affected = if e.per_message() {
+                        &batch[i..=i]
+                    } else {
+                        &batch[i..]
+                    };
+                    let plan: Vec<(i64, Option<DateTime<Utc>>)> = affected
+                        .iter()
+                        .map(|p| {
+                            let next = match &e {
+                                DeliverError::Address(..) | DeliverError::Build(_) => None,
+                                _ => retry_at(p.delivery_id, p.attempts, p.retry_since, now),
+                            };
+                            (p.delivery_id, next)
+                        })
+                        .collect();
+                    let gave_up = plan.iter().filter(|x| x.1.is_none()).count();
+                    stats.failed += gave_up;
+                    stats.retried += plan.len() - gave_up;
+                    if gave_up > 0 {
+                        tracing::error!(watch = %p.watch, to = %p.recipient, error = %err, "alert given up");
+                    } else {
+                        tracing::warn!(watch = %p.watch, to = %p.recipient, error = %err, emails = plan.len(), "alert not sent; will retry");
+                    }
+                    let per_message = e.per_message();
+                    store
+                        .call(move |s| outbox::mark_attempts_failed(&mut s.conn, &plan, &err))
+                        .await?;
+                    if !per_message {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn send_batches(
+    store: &StoreHandle,
+    mailer: &Mailer,
+    out: &Outgoing,
+    now: DateTime<Utc>,
+    stats: &mut DeliveryStats,
+) -> Result<(), DeliverError> {
+    loop {
+        let due = store
+            .call(move |s| digests::due_batches(&s.conn, now, BATCH))
+            .await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        for b in due {
+            let id = b.id;
+            let entries = store
+                .call(move |s| digests::batch_entries(&s.conn, id))
+                .await?;
+            let result = match batch_message(out, &b, &entries, now) {
+                Ok(Some(msg)) => mailer.send(&msg, &b.message_id).await.map(|()| true),
+                Ok(None) => Ok(false),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(sent) => {
+                    store
+                        .call(move |s| digests::mark_batch_sent(&mut s.conn, id, now))
+                        .await?;
+                    if sent {
+                        tracing::info!(kind = %b.kind, name = %b.name, to = %b.recipient, stories = entries.len(), message_id = %b.message_id, "batch sent");
+                        stats.sent += 1;
+                    }
+                }
+                Err(e) => {
+                    let err = e.to_string();
+                    let next = retry_at(id, b.attempts, b.retry_since, now);
+                    if next.is_some() {
+                        stats.retried += 1;
+                        tracing::warn!(kind = %b.kind, name = %b.name, to = %b.recipient, error = %err, "batch not sent; will retry");
+                    } else {
+                        stats.failed += 1;
+                        tracing::error!(kind = %b.kind, name = %b.name, to = %b.recipient, error = %err, "batch failed for 24 h; giving up");
+                    }
+                    let per_message = e.per_message();
+                    store
+                        .call(move |s| digests::mark_batch_failed(&mut s.conn, id, &err, next))
+                        .await?;
+                    if !per_message {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+}

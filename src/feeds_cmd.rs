@@ -1,0 +1,192 @@
+//! `vigie feeds …` commands over the feeds' stored state. `feeds list`: one line per
+//! configured feed — status (ok / new / failing / disabled: reason), last success, next
+//! poll, interval, articles, last error. Invariants: the configuration decides which
+//! feeds are listed (state of feeds no longer configured is not shown); no network;
+//! times are shown relative to the `now` passed in, so the rendering is pure.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::store::feeds::FeedState;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeedsCmdError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("writing the list: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// `vigie feeds list`: read the state database and print the table to `out`.
+pub fn list(cfg: &Config, out: &mut impl Write, now: DateTime<Utc>) -> Result<(), FeedsCmdError> {
+    let mut store = Store::open_in(&cfg.state_dir)?;
+    store.sync_feeds(&cfg.feeds)?;
+    let states: Vec<FeedState> = store
+        .feed_states()?
+        .into_iter()
+        .filter(|s| cfg.feed(&s.name).is_some())
+        .collect();
+    write_table(out, &states, now)?;
+    Ok(())
+}
+
+/// A feed's status word: `ok`, `new` (never polled), `failing (N in a row)`, or
+/// `disabled: reason`.
+pub fn status(s: &FeedState) -> String {
+    if let Some(why) = &s.disabled {
+        format!("disabled: {why}")
+    } else if s.error_count > 0 {
+        format!("failing ({} in a row)", s.error_count)
+    } else if s.last_poll_at.is_none() {
+        "new".into()
+    } else {
+        "ok".into()
+    }
+}
+
+pub fn write_table(
+    out: &mut impl Write,
+    states: &[FeedState],
+    now: DateTime<Utc>,
+) -> std::io::Result<()> {
+    let mut rows = vec![[
+        "NAME".to_string(),
+        "STATUS".into(),
+        "LAST SUCCESS".into(),
+        "NEXT POLL".into(),
+        "INTERVAL".into(),
+        "ARTICLES".into(),
+        "LAST ERROR".into(),
+    ]];
+    for s in states {
+        let next = if s.disabled.is_some() {
+            "-".into()
+        } else if s.next_poll_at <= now {
+            "due".into()
+        } else {
+            relative(s.next_poll_at, now)
+        };
+        let last_error = match (&s.last_error, s.error_count) {
+            (Some(e), n) if n > 0 || s.disabled.is_some() => e.clone(),
+            (Some(e), _) => format!("(recovered) {e}"),
+            (None, _) => "-".into(),
+        };
+        rows.push([
+            s.name.clone(),
+            status(s),
+            s.last_success_at
+                .map_or_else(|| "never".into(), |t| relative(t, now)),
+            next,
+            s.interval_secs.map_or_else(|| "-".into(), human_secs),
+            s.articles.to_string(),
+            last_error,
+        ]);
+    }
+    let mut widths = [0usize; 7];
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for r in &rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            if i == r.len() - 1 {
+                line.push_str(c);
+            } else if i == 5 {
+                line.push_str(&format!("{c:>w$}  ", w = widths[i]));
+            } else {
+                line.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// "3m ago", "in 2h", "just now".
+fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (t - now).num_seconds();
+    if secs.abs() < 5 {
+        "just now".into()
+    } else if secs < 0 {
+        format!("{} ago", human_secs(-secs))
+    } else {
+        format!("in {}", human_secs(secs))
+    }
+}
+
+/// The largest whole unit: "45s", "12m", "3h", "2d".
+fn human_secs(secs: i64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn state(name: &str) -> FeedState {
+        let now = Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap();
+        FeedState {
+            id: 1,
+            name: name.into(),
+            url: "http://127.0.0.1/f".into(),
+            etag: None,
+            last_modified: None,
+            next_poll_at: now + chrono::Duration::minutes(12),
+            last_poll_at: Some(now - chrono::Duration::minutes(3)),
+            last_success_at: Some(now - chrono::Duration::minutes(3)),
+            last_error: None,
+            error_count: 0,
+            disabled: None,
+            disabled_at: None,
+            interval_secs: Some(900),
+            polls: 4,
+            articles: 312,
+        }
+    }
+
+    #[test]
+    fn the_table_shows_every_state_a_feed_can_be_in() {
+        let now = Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap();
+        let ok = state("lemonde");
+        let mut failing = state("flaky");
+        failing.error_count = 3;
+        failing.last_error = Some("HTTP 503".into());
+        let mut gone = state("old-blog");
+        gone.disabled = Some("HTTP 410 Gone from http://127.0.0.1/f on 2025-02-27".into());
+        gone.last_error = gone.disabled.clone();
+        let mut new = state("fresh");
+        new.last_poll_at = None;
+        new.last_success_at = None;
+        new.next_poll_at = now - chrono::Duration::seconds(1);
+        let mut out = Vec::new();
+        write_table(&mut out, &[ok, failing, gone, new], now).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("NAME"));
+        assert!(
+            lines[1].contains("ok") && lines[1].contains("3m ago") && lines[1].contains("in 12m")
+        );
+        assert!(lines[1].contains("312") && lines[1].contains("15m"));
+        assert!(lines[2].contains("failing (3 in a row)") && lines[2].ends_with("HTTP 503"));
+        assert!(lines[3].contains("disabled: HTTP 410 Gone"), "{}", lines[3]);
+        assert!(lines[4].contains("new") && lines[4].contains("never") && lines[4].contains("due"));
+        // Columns line up: every row's STATUS starts where the header's does.
+        let col = lines[0].find("STATUS").unwrap();
+        assert!(
+            lines[1..]
+                .iter()
+                .all(|l| l[col..].starts_with(|c: char| c != ' '))
+        );
+    }
+}
