@@ -15,24 +15,90 @@ pub fn to_parseable<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Cow<'a, 
     let body = &bytes[bom_len..];
     let encoding = match charset {
         Charset::Utf32 { big_endian } => {
-            return Cow::Owned(relabel(decode_utf32(body, big_endian)).into_bytes());
+            return owned(relabel(decode_utf32(body, big_endian)));
         }
         Charset::Encoding(e) => e,
     };
     if encoding == UTF_8 {
-        if std::str::from_utf8(body).is_ok() {
-            return if bom_len == 0 {
-                Cow::Borrowed(bytes)
-            } else {
-                Cow::Borrowed(body)
+        if let Ok(text) = std::str::from_utf8(body) {
+            return match demoronize(text) {
+                Cow::Borrowed(_) if bom_len == 0 => Cow::Borrowed(bytes),
+                Cow::Borrowed(_) => Cow::Borrowed(body),
+                Cow::Owned(fixed) => Cow::Owned(fixed.into_bytes()),
             };
         }
         // Declared UTF-8 but is not: repair rather than refuse.
-        let text = String::from_utf8_lossy(body).into_owned();
-        return Cow::Owned(relabel(text).into_bytes());
+        return owned(relabel(String::from_utf8_lossy(body).into_owned()));
     }
     let (text, _) = encoding.decode_without_bom_handling(body);
-    Cow::Owned(relabel(text.into_owned()).into_bytes())
+    owned(relabel(text.into_owned()))
+}
+
+fn owned(text: String) -> Cow<'static, [u8]> {
+    match demoronize(&text) {
+        Cow::Owned(fixed) => Cow::Owned(fixed.into_bytes()),
+        Cow::Borrowed(_) => Cow::Owned(text.into_bytes()),
+    }
+}
+
+/// C1 control characters (U+0080–U+009F) never occur in real text: they are windows-1252
+/// punctuation (’ “ ” – …) that went through a Latin-1 decoder somewhere upstream, or
+/// were written as character references (`&#146;`). Read them as what they meant, as
+/// browsers (for references) and feedparser do.
+fn demoronize(text: &str) -> Cow<'_, str> {
+    let b = text.as_bytes();
+    // In UTF-8, every C1 control is 0xC2 followed by 0x80..=0x9F.
+    let has_c1 = b
+        .windows(2)
+        .any(|w| (w[0] == 0xC2 && (0x80..=0x9F).contains(&w[1])) || w == b"&#");
+    if !has_c1 {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '&' {
+            if let Some((ch, len)) = c1_reference(rest) {
+                out.push(ch);
+                rest = &rest[len..];
+                continue;
+            }
+        }
+        out.push(c1_meaning(c));
+        rest = &rest[c.len_utf8()..];
+    }
+    if out == text {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(out)
+    }
+}
+
+/// The windows-1252 character a C1 control stands for (five are unassigned: kept).
+fn c1_meaning(c: char) -> char {
+    match u8::try_from(u32::from(c)) {
+        Ok(b @ 0x80..=0x9F) => {
+            let byte = [b];
+            let (s, _) = WINDOWS_1252.decode_without_bom_handling(&byte);
+            s.chars().next().unwrap_or(c)
+        }
+        _ => c,
+    }
+}
+
+/// `&#146;` or `&#x92;` at the start of `s`, naming a C1 control: its meaning and the
+/// reference's length.
+fn c1_reference(s: &str) -> Option<(char, usize)> {
+    let body = s.strip_prefix("&#")?;
+    let end = body.find(';').filter(|e| *e <= 8)?;
+    let digits = &body[..end];
+    let n = match digits.strip_prefix(['x', 'X']) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+        None => digits.parse::<u32>().ok()?,
+    };
+    let c = char::from_u32(n).filter(|_| (0x80..=0x9F).contains(&n))?;
+    let meant = c1_meaning(c);
+    (meant != c).then_some((meant, end + 3))
 }
 
 /// A character encoding a feed may come in: the WHATWG ones encoding_rs knows, plus
@@ -251,5 +317,24 @@ mod tests {
         let mut cut = wide("<a>b</a>", 4, true);
         cut.pop();
         assert!(decoded(&cut, None).ends_with('\u{FFFD}'));
+    }
+
+    #[test]
+    fn c1_controls_are_read_as_the_windows_1252_punctuation_they_were() {
+        assert_eq!(
+            decoded("<a>don\u{92}t \u{93}x\u{94}</a>".as_bytes(), None),
+            "<a>don’t “x”</a>"
+        );
+        assert_eq!(
+            decoded(
+                b"<a>don&#146;t &#x93;x&#X94; &#8217; &#129; &amp;#146;</a>",
+                None
+            ),
+            "<a>don’t “x” &#8217; &#129; &amp;#146;</a>"
+        );
+        // Unassigned in windows-1252: kept.
+        assert_eq!(decoded("<a>\u{81}</a>".as_bytes(), None), "<a>\u{81}</a>");
+        // Untouched text is not copied.
+        assert!(matches!(to_parseable(b"<a>ok</a>", None), Cow::Borrowed(_)));
     }
 }

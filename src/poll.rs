@@ -49,6 +49,17 @@ pub struct FeedReport {
 }
 
 /// Poll the named feeds once, now, each in its own task.
+/// Count one poll in the process's metrics.
+fn record_metrics(feed: &str, outcome: &Outcome, seconds: f64) {
+    let m = crate::metrics::global();
+    match outcome {
+        Outcome::Updated(s) => m.poll(feed, "ok", seconds, s.new, s.matches),
+        Outcome::NotModified => m.poll(feed, "not_modified", seconds, 0, 0),
+        Outcome::Failed(_) => m.poll(feed, "failed", seconds, 0, 0),
+        Outcome::Skipped(_) => m.poll(feed, "skipped", seconds, 0, 0),
+    }
+}
+
 pub async fn poll_feeds(rt: &Runtime, names: &[String], now: DateTime<Utc>) -> Vec<FeedReport> {
     poll_feeds_with(rt, names, now, |_| {}).await
 }
@@ -81,7 +92,9 @@ pub async fn poll_feeds_with(
             // Per host first: a task waiting for a busy host holds no global slot.
             let _h = host_limit.acquire_owned().await;
             let _g = global.acquire_owned().await;
+            let started = std::time::Instant::now();
             let outcome = poll_one(&rt, &feed, now).await;
+            record_metrics(&feed.name, &outcome, started.elapsed().as_secs_f64());
             match &outcome {
                 Outcome::Failed(cause) => tracing::warn!(feed = %feed.name, cause = %cause, "poll failed"),
                 Outcome::Updated(s) => tracing::info!(feed = %feed.name, new = s.new, edited = s.edited, matches = s.matches, "polled"),

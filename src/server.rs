@@ -88,6 +88,7 @@ pub async fn serve(listener: TcpListener, health: Arc<Health>, shutdown: impl Fu
         tokio::spawn(async move {
             let svc = service_fn(move |req| handle(req, health.clone()));
             let conn = http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(10))
                 .serve_connection(TokioIo::new(stream), svc);
             if let Err(e) = conn.await {

@@ -2,8 +2,8 @@
 //! policy; the outbox worker is in `worker`, emails are assembled in `message`, rendered
 //! in `render` and `digest`, scheduled by `calendar` and `flood`. Invariants: a delivery
 //! is marked sent only after the transport accepted it; a resend after a crash carries
-//! the same Message-ID (and, for files, overwrites the same file); one pooled SMTP
-//! connection serves a whole batch; the SMTP password is read when the transport is
+//! the same Message-ID (and, for files, overwrites the same file); one SMTP connection
+//! serves a whole batch (a `Session`); the SMTP password is read when the transport is
 //! built and never logged.
 
 pub mod calendar;
@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 
 use crate::config::{MailConfig, PasswordSource, Security, SmtpConfig, Transport};
 use crate::store::StoreError;
@@ -75,62 +75,137 @@ impl DeliverError {
 /// Where emails go.
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(std::sync::Arc<SmtpTarget>),
     Files(PathBuf),
+}
+
+/// An SMTP server and how to log in to it. Deliberately not `Debug`: it holds the
+/// password.
+pub struct SmtpTarget {
+    host: String,
+    port: u16,
+    security: Security,
+    credentials: Option<Credentials>,
 }
 
 impl Mailer {
     pub fn new(mail: &MailConfig) -> Result<Mailer, DeliverError> {
         match &mail.transport {
             Transport::Maildir { dir } => Ok(Mailer::Files(dir.clone())),
-            Transport::Smtp(s) => smtp(s).map(Mailer::Smtp),
+            Transport::Smtp(s) => smtp(s).map(|t| Mailer::Smtp(std::sync::Arc::new(t))),
         }
     }
 
+    /// A session that sends several emails over one connection.
+    pub fn session(&self) -> Session<'_> {
+        Session {
+            mailer: self,
+            conn: None,
+        }
+    }
+
+    /// Send one email on a connection of its own.
     pub async fn send(&self, msg: &Message, message_id: &str) -> Result<(), DeliverError> {
-        match self {
-            Mailer::Smtp(t) => t.send(msg.clone()).await.map(|_| ()).map_err(|e| {
-                DeliverError::Send {
-                    per_message: e.is_permanent() || e.is_transient(),
-                    message: e.to_string(),
-                }
-            }),
-            Mailer::Files(dir) => write_eml(dir, message_id, &msg.formatted()).await,
+        let mut s = self.session();
+        let r = s.send(msg, message_id).await;
+        s.close().await;
+        r
+    }
+}
+
+/// Several emails sent in a row over one SMTP connection, opened at the first email and
+/// opened again only if it broke. `close` ends it politely (QUIT).
+pub struct Session<'a> {
+    mailer: &'a Mailer,
+    conn: Option<AsyncSmtpConnection>,
+}
+
+impl Session<'_> {
+    pub async fn send(&mut self, msg: &Message, message_id: &str) -> Result<(), DeliverError> {
+        let target = match self.mailer {
+            Mailer::Files(dir) => return write_eml(dir, message_id, &msg.formatted()).await,
+            Mailer::Smtp(t) => t,
+        };
+        let failed = |e: lettre::transport::smtp::Error| DeliverError::Send {
+            per_message: e.is_permanent() || e.is_transient(),
+            message: e.to_string(),
+        };
+        if self.conn.as_ref().is_some_and(AsyncSmtpConnection::has_broken) {
+            self.conn = None;
+        }
+        let conn = match &mut self.conn {
+            Some(c) => c,
+            slot => slot.insert(connect(target).await.map_err(|e| DeliverError::Send {
+                per_message: false,
+                message: e.to_string(),
+            })?),
+        };
+        conn.send(msg.envelope(), &msg.formatted())
+            .await
+            .map(|_| ())
+            .map_err(failed)
+    }
+
+    pub async fn close(mut self) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = c.quit().await;
         }
     }
 }
 
-fn smtp(s: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, DeliverError> {
+fn smtp(s: &SmtpConfig) -> Result<SmtpTarget, DeliverError> {
     crate::fetch::install_crypto_provider();
-    let tls = || TlsParameters::new(s.host.clone()).map_err(|e| DeliverError::Setup(e.to_string()));
-    // Sends are sequential, so one pooled connection carries a whole batch (and the
-    // next one, while it stays open) instead of one TCP and TLS handshake per email.
-    let pool = PoolConfig::new()
-        .max_size(2)
-        .idle_timeout(Duration::from_secs(60));
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host.clone())
-        .port(s.port)
-        .timeout(Some(Duration::from_secs(30)))
-        .pool_config(pool);
-    b = match s.security {
-        Security::None => b.tls(Tls::None),
-        Security::StartTls => b.tls(Tls::Required(tls()?)),
-        Security::Tls => b.tls(Tls::Wrapper(tls()?)),
+    let credentials = match &s.username {
+        None => None,
+        Some(user) => {
+            let password = match &s.password {
+                Some(PasswordSource::File(p)) => std::fs::read_to_string(p)
+                    .map_err(|e| DeliverError::Password(format!("{}: {e}", p.display())))?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+                Some(PasswordSource::Env(var)) => std::env::var(var).map_err(|_| {
+                    DeliverError::Password(format!("environment variable {var} is not set"))
+                })?,
+                None => String::new(),
+            };
+            Some(Credentials::new(user.clone(), password))
+        }
     };
-    if let Some(user) = &s.username {
-        let password = match &s.password {
-            Some(PasswordSource::File(p)) => std::fs::read_to_string(p)
-                .map_err(|e| DeliverError::Password(format!("{}: {e}", p.display())))?
-                .trim_end_matches(['\r', '\n'])
-                .to_string(),
-            Some(PasswordSource::Env(var)) => std::env::var(var).map_err(|_| {
-                DeliverError::Password(format!("environment variable {var} is not set"))
-            })?,
-            None => String::new(),
-        };
-        b = b.credentials(Credentials::new(user.clone(), password));
+    // Fail now, not at the first email, if TLS cannot be set up for this host.
+    if s.security != Security::None {
+        TlsParameters::new(s.host.clone()).map_err(|e| DeliverError::Setup(e.to_string()))?;
     }
-    Ok(b.build())
+    Ok(SmtpTarget {
+        host: s.host.clone(),
+        port: s.port,
+        security: s.security,
+        credentials,
+    })
+}
+
+/// Open a connection: TCP (or TLS from the start), EHLO, STARTTLS when required, login.
+async fn connect(t: &SmtpTarget) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
+    let hello = ClientId::default();
+    let tls = || TlsParameters::new(t.host.clone());
+    let wrapper = match t.security {
+        Security::Tls => Some(tls()?),
+        _ => None,
+    };
+    let mut conn = AsyncSmtpConnection::connect_tokio1(
+        (t.host.as_str(), t.port),
+        Some(Duration::from_secs(30)),
+        &hello,
+        wrapper,
+        None,
+    )
+    .await?;
+    if t.security == Security::StartTls {
+        conn.starttls(tls()?, &hello).await?;
+    }
+    if let Some(c) = &t.credentials {
+        conn.auth(&[Mechanism::Plain, Mechanism::Login], c).await?;
+    }
+    Ok(conn)
 }
 
 /// Write an email as `<dir>/<id>.eml`, atomically (temporary file, then rename), named

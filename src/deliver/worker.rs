@@ -1,6 +1,6 @@
 //! Deliver stage, the outbox worker (async shell): builds the digests that are due and
-//! sends every email due — single alerts, then digests and flood summaries — through one
-//! mailer. Invariants: each result is written back as soon as it is known, so a crash
+//! sends every email due — single alerts, then digests and flood summaries — over one
+//! SMTP connection. Invariants: each result is written back as soon as it is known, so a crash
 //! mid-batch resends at most the one email in flight, with the same Message-ID; a
 //! failure of the connection itself postpones the whole batch at once (a server that is
 //! down costs one connection attempt per cycle, not one per email); the clock is an
@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::calendar::{Calendar, previous_run};
 use super::message::{Outgoing, alert_message, batch_message};
-use super::{DeliverError, Mailer, retry_at};
+use super::{DeliverError, Mailer, Session, retry_at};
 use crate::config::Config;
 use crate::identify;
 use crate::store::StoreHandle;
@@ -97,16 +97,21 @@ pub async fn send_due(
     now: DateTime<Utc>,
 ) -> Result<DeliveryStats, DeliverError> {
     let mut stats = DeliveryStats::default();
-    if send_alerts(store, mailer, out, now, &mut stats).await? {
-        send_batches(store, mailer, out, now, &mut stats).await?;
+    let mut session = mailer.session();
+    let mut result = send_alerts(store, &mut session, out, now, &mut stats).await;
+    if let Ok(true) = result {
+        result = send_batches(store, &mut session, out, now, &mut stats)
+            .await
+            .map(|()| true);
     }
-    Ok(stats)
+    session.close().await;
+    result.map(|_| stats)
 }
 
 /// Returns false when the connection failed (the rest waits for the next cycle).
 async fn send_alerts(
     store: &StoreHandle,
-    mailer: &Mailer,
+    mailer: &mut Session<'_>,
     out: &Outgoing,
     now: DateTime<Utc>,
     stats: &mut DeliveryStats,
@@ -177,7 +182,7 @@ async fn send_alerts(
 
 async fn send_batches(
     store: &StoreHandle,
-    mailer: &Mailer,
+    mailer: &mut Session<'_>,
     out: &Outgoing,
     now: DateTime<Utc>,
     stats: &mut DeliveryStats,

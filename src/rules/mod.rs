@@ -7,11 +7,16 @@
 //! are byte offsets into the original field text, on char boundaries; nothing here panics on any
 //! query or any document.
 
+mod code;
 mod compile;
 mod eval;
+mod lower;
+mod parser;
+mod scan;
 pub mod query;
 #[cfg(test)]
 mod tests;
+mod trigger;
 
 pub use compile::Matcher;
 pub use query::{Expr, ParseError, ParseErrorKind};

@@ -207,3 +207,69 @@ fn feed_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedState> {
         interval_secs: r.get(13)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(url: &str) -> FeedConfig {
+        FeedConfig {
+            name: "f".into(),
+            url: url.into(),
+            interval: None,
+            tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_move_a_410_and_a_new_configured_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open_in(dir.path()).unwrap();
+        s.sync_feeds(&[feed("http://a.example/feed")]).unwrap();
+        let id = s.feed_state("f").unwrap().unwrap().id;
+        let now = Utc::now();
+        let rec = |result, moved_to: Option<&str>| PollRecord {
+            result,
+            next: now + chrono::Duration::minutes(15),
+            interval: 900,
+            moved_to: moved_to.map(str::to_string),
+        };
+        s.record_poll(
+            id,
+            now,
+            &rec(PollResult::NotModified, Some("http://b.example/feed")),
+        )
+        .unwrap();
+        let st = s.feed_state("f").unwrap().unwrap();
+        assert_eq!(st.url, "http://b.example/feed");
+        assert_eq!(st.interval_secs, Some(900));
+        // The configuration did not change: the move stands across a resync.
+        s.sync_feeds(&[feed("http://a.example/feed")]).unwrap();
+        assert_eq!(
+            s.feed_state("f").unwrap().unwrap().url,
+            "http://b.example/feed"
+        );
+
+        let gone = PollResult::Gone {
+            error: "HTTP 410 Gone".into(),
+        };
+        s.record_poll(id, now, &rec(gone, None)).unwrap();
+        let st = s.feed_state("f").unwrap().unwrap();
+        assert_eq!(st.disabled.as_deref(), Some("HTTP 410 Gone"));
+        assert!(st.disabled_at.is_some());
+        assert!(
+            s.due_feeds(now + chrono::Duration::days(9))
+                .unwrap()
+                .is_empty()
+        );
+
+        // A new URL in the configuration starts the feed afresh.
+        s.sync_feeds(&[feed("http://c.example/feed")]).unwrap();
+        let st = s.feed_state("f").unwrap().unwrap();
+        assert_eq!(
+            (st.url.as_str(), st.disabled, st.error_count),
+            ("http://c.example/feed", None, 0)
+        );
+        assert_eq!(s.due_feeds(now).unwrap(), vec!["f".to_string()]);
+    }
+}

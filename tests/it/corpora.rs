@@ -250,7 +250,12 @@ fn feedparser_encoding_cases_decode_to_the_right_text() {
         };
         checked += 1;
         let feed = parse_feed(&bytes, http_charset.as_deref());
-        if expect.starts_with("not bozo") && feed.is_err() {
+        let not_bozo = expect.starts_with("not bozo");
+        // `<rss></rss>` with no channel: feedparser calls it an empty feed, feed-rs (and
+        // the RSS specs) not a feed at all. Nothing to read either way; the decoding is
+        // still checked below.
+        let channel_less = text.contains("<rss") && !text.contains("<channel");
+        if not_bozo && !channel_less && feed.is_err() {
             failures.push(format!("{file}: expected a feed, got {:?}", feed.err()));
             continue;
         }
@@ -287,7 +292,12 @@ fn feedparser_encoding_cases_decode_to_the_right_text() {
                 let n = expect.split("ord(entries[0]['description']) == ").nth(1)?;
                 char::from_u32(n.trim().parse().ok()?).map(String::from)
             });
-        let Some(want) = expected_text.filter(|_| !expect.contains("encoding ==")) else {
+        // Text expectations of ill-formed ("bozo") cases are feedparser's recovery guesses
+        // (it re-reads a document declared UTF-8 with one bad byte as windows-1252);
+        // vigie follows WHATWG there (the bad byte becomes U+FFFD) and is only required
+        // not to fail on them.
+        let Some(want) = expected_text.filter(|_| not_bozo && !expect.contains("encoding =="))
+        else {
             continue;
         };
         let Ok(feed) = feed else {

@@ -4,7 +4,11 @@
 mod support;
 
 mod check;
+mod daemon;
 mod corpora;
+mod crash;
+mod delivery;
+mod digests;
 mod end_to_end;
 mod failing_feeds;
 mod hostile;

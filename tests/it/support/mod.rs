@@ -121,3 +121,71 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// A `vigie` process running in the background, its stderr collected as it comes.
+pub struct Running {
+    pub child: tokio::process::Child,
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Running {
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Send a signal by name (TERM, HUP, KILL) with kill(1).
+    pub async fn signal(&self, sig: &str) {
+        let pid = self.child.id().expect("running");
+        let ok = tokio::process::Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(pid.to_string())
+            .status()
+            .await
+            .expect("kill");
+        assert!(ok.success());
+    }
+}
+
+pub fn spawn_vigie(cfg: &Path, args: &[&str]) -> Running {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .arg("-c")
+        .arg(cfg)
+        .args(args)
+        .env_remove("VIGIE_CONFIG")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn vigie");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let stderr = child.stderr.take().expect("piped stderr");
+    let l = log.clone();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut g = l.lock().unwrap();
+            g.push_str(&line);
+            g.push('\n');
+        }
+    });
+    Running { child, log }
+}
+
+/// Wait until `cond` holds, checking every 100 ms, for at most `secs` seconds.
+pub async fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    cond()
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}

@@ -38,8 +38,140 @@ impl Received {
                 }
             }
         }
-        value
+        value.map(|v| decode_words(&v))
     }
+
+    /// The header value exactly as sent (RFC 2047 encoded words left encoded).
+    pub fn raw_header(&self, name: &str) -> Option<String> {
+        let head = self.head();
+        head.split("\r\n")
+            .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .map(|(_, v)| v.trim().to_string())
+    }
+
+    /// The header block (before the first blank line).
+    pub fn head(&self) -> &str {
+        self.data.split("\r\n\r\n").next().unwrap_or("")
+    }
+
+    /// The decoded bodies of the MIME parts of this type (e.g. "text/html").
+    pub fn parts(&self, content_type: &str) -> Vec<String> {
+        let Some(b) = self.head().split("boundary=").nth(1) else {
+            return Vec::new();
+        };
+        let boundary = b
+            .trim_start_matches('"')
+            .split(['"', ';', '\r'])
+            .next()
+            .unwrap_or("");
+        let mut out = Vec::new();
+        for part in self.data.split(&format!("--{boundary}")).skip(1) {
+            let Some((head, body)) = part.split_once("\r\n\r\n") else {
+                continue;
+            };
+            let head = head.to_ascii_lowercase();
+            if !head.contains(&format!("content-type: {content_type}")) {
+                continue;
+            }
+            let body = body.trim_end_matches(['\r', '\n', '-']);
+            let bytes = if head.contains("content-transfer-encoding: base64") {
+                base64(body)
+            } else if head.contains("content-transfer-encoding: quoted-printable") {
+                quoted_printable(body)
+            } else {
+                body.as_bytes().to_vec()
+            };
+            out.push(String::from_utf8_lossy(&bytes).into_owned());
+        }
+        out
+    }
+
+    /// The decoded HTML part.
+    pub fn html(&self) -> String {
+        self.parts("text/html").concat()
+    }
+
+    /// The decoded plain-text part.
+    pub fn text(&self) -> String {
+        self.parts("text/plain").concat()
+    }
+}
+
+/// Decode RFC 2047 encoded words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`); the white space
+/// between two encoded words is dropped, as the RFC says.
+fn decode_words(v: &str) -> String {
+    let mut out = String::new();
+    let mut last_encoded = false;
+    for (i, word) in v.split(' ').enumerate() {
+        let decoded = word
+            .strip_prefix("=?")
+            .and_then(|w| w.strip_suffix("?="))
+            .and_then(|w| {
+                let mut p = w.splitn(3, '?');
+                let (_charset, enc, text) = (p.next()?, p.next()?, p.next()?);
+                let bytes = match enc {
+                    "b" | "B" => base64(text),
+                    "q" | "Q" => quoted_printable(&text.replace('_', " ")),
+                    _ => return None,
+                };
+                Some(String::from_utf8_lossy(&bytes).into_owned())
+            });
+        match decoded {
+            Some(d) => {
+                if i > 0 && !last_encoded {
+                    out.push(' ');
+                }
+                out.push_str(&d);
+                last_encoded = true;
+            }
+            None => {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(word);
+                last_encoded = false;
+            }
+        }
+    }
+    out
+}
+
+fn quoted_printable(s: &str) -> Vec<u8> {
+    let s = s.replace("=\r\n", "");
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'=' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+fn base64(s: &str) -> Vec<u8> {
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes() {
+        let Some(v) = ABC.iter().position(|&x| x == c) else {
+            continue;
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
 }
 
 pub struct SmtpServer {
@@ -109,12 +241,6 @@ impl SmtpServer {
             .filter_map(|m| m.header("Message-ID"))
             .collect()
     }
-}
-
-/// A loopback port with nothing listening on it (bound, then released).
-pub async fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-    l.local_addr().expect("local addr").port()
 }
 
 async fn session(

@@ -1,0 +1,238 @@
+//! Rules stage 2a — lowering: each watch's [`Expr`] into [`Code`], with terms interned.
+//!
+//! Invariants: identical folded patterns get one pattern id, identical (pattern, prefix, acronym)
+//! triples one term id; an entity's names are interned once and shared by every watch using it;
+//! identical leaves are shared; a fault is recorded with its byte offset in the query and lowering
+//! goes on, so that every fault of every watch is reported.
+
+use std::collections::HashMap;
+
+use unicode_normalization::char::is_combining_mark;
+
+use crate::fold::fold;
+use crate::rules::code::{Code, FieldMask, Leaf, Node, Span, Term, TermId, to_u32};
+use crate::rules::query::{self, Expr};
+
+/// Message for `place:` and `within(…)` until the gazetteer exists.
+const NO_GAZETTEER: &str = "place: needs the gazetteer, which is not built yet";
+
+/// Whether `text` (a query term or an entity name) falls under the acronym rule: 2 to 5 letters,
+/// all capitals.
+pub(crate) fn is_acronym(text: &str) -> bool {
+    let mut n = 0;
+    for c in text.chars().filter(|&c| !is_combining_mark(c)) {
+        if !(c.is_alphabetic() && c.is_uppercase()) {
+            return false;
+        }
+        n += 1;
+    }
+    (2..=5).contains(&n)
+}
+
+#[derive(Default)]
+pub(crate) struct Interner {
+    /// Folded patterns, by pattern id.
+    pub patterns: Vec<String>,
+    pattern_ids: HashMap<String, u32>,
+    /// Terms, by term id.
+    pub terms: Vec<Term>,
+    term_ids: HashMap<Term, TermId>,
+}
+
+
+impl Interner {
+    /// The term for `text` (a word, a phrase, or a prefix's stem).
+    fn term(&mut self, text: &str, prefix: bool) -> Result<TermId, String> {
+        let folded = fold(text).text;
+        let pattern = folded.trim_matches(' ');
+        if !pattern.chars().any(char::is_alphanumeric) {
+            return Err(format!("`{text}` has no letters or digits to match"));
+        }
+        let pattern = match self.pattern_ids.get(pattern) {
+            Some(&id) => id,
+            None => {
+                let id = to_u32(self.patterns.len());
+                self.patterns.push(pattern.to_owned());
+                self.pattern_ids.insert(pattern.to_owned(), id);
+                id
+            }
+        };
+        let term = Term {
+            pattern,
+            prefix,
+            caps: is_acronym(text.trim()),
+        };
+        let next = to_u32(self.terms.len());
+        let id = *self.term_ids.entry(term.clone()).or_insert(next);
+        if id == next {
+            self.terms.push(term);
+        }
+        Ok(id)
+    }
+
+    /// A list of names (an entity's, later a place's); `name*` is a prefix.
+    fn names(&mut self, names: &[&str]) -> Result<Vec<TermId>, String> {
+        let mut ids = Vec::with_capacity(names.len());
+        for name in names {
+            let id = match name.trim().strip_suffix('*') {
+                Some(stem) => self.term(stem, true)?,
+                None => self.term(name, false)?,
+            };
+            ids.push(id);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+}
+
+/// Lowers one watch's `Expr` at a time into [`Code`].
+pub(crate) struct Lowering<'a> {
+    pub interner: Interner,
+    pub code: Code,
+    entities: &'a HashMap<&'a str, Vec<&'a str>>,
+    /// Entity name → its terms in `code.refs`, shared by every watch that uses it.
+    entity_cache: HashMap<String, Result<Span, String>>,
+    /// Leaves already made, shared between watches.
+    leaf_ids: HashMap<Leaf, u32>,
+    /// Errors of the watch being lowered: (offset, message).
+    pub errors: Vec<(usize, String)>,
+}
+
+impl<'a> Lowering<'a> {
+    pub fn new(entities: &'a HashMap<&'a str, Vec<&'a str>>) -> Lowering<'a> {
+        Lowering {
+            interner: Interner::default(),
+            code: Code::default(),
+            entities,
+            entity_cache: HashMap::new(),
+            leaf_ids: HashMap::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn push_node(&mut self, node: Node) -> u32 {
+        self.code.nodes.push(node);
+        to_u32(self.code.nodes.len() - 1)
+    }
+
+    /// Lower `expr`; its children are pushed to `code.nodes` side by side, the node itself is
+    /// returned for the caller to place.
+    pub fn node(&mut self, expr: &Expr, fields: FieldMask) -> Node {
+        match expr {
+            Expr::And(items) | Expr::Or(items) => {
+                let children: Vec<Node> = items.iter().map(|e| self.node(e, fields)).collect();
+                let start = to_u32(self.code.nodes.len());
+                self.code.nodes.extend(children);
+                let span = Span {
+                    start,
+                    len: to_u32(items.len()),
+                };
+                if matches!(expr, Expr::And(_)) {
+                    Node::And(span)
+                } else {
+                    Node::Or(span)
+                }
+            }
+            Expr::Not { expr, .. } => {
+                let inner = self.node(expr, fields);
+                Node::Not(self.push_node(inner))
+            }
+            Expr::Scope { field, expr, .. } => self.node(expr, fields & (1 << field.index())),
+            Expr::Near {
+                distance,
+                left,
+                right,
+                ..
+            } => {
+                let mut l = Vec::new();
+                let mut r = Vec::new();
+                self.operand_leaves(left, fields, &mut l);
+                self.operand_leaves(right, fields, &mut r);
+                Node::Near {
+                    distance: *distance,
+                    left: self.code.span_of(l),
+                    right: self.code.span_of(r),
+                }
+            }
+            _ => {
+                let leaf = self.leaf(expr, fields);
+                match self.code.leaves.get(leaf as usize) {
+                    Some(l) if l.terms.len == 1 => Node::Term {
+                        term: self.code.refs(l.terms)[0],
+                        fields,
+                    },
+                    _ => Node::Leaf(leaf),
+                }
+            }
+        }
+    }
+
+    /// The leaves of a NEAR operand (a term, an entity, a place, or an OR-group of them).
+    fn operand_leaves(&mut self, expr: &Expr, fields: FieldMask, out: &mut Vec<u32>) {
+        match expr {
+            Expr::Or(items) => items
+                .iter()
+                .for_each(|e| self.operand_leaves(e, fields, out)),
+            Expr::Scope { field, expr, .. } => {
+                self.operand_leaves(expr, fields & (1 << field.index()), out)
+            }
+            Expr::And(_) | Expr::Not { .. } | Expr::Near { .. } => self.errors.push((
+                expr.offset(),
+                query::ParseErrorKind::NearOperand.to_string(),
+            )),
+            _ => out.push(self.leaf(expr, fields)),
+        }
+    }
+
+    /// A leaf for a term, entity or place; on error, records it and returns a leaf that never
+    /// holds.
+    fn leaf(&mut self, expr: &Expr, fields: FieldMask) -> u32 {
+        let terms = match expr {
+            Expr::Word { text, .. } | Expr::Phrase { text, .. } => self
+                .interner
+                .term(text, false)
+                .map(|t| self.code.span_of([t])),
+            Expr::Prefix { stem, .. } => self
+                .interner
+                .term(stem, true)
+                .map(|t| self.code.span_of([t])),
+            Expr::Entity { name, .. } => self.entity(name),
+            Expr::Place { .. } | Expr::Within { .. } => self.place(expr),
+            _ => Err(query::ParseErrorKind::NearOperand.to_string()),
+        };
+        let terms = terms.unwrap_or_else(|message| {
+            self.errors.push((expr.offset(), message));
+            Span::default()
+        });
+        let leaf = Leaf { terms, fields };
+        let next = to_u32(self.code.leaves.len());
+        let id = *self.leaf_ids.entry(leaf).or_insert(next);
+        if id == next {
+            self.code.leaves.push(leaf);
+        }
+        id
+    }
+
+    fn entity(&mut self, name: &str) -> Result<Span, String> {
+        if let Some(cached) = self.entity_cache.get(name) {
+            return cached.clone();
+        }
+        let result = match self.entities.get(name) {
+            None => Err(format!("unknown entity `@{name}`")),
+            Some(names) if names.is_empty() => Err(format!("entity `@{name}` has no names")),
+            Some(names) => match self.interner.names(names) {
+                Ok(ids) => Ok(self.code.span_of(ids)),
+                Err(e) => Err(format!("entity `@{name}`: {e}")),
+            },
+        };
+        self.entity_cache.insert(name.to_owned(), result.clone());
+        result
+    }
+
+    /// The names of a `place:` or `within(…)` node. The gazetteer will expand it to a list of
+    /// names, compiled like an entity's with [`Interner::names`] (and cached like one).
+    fn place(&mut self, _expr: &Expr) -> Result<Span, String> {
+        Err(NO_GAZETTEER.to_owned())
+    }
+}

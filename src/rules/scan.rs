@@ -1,0 +1,232 @@
+//! Rules stage 3a — scanning: fold each field of a document and find every term in it with the
+//! shared automaton, into a sorted list of term hits indexed by term.
+//!
+//! Invariants: a term hit starts at a word start and (for words and phrases) ends at a word end,
+//! on boundaries between the outputs of different original chars, so that it maps back to whole
+//! original chars; an acronym term's original text has no lower-case letter; `Scratch::hits` is
+//! sorted by (term, field, start, end) and deduplicated once `index` is built.
+
+use crate::fold::Folded;
+use crate::rules::code::TermId;
+use crate::rules::{Document, Matcher};
+
+/// A term found in a field, in folded offsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TermHit {
+    pub term: TermId,
+    pub field: u8,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// Buffers for one document, kept per thread between documents so that matching does not
+/// allocate once they are large enough.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pub folded: [Folded; 3],
+    /// Sorted by (term, field, start, end), deduplicated.
+    pub hits: Vec<TermHit>,
+    /// Where each term's hits are in `hits`.
+    pub index: TermIndex,
+    /// Counted word starts of each field, computed on first use by NEAR (`words_ready`).
+    pub words: [Vec<u32>; 3],
+    pub words_ready: [bool; 3],
+    pub candidates: Vec<u32>,
+    pub found: Vec<usize>,
+    pub near_a: Vec<(u8, u32, usize)>,
+    pub near_b: Vec<(u8, u32, usize)>,
+}
+
+/// Documents larger than this do not leave their buffers in the per-thread scratch.
+const SCRATCH_KEEP: usize = 1 << 20;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// Everything known about one document while it is evaluated.
+pub(crate) struct Ctx<'d> {
+    pub texts: [&'d str; 3],
+    pub s: Scratch,
+}
+
+impl Ctx<'_> {
+    /// Give the buffers back to this thread's scratch (unless the document was huge).
+    pub fn release(self) {
+        if self.texts.iter().map(|t| t.len()).sum::<usize>() <= SCRATCH_KEEP {
+            SCRATCH.with(|c| *c.borrow_mut() = self.s);
+        }
+    }
+
+    /// Whether term `t` was found in the document.
+    pub fn found(&self, t: TermId) -> bool {
+        self.s.index.contains(t)
+    }
+
+    /// Indices into `hits` of the hits of term `t`.
+    pub fn term_hits(&self, t: TermId) -> std::ops::Range<usize> {
+        self.s.index.get(t)
+    }
+
+    pub fn hit(&self, i: usize) -> TermHit {
+        self.s.hits[i]
+    }
+
+    /// Index of the counted word at or after folded offset `pos` in `field`.
+    pub fn word_index(&mut self, field: usize, pos: u32) -> u32 {
+        let s = &mut self.s;
+        if !s.words_ready[field] {
+            s.folded[field].counted_word_starts_into(&mut s.words[field]);
+            s.words_ready[field] = true;
+        }
+        s.words[field].partition_point(|&w| w < pos) as u32
+    }
+}
+
+/// Term → range of its hits in the sorted hit list: a bit set over all term ids answers "was
+/// this term found?" with one load, and an open-addressing table gives the range. A leaf with
+/// many terms (an entity's names) costs little to evaluate.
+#[derive(Default)]
+pub(crate) struct TermIndex {
+    /// (term, start, end); `term == EMPTY` marks a free slot. Length is a power of two.
+    slots: Vec<(TermId, u32, u32)>,
+    /// `64 - log2(slots.len())`: Fibonacci hashing keeps the top bits.
+    shift: u32,
+    /// One bit per term id, set for the terms of the current document only.
+    present: Vec<u64>,
+    /// The terms whose bit is set, to clear them for the next document.
+    set: Vec<TermId>,
+}
+
+/// No term has this id: there are fewer than `u32::MAX` terms.
+const EMPTY: TermId = TermId::MAX;
+
+impl TermIndex {
+    /// Index `hits` (sorted by term), reusing the table's memory.
+    pub fn rebuild(&mut self, hits: &[TermHit]) {
+        for t in self.set.drain(..) {
+            if let Some(word) = self.present.get_mut(t as usize / 64) {
+                *word = 0;
+            }
+        }
+        let distinct = hits.windows(2).filter(|w| w[0].term != w[1].term).count() + 1;
+        let len = (distinct * 4).next_power_of_two().max(16);
+        self.shift = 64 - len.trailing_zeros();
+        self.slots.clear();
+        self.slots.resize(len, (EMPTY, 0, 0));
+        let mut start = 0;
+        while start < hits.len() {
+            let t = hits[start].term;
+            let n = hits[start..].partition_point(|h| h.term == t);
+            let mut k = self.slot(t);
+            while self.slots[k].0 != EMPTY {
+                k = (k + 1) & (len - 1);
+            }
+            self.slots[k] = (t, start as u32, (start + n) as u32);
+            let word = t as usize / 64;
+            if self.present.len() <= word {
+                self.present.resize(word + 1, 0);
+            }
+            self.present[word] |= 1 << (t % 64);
+            self.set.push(t);
+            start += n;
+        }
+    }
+
+    fn slot(&self, t: TermId) -> usize {
+        (u64::from(t).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// Whether term `t` was found.
+    pub fn contains(&self, t: TermId) -> bool {
+        self.present
+            .get(t as usize / 64)
+            .is_some_and(|w| w >> (t % 64) & 1 == 1)
+    }
+
+    fn get(&self, t: TermId) -> std::ops::Range<usize> {
+        if !self.contains(t) {
+            return 0..0;
+        }
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut k = self.slot(t);
+        while let Some(&(term, start, end)) = self.slots.get(k) {
+            if term == t {
+                return start as usize..end as usize;
+            }
+            if term == EMPTY {
+                break;
+            }
+            k = (k + 1) & mask;
+        }
+        0..0
+    }
+}
+
+impl Matcher {
+    /// Fold and scan every field of `doc`: the term hits, sorted and indexed.
+    pub(crate) fn scan_document<'d>(&self, doc: &Document<'d>) -> Ctx<'d> {
+        let mut ctx = Ctx {
+            texts: [doc.title, doc.summary, doc.content],
+            s: SCRATCH.with(|c| c.take()),
+        };
+        let s = &mut ctx.s;
+        s.hits.clear();
+        s.words_ready = [false; 3];
+        for (i, text) in ctx.texts.iter().enumerate() {
+            s.folded[i].refold(text);
+            self.scan(i as u8, text, &s.folded[i], &mut s.hits);
+        }
+        s.hits.sort_unstable();
+        s.hits.dedup();
+        s.index.rebuild(&s.hits);
+        ctx
+    }
+
+    /// Find the terms in one folded field and append them to `out`.
+    fn scan(&self, field: u8, original: &str, folded: &Folded, out: &mut Vec<TermHit>) {
+        let Some(ac) = &self.ac else {
+            return;
+        };
+        let Ok(iter) = ac.try_find_overlapping_iter(folded.text.as_str()) else {
+            return;
+        };
+        for m in iter {
+            let (start, end) = (m.start(), m.end());
+            if folded.word_char_before(start) || !folded.is_source_boundary(start) {
+                continue;
+            }
+            let Some(terms) = self.pattern_terms.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            for &t in terms.iter() {
+                let term = &self.terms[t as usize];
+                let hit_end = if term.prefix {
+                    folded.word_end(end)
+                } else if folded.word_char_at(end) {
+                    continue;
+                } else {
+                    end
+                };
+                if !folded.is_source_boundary(hit_end) {
+                    continue;
+                }
+                if term.caps {
+                    let r = folded.original_range(start, end);
+                    if original
+                        .get(r)
+                        .is_none_or(|s| s.chars().any(char::is_lowercase))
+                    {
+                        continue;
+                    }
+                }
+                out.push(TermHit {
+                    term: t,
+                    field,
+                    start: start as u32,
+                    end: hit_end as u32,
+                });
+            }
+        }
+    }
+}

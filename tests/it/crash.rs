@@ -1,0 +1,136 @@
+//! Crash safety (contract §5): the `vigie` binary is killed with SIGKILL at 20 random
+//! moments of a poll-and-deliver cycle and restarted each time; at the end every expected
+//! alert has arrived, counted by Message-ID, and each Message-ID always carried the same
+//! alert. A kill between the server's acceptance of an email and the outbox marking it
+//! sent can make the server see that one email twice — with the same Message-ID, which
+//! is what lets a mail system (and this test) recognise the resend; at most one such
+//! email per kill.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use crate::support::http::{HttpServer, Route};
+use crate::support::smtp::SmtpServer;
+use crate::support::*;
+
+const WORDS: [&str; 4] = ["Palmyre", "Tadmor", "Raqqa", "Alep"];
+const ITEMS: usize = 48; // 12 per watch: under the flood limit of 20 an hour
+const RECIPIENTS: [&str; 2] = ["duty@example.org", "desk@example.org"];
+
+/// A small xorshift generator; the seed is printed so that a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_twenty_random_moments_every_alert_arrives_once() {
+    let seed = std::env::var("VIGIE_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(7, |d| d.as_nanos() as u64)
+                | 1
+        });
+    let mut rng = Rng(seed);
+
+    let http = HttpServer::start().await;
+    let smtp = SmtpServer::start().await;
+    // A slow server, so that kills land while emails are in flight.
+    smtp.set_delay(Duration::from_millis(25));
+    let items: Vec<FeedItem> = (0..ITEMS)
+        .map(|i| {
+            let w = WORDS[i % WORDS.len()];
+            FeedItem::new(
+                &format!("c{i:02}"),
+                &format!("Dépêche {i:02} : {w}"),
+                &format!("https://elwatan.example/c{i:02}"),
+                &format!("Les nouvelles de {w} ce jour."),
+            )
+        })
+        .collect();
+    http.route(
+        "/feed.xml",
+        Route::ok("application/rss+xml", rss("Fil", &items, "UTF-8")),
+    );
+    let mut rules = String::new();
+    for w in WORDS {
+        rules.push_str(&format!(
+            "[[watch]]\nname = \"{}\"\nquery = '{w}'\nalert = \"immediate\"\nto = [\"{}\", \"{}\"]\n\n",
+            w.to_lowercase(),
+            RECIPIENTS[0],
+            RECIPIENTS[1]
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let main = format!(
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}\n{}",
+        feeds_toml(&[("fil", http.url("/feed.xml"))]),
+        smtp_toml(smtp.addr.port())
+    );
+    let cfg = write_config(dir.path(), &main, &rules);
+
+    let mut kills_mid_run = 0;
+    for _ in 0..20 {
+        let mut run = spawn_vigie(&cfg, &["poll"]);
+        tokio::time::sleep(Duration::from_millis(rng.below(700))).await;
+        if run.child.try_wait().unwrap().is_none() {
+            kills_mid_run += 1;
+        }
+        run.child.start_kill().unwrap(); // SIGKILL
+        let _ = run.child.wait().await;
+    }
+    let last = vigie(&cfg, &["poll"]).await;
+    assert!(last.status.success(), "seed {seed}: {}", stderr(&last));
+
+    let mut expected = HashSet::new();
+    for (i, _) in items.iter().enumerate() {
+        let w = WORDS[i % WORDS.len()];
+        for to in RECIPIENTS {
+            expected.insert((
+                to.to_string(),
+                format!("[vigie] {}: Dépêche {i:02} : {w}", w.to_lowercase()),
+            ));
+        }
+    }
+    let msgs = smtp.messages();
+    let mut by_id: HashMap<String, (String, String)> = HashMap::new();
+    for m in &msgs {
+        let id = m.header("Message-ID").expect("a Message-ID");
+        let alert = (m.to.join(","), m.header("Subject").unwrap_or_default());
+        if let Some(prev) = by_id.insert(id.clone(), alert.clone()) {
+            assert_eq!(prev, alert, "seed {seed}: Message-ID {id} carried two alerts");
+        }
+    }
+    let received: HashSet<(String, String)> = by_id.values().cloned().collect();
+    let missing: Vec<_> = expected.difference(&received).collect();
+    assert!(missing.is_empty(), "seed {seed}: missing {missing:?}");
+    assert_eq!(
+        by_id.len(),
+        expected.len(),
+        "seed {seed}: one Message-ID per expected alert"
+    );
+    let resent = msgs.len() - by_id.len();
+    assert!(
+        resent <= kills_mid_run,
+        "seed {seed}: {resent} resends for {kills_mid_run} kills mid-run"
+    );
+    eprintln!(
+        "crash test: seed {seed}, {kills_mid_run} kills mid-run, {} alerts, {resent} resent with the same Message-ID",
+        by_id.len()
+    );
+    let outbox = vigie(&cfg, &["outbox"]).await;
+    assert!(
+        stdout(&outbox).contains("no pending deliveries"),
+        "seed {seed}: {}",
+        stdout(&outbox)
+    );
+}
