@@ -51,7 +51,9 @@ pub fn backtest(
             content: &content,
         };
         for m in matcher.match_document(&doc) {
-            let Some(w) = cfg.rules.watches.get(m.watch) else { continue };
+            let Some(w) = cfg.rules.watches.get(m.watch) else {
+                continue;
+            };
             if only.is_some_and(|o| o != w.name) {
                 continue;
             }
@@ -64,7 +66,10 @@ pub fn backtest(
             }
             let mut words: Vec<String> = Vec::new();
             for h in &m.hits {
-                if !words.iter().any(|x| x.to_lowercase() == h.text.to_lowercase()) {
+                if !words
+                    .iter()
+                    .any(|x| x.to_lowercase() == h.text.to_lowercase())
+                {
                     words.push(h.text.clone());
                 }
             }

@@ -26,7 +26,12 @@ pub fn man() -> ExitCode {
 }
 
 pub fn completions(shell: clap_complete::Shell) -> ExitCode {
-    clap_complete::generate(shell, &mut Cli::command(), "vigie", &mut std::io::stdout().lock());
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "vigie",
+        &mut std::io::stdout().lock(),
+    );
     ExitCode::SUCCESS
 }
 
@@ -58,11 +63,18 @@ pub fn feeds_import(cfg: &Config, file: &Path, dry_run: bool) -> ExitCode {
         );
         let mut read = |p: &Path| {
             std::fs::read_to_string(p).map_err(|e| {
-                crate::diag::Diagnostics(vec![crate::diag::SourceFile::new(p, String::new()).diag(0, e.to_string())])
+                crate::diag::Diagnostics(vec![
+                    crate::diag::SourceFile::new(p, String::new()).diag(0, e.to_string()),
+                ])
             })
         };
         if let Err(d) = config::load_str(&cfg.path, new.clone(), &mut read) {
-            return fail(format!("the configuration would not be valid with these feeds; nothing written:\n{d}"), 2);
+            return fail(
+                format!(
+                    "the configuration would not be valid with these feeds; nothing written:\n{d}"
+                ),
+                2,
+            );
         }
         let tmp = cfg.path.with_extension("toml.tmp");
         if let Err(e) = std::fs::write(&tmp, &new).and_then(|()| std::fs::rename(&tmp, &cfg.path)) {
@@ -106,10 +118,17 @@ pub fn search(cfg: &Config, query: &str, limit: usize) -> ExitCode {
                     f.date.format("%Y-%m-%d %H:%M"),
                     f.feed,
                     f.title,
-                    f.link.as_deref().map(|l| format!("\n{:38}{l}", "")).unwrap_or_default()
+                    f.link
+                        .as_deref()
+                        .map(|l| format!("\n{:38}{l}", ""))
+                        .unwrap_or_default()
                 );
             }
-            eprintln!("{} article{}", found.len(), if found.len() == 1 { "" } else { "s" });
+            eprintln!(
+                "{} article{}",
+                found.len(),
+                if found.len() == 1 { "" } else { "s" }
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail(e, 1),
@@ -133,12 +152,18 @@ pub fn backtest(cfg: &Config, since: &str, watch: Option<&str>) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let since = chrono::Utc::now() - chrono::Duration::from_std(window).unwrap_or_else(|_| chrono::Duration::days(3650));
+    let since = chrono::Utc::now()
+        - chrono::Duration::from_std(window).unwrap_or_else(|_| chrono::Duration::days(3650));
     match crate::backtest::backtest(&store.conn, cfg, &matcher, since, watch) {
         Ok(results) => {
             let mut out = std::io::stdout().lock();
             for (name, hits) in results {
-                let _ = writeln!(out, "{name}: {} article{} would have alerted", hits.len(), if hits.len() == 1 { "" } else { "s" });
+                let _ = writeln!(
+                    out,
+                    "{name}: {} article{} would have alerted",
+                    hits.len(),
+                    if hits.len() == 1 { "" } else { "s" }
+                );
                 for h in hits {
                     let _ = writeln!(
                         out,

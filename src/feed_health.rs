@@ -61,7 +61,9 @@ pub fn assess(o: &Observed, now: DateTime<Utc>) -> State {
         return State::Failing;
     }
     match o.newest_article {
-        Some(newest) if now - newest >= Duration::days(7) && o.articles_before_newest >= 20 => State::Silent,
+        Some(newest) if now - newest >= Duration::days(7) && o.articles_before_newest >= 20 => {
+            State::Silent
+        }
         _ => State::Ok,
     }
 }
@@ -71,7 +73,11 @@ pub enum Step {
     /// Nothing to send; record this (a new state, not yet notified), if anything.
     Record(Option<Recorded>),
     /// Tell the admins, then record.
-    Notify { subject: String, body: String, record: Recorded },
+    Notify {
+        subject: String,
+        body: String,
+        record: Recorded,
+    },
 }
 
 /// Decide what to do for one feed.
@@ -79,9 +85,17 @@ pub fn next_step(o: &Observed, prev: Option<Recorded>, now: DateTime<Utc>) -> St
     let state = assess(o, now);
     let prev = match prev {
         None if state == State::Ok => {
-            return Step::Record(Some(Recorded { state, since: now, notified: true }));
+            return Step::Record(Some(Recorded {
+                state,
+                since: now,
+                notified: true,
+            }));
         }
-        None => Recorded { state: State::Ok, since: now, notified: true },
+        None => Recorded {
+            state: State::Ok,
+            since: now,
+            notified: true,
+        },
         Some(p) => p,
     };
     if state != prev.state {
@@ -94,10 +108,18 @@ pub fn next_step(o: &Observed, prev: Option<Recorded>, now: DateTime<Utc>) -> St
                     prev.state.as_str(),
                     prev.since.format("%Y-%m-%d %H:%M UTC")
                 ),
-                record: Recorded { state, since: now, notified: true },
+                record: Recorded {
+                    state,
+                    since: now,
+                    notified: true,
+                },
             };
         }
-        let fresh = Recorded { state, since: now, notified: state == State::Ok };
+        let fresh = Recorded {
+            state,
+            since: now,
+            notified: state == State::Ok,
+        };
         // A silent feed has already been silent for 7 days: say so at once.
         return match state {
             State::Silent => notify(o, fresh),
@@ -127,11 +149,16 @@ fn notify(o: &Observed, mut record: Recorded) -> Step {
             format!(
                 "The feed \"{}\" used to publish about daily but has had no new article since {}.\n",
                 o.name,
-                o.newest_article.map_or_else(|| "ever".to_string(), |d| d.format("%Y-%m-%d").to_string())
+                o.newest_article
+                    .map_or_else(|| "ever".to_string(), |d| d.format("%Y-%m-%d").to_string())
             ),
         ),
     };
-    Step::Notify { subject, body, record }
+    Step::Notify {
+        subject,
+        body,
+        record,
+    }
 }
 
 /// Every configured feed's observation, from the store.
@@ -201,7 +228,11 @@ pub fn record(conn: &Connection, feed_id: i64, r: &Recorded) -> Result<()> {
 /// The recorded state of one feed (for tests and `feeds list`).
 pub fn recorded(conn: &Connection, feed_id: i64) -> Result<Option<String>> {
     Ok(conn
-        .query_row("SELECT state FROM feed_health WHERE feed_id = ?1", [feed_id], |r| r.get(0))
+        .query_row(
+            "SELECT state FROM feed_health WHERE feed_id = ?1",
+            [feed_id],
+            |r| r.get(0),
+        )
         .optional()?)
 }
 
@@ -227,28 +258,60 @@ mod tests {
     #[test]
     fn failing_is_told_once_after_a_day_and_recovery_once() {
         // First failure: recorded, not told.
-        let Step::Record(Some(r)) = next_step(&obs(true), Some(Recorded { state: State::Ok, since: t(0), notified: true }), t(1)) else {
+        let Step::Record(Some(r)) = next_step(
+            &obs(true),
+            Some(Recorded {
+                state: State::Ok,
+                since: t(0),
+                notified: true,
+            }),
+            t(1),
+        ) else {
             panic!()
         };
         assert_eq!((r.state, r.notified), (State::Failing, false));
         // Still failing 23 h later: nothing.
         assert_eq!(next_step(&obs(true), Some(r), t(24)), Step::Record(None));
         // 24 h after the first failure: one notice.
-        let Step::Notify { subject, record, .. } = next_step(&obs(true), Some(r), t(25)) else { panic!() };
+        let Step::Notify {
+            subject, record, ..
+        } = next_step(&obs(true), Some(r), t(25))
+        else {
+            panic!()
+        };
         assert!(subject.contains("failing for 24 hours"));
         // After the notice, polls keep failing: nothing more.
-        assert_eq!(next_step(&obs(true), Some(record), t(50)), Step::Record(None));
+        assert_eq!(
+            next_step(&obs(true), Some(record), t(50)),
+            Step::Record(None)
+        );
         // Recovery: one notice.
-        let Step::Notify { subject, record, .. } = next_step(&obs(false), Some(record), t(51)) else { panic!() };
+        let Step::Notify {
+            subject, record, ..
+        } = next_step(&obs(false), Some(record), t(51))
+        else {
+            panic!()
+        };
         assert!(subject.contains("recovered"));
-        assert_eq!(next_step(&obs(false), Some(record), t(52)), Step::Record(None));
+        assert_eq!(
+            next_step(&obs(false), Some(record), t(52)),
+            Step::Record(None)
+        );
     }
 
     #[test]
     fn a_brief_failure_is_never_told() {
-        let ok = Recorded { state: State::Ok, since: t(0), notified: true };
-        let Step::Record(Some(r)) = next_step(&obs(true), Some(ok), t(1)) else { panic!() };
-        let Step::Record(Some(back)) = next_step(&obs(false), Some(r), t(3)) else { panic!() };
+        let ok = Recorded {
+            state: State::Ok,
+            since: t(0),
+            notified: true,
+        };
+        let Step::Record(Some(r)) = next_step(&obs(true), Some(ok), t(1)) else {
+            panic!()
+        };
+        let Step::Record(Some(back)) = next_step(&obs(false), Some(r), t(3)) else {
+            panic!()
+        };
         assert_eq!(back.state, State::Ok);
     }
 
@@ -260,7 +323,14 @@ mod tests {
         assert_eq!(assess(&o, t(24 * 8)), State::Ok);
         let o = obs(false);
         assert_eq!(assess(&o, t(24 * 6)), State::Ok);
-        let ok = Recorded { state: State::Ok, since: t(0), notified: true };
-        assert!(matches!(next_step(&o, Some(ok), t(24 * 8)), Step::Notify { .. }));
+        let ok = Recorded {
+            state: State::Ok,
+            since: t(0),
+            notified: true,
+        };
+        assert!(matches!(
+            next_step(&o, Some(ok), t(24 * 8)),
+            Step::Notify { .. }
+        ));
     }
 }

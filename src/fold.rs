@@ -30,15 +30,27 @@ const ELIDED_MAX: usize = 6;
 pub struct Folded {
     /// The folded text.
     pub text: String,
-    /// For each folded byte: start (in the original) of the char that produced it.
-    starts: Vec<u32>,
-    /// For each folded byte: end (in the original) of the char that produced it, stretched over
-    /// the combining marks that followed it and were dropped.
-    ends: Vec<u32>,
+    /// The offset map, by ascending `fold`; the first starts at 0. Each segment runs to the
+    /// next one's `fold` (or the end of the text).
+    segs: Vec<Seg>,
     /// Folded offsets of word starts that are elided prefixes («l'», «d'»…), ascending.
     elided: Vec<u32>,
     /// Length of the original text that was folded.
     original_len: u32,
+}
+
+/// A stretch of folded text and where it comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seg {
+    /// Where the segment starts in the folded text.
+    fold: u32,
+    /// Where its first byte comes from in the original.
+    orig: u32,
+    /// Atomic: the whole segment is the output of one original char spanning `orig..end`
+    /// (`end` stretched over the combining marks dropped after it). Not atomic: byte `k` of the
+    /// segment is the one-byte original char at `orig + k` (`end` unused).
+    end: u32,
+    atomic: bool,
 }
 
 /// Fold `original` for matching. Texts longer than 4 GiB are folded up to the last char boundary
@@ -60,12 +72,9 @@ impl Folded {
     pub fn refold(&mut self, original: &str) {
         let original = truncate(original, u32::MAX as usize - 1);
         self.text.clear();
-        self.starts.clear();
-        self.ends.clear();
+        self.segs.clear();
         self.elided.clear();
         self.text.reserve(original.len() + 16);
-        self.starts.reserve(original.len() + 16);
-        self.ends.reserve(original.len() + 16);
         self.original_len = to_u32(original.len());
         let mut f = Folder {
             out: self,
@@ -105,17 +114,43 @@ impl Folded {
         let len = self.text.len();
         let start = start.min(len);
         let end = end.clamp(start, len);
-        if start == end {
-            let at = self.starts.get(start).copied().unwrap_or(self.original_len) as usize;
+        let Some(first) = self.seg_at(start) else {
+            let at = self.original_len as usize;
             return at..at;
+        };
+        let from = if first.atomic {
+            first.orig
+        } else {
+            first.orig + (to_u32(start) - first.fold)
+        };
+        if start == end {
+            return from as usize..from as usize;
         }
-        self.starts[start] as usize..self.ends[end - 1] as usize
+        let to = match self.seg_at(end - 1) {
+            Some(last) if last.atomic => last.end,
+            Some(last) => last.orig + (to_u32(end - 1) - last.fold) + 1,
+            None => from,
+        };
+        from as usize..to as usize
+    }
+
+    /// The segment holding folded byte `pos`, if `pos < text.len()`.
+    fn seg_at(&self, pos: usize) -> Option<Seg> {
+        if pos >= self.text.len() {
+            return None;
+        }
+        let pos = to_u32(pos);
+        let k = self.segs.partition_point(|g| g.fold <= pos);
+        self.segs.get(k.checked_sub(1)?).copied()
     }
 
     /// True if folded offset `pos` lies between the outputs of two different original chars
     /// (or at either end of the text): a hit may start or end there.
     pub fn is_source_boundary(&self, pos: usize) -> bool {
-        pos == 0 || pos >= self.starts.len() || self.starts[pos] != self.starts[pos - 1]
+        match self.seg_at(pos) {
+            None => true,
+            Some(seg) => !seg.atomic || seg.fold as usize == pos,
+        }
     }
 
     /// True if the char just before folded offset `pos` is a letter or digit.
@@ -199,24 +234,52 @@ struct Folder<'f> {
 }
 
 impl Folder<'_> {
+    /// Append `run`, lower-cased, whose bytes are one-byte chars of the original from `at` on.
     fn push_ascii_run(&mut self, run: &str, at: usize) {
+        self.identity(at);
         let base = self.out.text.len();
         self.out.text.push_str(run);
         self.out.text[base..].make_ascii_lowercase();
-        let (from, to) = (to_u32(at), to_u32(at + run.len()));
-        self.out.starts.extend(from..to);
-        self.out.ends.extend(from + 1..=to);
         self.after_separator = false;
+    }
+
+    /// Make sure the text appended next maps byte for byte to the original from `at` on.
+    fn identity(&mut self, at: usize) {
+        let len = to_u32(self.out.text.len());
+        let at = to_u32(at);
+        if let Some(last) = self.out.segs.last()
+            && !last.atomic
+            && last.orig + (len - last.fold) == at
+        {
+            return;
+        }
+        self.out.segs.push(Seg {
+            fold: len,
+            orig: at,
+            end: 0,
+            atomic: false,
+        });
     }
 
     /// Emit one already-folded char produced by the original char at [start, end).
     fn emit(&mut self, c: char, start: usize, end: usize) {
+        if c.is_ascii() && end == start + 1 {
+            self.identity(start);
+        } else {
+            let len = to_u32(self.out.text.len());
+            let (start, end) = (to_u32(start), to_u32(end));
+            match self.out.segs.last_mut() {
+                // More output of the same original char.
+                Some(last) if last.atomic && last.orig == start => last.end = last.end.max(end),
+                _ => self.out.segs.push(Seg {
+                    fold: len,
+                    orig: start,
+                    end,
+                    atomic: true,
+                }),
+            }
+        }
         self.out.text.push(c);
-        let n = c.len_utf8();
-        self.out
-            .starts
-            .extend(std::iter::repeat_n(to_u32(start), n));
-        self.out.ends.extend(std::iter::repeat_n(to_u32(end), n));
         self.after_separator = false;
     }
 
@@ -232,10 +295,32 @@ impl Folder<'_> {
         self.after_separator = true;
     }
 
-    /// A dropped combining mark at [.., end): it belongs to the char emitted before it.
+    /// A dropped combining mark ending at `end`: it belongs to the char emitted before it.
     fn drop_mark(&mut self, end: usize) {
-        if let Some(last) = self.out.ends.last_mut() {
-            *last = (*last).max(to_u32(end));
+        let len = to_u32(self.out.text.len());
+        let end = to_u32(end);
+        let Some(last) = self.out.segs.last_mut() else {
+            return;
+        };
+        if last.atomic {
+            last.end = last.end.max(end);
+            return;
+        }
+        // The last byte of a byte-for-byte segment becomes an atomic segment of its own.
+        let orig = last.orig + (len - 1 - last.fold);
+        if last.fold == len - 1 {
+            *last = Seg {
+                end,
+                atomic: true,
+                ..*last
+            };
+        } else {
+            self.out.segs.push(Seg {
+                fold: len - 1,
+                orig,
+                end,
+                atomic: true,
+            });
         }
     }
 
@@ -413,6 +498,19 @@ mod tests {
         assert_eq!(f.original_range(1, 2), 1..3);
         assert!(!f.is_source_boundary(2));
         assert!(f.is_source_boundary(3));
+    }
+
+    #[test]
+    fn marks_after_ascii_letters_belong_to_them() {
+        let s = "cafe\u{301} ole\u{301}\u{327}!";
+        let f = fold(s);
+        assert_eq!(f.text, "cafe ole!");
+        assert_eq!(&s[f.original_range(0, 4)], "cafe\u{301}");
+        assert_eq!(&s[f.original_range(3, 4)], "e\u{301}");
+        assert_eq!(&s[f.original_range(5, 8)], "ole\u{301}\u{327}");
+        assert_eq!(&s[f.original_range(8, 9)], "!");
+        assert_eq!(&s[f.original_range(2, 6)], "fe\u{301} o");
+        assert!((0..=f.text.len()).all(|k| f.is_source_boundary(k)));
     }
 
     #[test]

@@ -41,13 +41,29 @@ impl Metrics {
         let poll_seconds = Histogram::new(exponential_buckets(0.05, 2.0, 12));
         let deliveries = Family::<Labels, Gauge>::default();
         let alerts_sent = Counter::default();
-        registry.register("polls", "Feed polls by outcome (ok, not_modified, failed, skipped)", polls.clone());
+        registry.register(
+            "polls",
+            "Feed polls by outcome (ok, not_modified, failed, skipped)",
+            polls.clone(),
+        );
         registry.register("articles_stored", "New articles stored", articles.clone());
         registry.register("matches", "Watch matches recorded", matches.clone());
         registry.register("feed_errors", "Failed polls by feed", feed_errors.clone());
-        registry.register("poll_duration_seconds", "Time to fetch and process one feed", poll_seconds.clone());
-        registry.register("deliveries", "Deliveries in the outbox by state", deliveries.clone());
-        registry.register("alerts_sent", "Emails handed to the mail transport", alerts_sent.clone());
+        registry.register(
+            "poll_duration_seconds",
+            "Time to fetch and process one feed",
+            poll_seconds.clone(),
+        );
+        registry.register(
+            "deliveries",
+            "Deliveries in the outbox by state",
+            deliveries.clone(),
+        );
+        registry.register(
+            "alerts_sent",
+            "Emails handed to the mail transport",
+            alerts_sent.clone(),
+        );
         Metrics {
             registry,
             polls,
@@ -63,12 +79,16 @@ impl Metrics {
     /// One poll of `feed` ended with `outcome` after `seconds`, storing `new` articles
     /// and `matches` matches.
     pub fn poll(&self, feed: &str, outcome: &str, seconds: f64, new: usize, matches: usize) {
-        self.polls.get_or_create(&vec![("outcome".into(), outcome.into())]).inc();
+        self.polls
+            .get_or_create(&vec![("outcome".into(), outcome.into())])
+            .inc();
         self.poll_seconds.observe(seconds);
         self.articles.inc_by(new as u64);
         self.matches.inc_by(matches as u64);
         if outcome == "failed" {
-            self.feed_errors.get_or_create(&vec![("feed".into(), feed.into())]).inc();
+            self.feed_errors
+                .get_or_create(&vec![("feed".into(), feed.into())])
+                .inc();
         }
     }
 
@@ -79,7 +99,9 @@ impl Metrics {
     /// Outbox counts, read from the database when scraped.
     pub fn set_deliveries(&self, pending: u64, sent: u64, failed: u64) {
         for (state, n) in [("pending", pending), ("sent", sent), ("failed", failed)] {
-            self.deliveries.get_or_create(&vec![("state".into(), state.into())]).set(n as i64);
+            self.deliveries
+                .get_or_create(&vec![("state".into(), state.into())])
+                .set(n as i64);
         }
     }
 
@@ -102,11 +124,23 @@ mod tests {
         m.poll("b", "failed", 1.0, 0, 0);
         m.set_deliveries(2, 5, 0);
         let text = m.render();
-        assert!(text.contains("vigie_polls_total{outcome=\"ok\"} 1"), "{text}");
+        assert!(
+            text.contains("vigie_polls_total{outcome=\"ok\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("vigie_articles_stored_total 3"), "{text}");
-        assert!(text.contains("vigie_feed_errors_total{feed=\"b\"} 1"), "{text}");
-        assert!(text.contains("vigie_deliveries{state=\"pending\"} 2"), "{text}");
-        assert!(text.contains("vigie_poll_duration_seconds_count 2"), "{text}");
+        assert!(
+            text.contains("vigie_feed_errors_total{feed=\"b\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("vigie_deliveries{state=\"pending\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("vigie_poll_duration_seconds_count 2"),
+            "{text}"
+        );
         assert!(text.trim_end().ends_with("# EOF"));
     }
 }

@@ -81,7 +81,11 @@ fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.as_ref().eq_ignore_ascii_case(name))
-        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.trim().to_string()))
+        .and_then(|a| {
+            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.trim().to_string())
+        })
         .filter(|v| !v.is_empty())
 }
 
@@ -101,7 +105,10 @@ fn outline(e: &BytesStart<'_>) -> Option<OpmlFeed> {
 /// A feed name from a title: lower-case ASCII letters and digits joined by hyphens.
 pub fn slug(title: &str) -> String {
     let mut s = String::new();
-    for c in title.nfkd().filter(|c| c.is_alphanumeric() || !unicode_normalization::char::is_combining_mark(*c)) {
+    for c in title
+        .nfkd()
+        .filter(|c| c.is_alphanumeric() || !unicode_normalization::char::is_combining_mark(*c))
+    {
         if c.is_ascii_alphanumeric() {
             s.push(c.to_ascii_lowercase());
         } else if !s.ends_with('-') && !s.is_empty() {
@@ -114,13 +121,19 @@ pub fn slug(title: &str) -> String {
 
 /// New `[[feed]]` entries for the OPML feeds not already configured (same URL, after
 /// canonicalisation), with unique names; returns them and the skipped duplicates.
-pub fn plan_import(existing: &[FeedConfig], incoming: &[OpmlFeed]) -> (Vec<FeedConfig>, Vec<OpmlFeed>) {
+pub fn plan_import(
+    existing: &[FeedConfig],
+    incoming: &[OpmlFeed],
+) -> (Vec<FeedConfig>, Vec<OpmlFeed>) {
     let canon = |u: &str| crate::identify::canonical_link(u).unwrap_or_else(|| u.to_string());
-    let mut urls: std::collections::HashSet<String> = existing.iter().map(|f| canon(&f.url)).collect();
-    let mut names: std::collections::HashSet<String> = existing.iter().map(|f| f.name.clone()).collect();
+    let mut urls: std::collections::HashSet<String> =
+        existing.iter().map(|f| canon(&f.url)).collect();
+    let mut names: std::collections::HashSet<String> =
+        existing.iter().map(|f| f.name.clone()).collect();
     let (mut added, mut skipped) = (Vec::new(), Vec::new());
     for f in incoming {
-        let valid = url::Url::parse(&f.xml_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        let valid =
+            url::Url::parse(&f.xml_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
         if !valid || !urls.insert(canon(&f.xml_url)) {
             skipped.push(f.clone());
             continue;
@@ -139,7 +152,12 @@ pub fn plan_import(existing: &[FeedConfig], incoming: &[OpmlFeed]) -> (Vec<FeedC
             n += 1;
         }
         names.insert(name.clone());
-        let tags: Vec<String> = f.folders.iter().map(|d| slug(d)).filter(|t| !t.is_empty()).collect();
+        let tags: Vec<String> = f
+            .folders
+            .iter()
+            .map(|d| slug(d))
+            .filter(|t| !t.is_empty())
+            .collect();
         added.push(FeedConfig {
             name,
             url: f.xml_url.clone(),
@@ -154,7 +172,11 @@ pub fn plan_import(existing: &[FeedConfig], incoming: &[OpmlFeed]) -> (Vec<FeedC
 pub fn to_toml(feeds: &[FeedConfig]) -> String {
     let mut out = String::new();
     for f in feeds {
-        out.push_str(&format!("\n[[feed]]\nname = {}\nurl = {}\n", toml_str(&f.name), toml_str(&f.url)));
+        out.push_str(&format!(
+            "\n[[feed]]\nname = {}\nurl = {}\n",
+            toml_str(&f.name),
+            toml_str(&f.url)
+        ));
         if !f.tags.is_empty() {
             let tags: Vec<String> = f.tags.iter().map(|t| toml_str(t)).collect();
             out.push_str(&format!("tags = [{}]\n", tags.join(", ")));
@@ -211,7 +233,10 @@ pub fn export(feeds: &[FeedConfig], date: chrono::DateTime<chrono::Utc>) -> Stri
     for (tag, members) in groups {
         match tag {
             Some(t) => {
-                out.push_str(&format!("    <outline text=\"{0}\" title=\"{0}\">\n", xml_attr(t)));
+                out.push_str(&format!(
+                    "    <outline text=\"{0}\" title=\"{0}\">\n",
+                    xml_attr(t)
+                ));
                 for f in members {
                     out.push_str(&format!("      {}", line(f)));
                 }
@@ -273,8 +298,18 @@ mod tests {
     #[test]
     fn export_round_trips() {
         let feeds = vec![
-            FeedConfig { name: "a&b".into(), url: "https://ex.org/?a=1&b=2".into(), interval: None, tags: vec!["fr".into()] },
-            FeedConfig { name: "c".into(), url: "https://ex.org/c".into(), interval: None, tags: vec![] },
+            FeedConfig {
+                name: "a&b".into(),
+                url: "https://ex.org/?a=1&b=2".into(),
+                interval: None,
+                tags: vec!["fr".into()],
+            },
+            FeedConfig {
+                name: "c".into(),
+                url: "https://ex.org/c".into(),
+                interval: None,
+                tags: vec![],
+            },
         ];
         let xml = export(&feeds, chrono::DateTime::from_timestamp(0, 0).unwrap());
         let back = parse(xml.as_bytes()).unwrap();

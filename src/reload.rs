@@ -24,19 +24,24 @@ impl FileWatch {
     pub fn start(files: &[PathBuf], tx: mpsc::Sender<()>) -> notify::Result<FileWatch> {
         let wanted: HashSet<PathBuf> = files.iter().map(|p| normalise(p)).collect();
         let (raw_tx, mut raw_rx) = mpsc::unbounded_channel::<()>();
-        let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-            if let Ok(ev) = res {
-                let relevant = ev.paths.iter().any(|p| wanted.contains(&normalise(p)));
-                if relevant && !ev.kind.is_access() {
-                    let _ = raw_tx.send(());
+        let mut watcher =
+            notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+                if let Ok(ev) = res {
+                    let relevant = ev.paths.iter().any(|p| wanted.contains(&normalise(p)));
+                    if relevant && !ev.kind.is_access() {
+                        let _ = raw_tx.send(());
+                    }
                 }
-            }
-        })?;
+            })?;
         // Watch folders, not files: editors and `mv` replace the file, which ends a watch
         // on the file itself.
         let dirs: HashSet<PathBuf> = files
             .iter()
-            .map(|f| normalise(f).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf))
+            .map(|f| {
+                normalise(f)
+                    .parent()
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            })
             .collect();
         for d in &dirs {
             watcher.watch(d, RecursiveMode::NonRecursive)?;
@@ -69,7 +74,9 @@ fn normalise(p: &Path) -> PathBuf {
     let abs = if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     };
     let mut clean = PathBuf::new();
     for c in abs.components() {
@@ -102,13 +109,23 @@ mod tests {
         for i in 0..5 {
             std::fs::write(&rules, format!("b{i}")).unwrap();
         }
-        assert_eq!(tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap(), Some(()));
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .unwrap(),
+            Some(())
+        );
         // Nothing more: the burst was one reload, the other file none.
         assert!(tokio::time::timeout(DEBOUNCE * 3, rx.recv()).await.is_err());
         // Replacing the file by rename (as editors do) is seen too.
         let tmp = dir.path().join(".rules.toml.swp");
         std::fs::write(&tmp, "c").unwrap();
         std::fs::rename(&tmp, &rules).unwrap();
-        assert_eq!(tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap(), Some(()));
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .unwrap(),
+            Some(())
+        );
     }
 }

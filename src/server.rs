@@ -38,7 +38,8 @@ impl Health {
     }
 
     pub fn beat(&self) {
-        self.heartbeat.store(chrono::Utc::now().timestamp(), Ordering::Relaxed);
+        self.heartbeat
+            .store(chrono::Utc::now().timestamp(), Ordering::Relaxed);
     }
 
     /// The scheduler beat recently enough.
@@ -65,15 +66,20 @@ impl Health {
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 /// Bind now (so a bad address fails at start-up), then serve until `shutdown`.
 pub async fn bind(addr: &str) -> Result<TcpListener, ServerError> {
-    TcpListener::bind(addr).await.map_err(|source| ServerError::Bind {
-        addr: addr.to_string(),
-        source,
-    })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: addr.to_string(),
+            source,
+        })
 }
 
 pub async fn serve(listener: TcpListener, health: Arc<Health>, shutdown: impl Future<Output = ()>) {
@@ -98,11 +104,18 @@ pub async fn serve(listener: TcpListener, health: Arc<Health>, shutdown: impl Fu
     }
 }
 
-async fn handle(req: Request<Incoming>, health: Arc<Health>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    req: Request<Incoming>,
+    health: Arc<Health>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let (status, ctype, body) = match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => match health.check().await {
             Ok(()) => (StatusCode::OK, "text/plain", "ok\n".to_string()),
-            Err(why) => (StatusCode::SERVICE_UNAVAILABLE, "text/plain", format!("unhealthy: {why}\n")),
+            Err(why) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                format!("unhealthy: {why}\n"),
+            ),
         },
         (&Method::GET, "/metrics") => {
             if let Ok(Ok((p, s, f))) = tokio::time::timeout(
@@ -119,7 +132,11 @@ async fn handle(req: Request<Incoming>, health: Arc<Health>) -> Result<Response<
                 crate::metrics::global().render(),
             )
         }
-        _ => (StatusCode::NOT_FOUND, "text/plain", "not found: try /healthz or /metrics\n".to_string()),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found: try /healthz or /metrics\n".to_string(),
+        ),
     };
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;

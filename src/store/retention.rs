@@ -24,9 +24,15 @@ pub fn prune(conn: &mut Connection, cutoff: DateTime<Utc>) -> Result<usize> {
                            WHERE m.article_id = a.id AND d.status = 'pending')",
         [to_ts(cutoff)],
     )?;
-    tx.execute("DELETE FROM articles_fts WHERE rowid IN (SELECT id FROM prune_ids)", [])?;
+    tx.execute(
+        "DELETE FROM articles_fts WHERE rowid IN (SELECT id FROM prune_ids)",
+        [],
+    )?;
     // Foreign keys cascade to matches, deliveries and article_feeds.
-    let n = tx.execute("DELETE FROM articles WHERE id IN (SELECT id FROM prune_ids)", [])?;
+    let n = tx.execute(
+        "DELETE FROM articles WHERE id IN (SELECT id FROM prune_ids)",
+        [],
+    )?;
     tx.execute("DELETE FROM prune_ids", [])?;
     tx.commit()?;
     Ok(n)
@@ -44,7 +50,11 @@ mod tests {
         let now = chrono::Utc::now();
         let old = to_ts(now - chrono::Duration::days(100));
         let c = &s.conn;
-        c.execute("INSERT INTO feeds (id, name, config_url, url) VALUES (1, 'f', 'u', 'u')", []).unwrap();
+        c.execute(
+            "INSERT INTO feeds (id, name, config_url, url) VALUES (1, 'f', 'u', 'u')",
+            [],
+        )
+        .unwrap();
         for (id, seen) in [(1, old), (2, old), (3, to_ts(now))] {
             c.execute(
                 "INSERT INTO articles (id, key, feed_id, title_hash, title, summary, content, content_hash, first_seen_at)
@@ -52,7 +62,11 @@ mod tests {
                 [id, seen],
             )
             .unwrap();
-            c.execute("INSERT INTO article_feeds (article_id, feed_id, seen_at) VALUES (?1, 1, ?2)", [id, seen]).unwrap();
+            c.execute(
+                "INSERT INTO article_feeds (article_id, feed_id, seen_at) VALUES (?1, 1, ?2)",
+                [id, seen],
+            )
+            .unwrap();
             c.execute("INSERT INTO matches (id, watch, article_id, hits, matched_at) VALUES (?1, 'w', ?1, '[]', ?2)", [id, seen])
                 .unwrap();
         }
@@ -76,7 +90,10 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert_eq!(left, vec![2, 3]);
-        let deliveries: i64 = s.conn.query_row("SELECT COUNT(*) FROM deliveries", [], |r| r.get(0)).unwrap();
+        let deliveries: i64 = s
+            .conn
+            .query_row("SELECT COUNT(*) FROM deliveries", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(deliveries, 1);
     }
 }

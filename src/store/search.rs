@@ -29,7 +29,10 @@ pub fn catch_up(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
             "INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
             params![id, fold(title).text, body],
         )?;
-        tx.execute("UPDATE articles SET indexed_at = ?2 WHERE id = ?1", params![id, to_ts(now)])?;
+        tx.execute(
+            "UPDATE articles SET indexed_at = ?2 WHERE id = ?1",
+            params![id, to_ts(now)],
+        )?;
     }
     tx.commit()?;
     Ok(todo.len())
@@ -52,7 +55,11 @@ pub fn fts_query(q: &str) -> Option<String> {
             chars.next();
             continue;
         }
-        if c == '-' && out.last().is_some_and(|l| l != "(" && l != "OR" && l != "AND" && l != "NOT") {
+        if c == '-'
+            && out
+                .last()
+                .is_some_and(|l| l != "(" && l != "OR" && l != "AND" && l != "NOT")
+        {
             chars.next();
             negate_next = true;
             continue;
@@ -88,7 +95,10 @@ pub fn fts_query(q: &str) -> Option<String> {
             }
         }
     }
-    while out.last().is_some_and(|l| l == "OR" || l == "AND" || l == "NOT") {
+    while out
+        .last()
+        .is_some_and(|l| l == "OR" || l == "AND" || l == "NOT")
+    {
         out.pop();
     }
     (!out.is_empty()).then(|| out.join(" "))
@@ -110,7 +120,11 @@ fn quoted(raw: &str, prefix: bool) -> Option<String> {
     if words.is_empty() {
         return None;
     }
-    Some(format!("\"{}\"{}", words.join(" "), if prefix { "*" } else { "" }))
+    Some(format!(
+        "\"{}\"{}",
+        words.join(" "),
+        if prefix { "*" } else { "" }
+    ))
 }
 
 #[derive(Debug, Clone)]
@@ -158,10 +172,19 @@ mod tests {
     #[test]
     fn queries_are_folded_like_the_matcher() {
         assert_eq!(fts_query("Genève").as_deref(), Some("\"geneve\""));
-        assert_eq!(fts_query("\"État islamique\" OR Daech").as_deref(), Some("\"etat islamique\" OR \"daech\""));
-        assert_eq!(fts_query("syri* -football").as_deref(), Some("\"syri\"* NOT \"football\""));
+        assert_eq!(
+            fts_query("\"État islamique\" OR Daech").as_deref(),
+            Some("\"etat islamique\" OR \"daech\"")
+        );
+        assert_eq!(
+            fts_query("syri* -football").as_deref(),
+            Some("\"syri\"* NOT \"football\"")
+        );
         assert_eq!(fts_query("l'ONU").as_deref(), Some("\"l onu\""));
-        assert_eq!(fts_query("(Alep OR Homs) AND").as_deref(), Some("( \"alep\" OR \"homs\" )"));
+        assert_eq!(
+            fts_query("(Alep OR Homs) AND").as_deref(),
+            Some("( \"alep\" OR \"homs\" )")
+        );
         assert_eq!(fts_query("  ** \"\" "), None);
     }
 }

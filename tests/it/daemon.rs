@@ -15,7 +15,10 @@ fn publish(http: &HttpServer, items: &[(&str, &str)]) {
         .iter()
         .map(|(id, title)| FeedItem::new(id, title, &format!("http://example.org/{id}"), "texte"))
         .collect();
-    http.route("/feed.xml", Route::ok("application/rss+xml", rss("fil", &items, "UTF-8")));
+    http.route(
+        "/feed.xml",
+        Route::ok("application/rss+xml", rss("fil", &items, "UTF-8")),
+    );
 }
 
 fn config(dir: &Path, http: &HttpServer, smtp: &SmtpServer, extra: &str) -> std::path::PathBuf {
@@ -28,7 +31,10 @@ fn config(dir: &Path, http: &HttpServer, smtp: &SmtpServer, extra: &str) -> std:
 }
 
 fn subjects(smtp: &SmtpServer) -> Vec<String> {
-    smtp.messages().iter().filter_map(|m| m.header("Subject")).collect()
+    smtp.messages()
+        .iter()
+        .filter_map(|m| m.header("Subject"))
+        .collect()
 }
 
 async fn stop(mut d: Running) -> std::process::ExitStatus {
@@ -49,27 +55,82 @@ async fn rules_reload_without_restart_and_a_bad_change_keeps_the_old_watches() {
     publish(&http, &[("a", "Palmyre : premier article")]);
     let cfg = config(dir.path(), &http, &smtp, "");
     let d = spawn_vigie(&cfg, &["run"]);
-    assert!(eventually(20, || subjects(&smtp).len() == 1).await, "first alert: {}", d.log());
+    assert!(
+        eventually(20, || subjects(&smtp).len() == 1).await,
+        "first alert: {}",
+        d.log()
+    );
 
     // The rule file gains a watch: reloaded without a restart…
     let rules = dir.path().join("rules.toml");
     std::fs::write(&rules, format!("{PALMYRE}\n[[watch]]\nname = \"alep\"\nquery = 'Alep'\nalert = \"immediate\"\nto = [\"duty@example.org\"]\n")).unwrap();
-    assert!(eventually(5, || d.log().contains("configuration reloaded")).await, "{}", d.log());
+    assert!(
+        eventually(5, || d.log().contains("configuration reloaded")).await,
+        "{}",
+        d.log()
+    );
     // …and the next new article fires it within 5 s.
-    publish(&http, &[("a", "Palmyre : premier article"), ("b", "Alep sous les bombes")]);
-    assert!(eventually(5, || subjects(&smtp).iter().any(|s| s.contains("alep: Alep sous les bombes"))).await, "{:?}\n{}", subjects(&smtp), d.log());
+    publish(
+        &http,
+        &[
+            ("a", "Palmyre : premier article"),
+            ("b", "Alep sous les bombes"),
+        ],
+    );
+    assert!(
+        eventually(5, || subjects(&smtp)
+            .iter()
+            .any(|s| s.contains("alep: Alep sous les bombes")))
+        .await,
+        "{:?}\n{}",
+        subjects(&smtp),
+        d.log()
+    );
 
     // An invalid change is logged, and the running watches keep firing.
-    std::fs::write(&rules, "[[watch]]\nname = \"palmyre\"\nquery = '(Palmyre'\n").unwrap();
-    assert!(eventually(5, || d.log().contains("new configuration is invalid")).await, "{}", d.log());
-    assert!(d.log().contains("rules.toml:3:10"), "the fault is located: {}", d.log());
-    publish(&http, &[("a", "Palmyre : premier article"), ("b", "Alep sous les bombes"), ("c", "Palmyre, encore")]);
-    assert!(eventually(5, || subjects(&smtp).iter().any(|s| s.contains("palmyre: Palmyre, encore"))).await, "{:?}", subjects(&smtp));
+    std::fs::write(
+        &rules,
+        "[[watch]]\nname = \"palmyre\"\nquery = '(Palmyre'\n",
+    )
+    .unwrap();
+    assert!(
+        eventually(5, || d.log().contains("new configuration is invalid")).await,
+        "{}",
+        d.log()
+    );
+    assert!(
+        d.log().contains("rules.toml:3:10"),
+        "the fault is located: {}",
+        d.log()
+    );
+    publish(
+        &http,
+        &[
+            ("a", "Palmyre : premier article"),
+            ("b", "Alep sous les bombes"),
+            ("c", "Palmyre, encore"),
+        ],
+    );
+    assert!(
+        eventually(5, || subjects(&smtp)
+            .iter()
+            .any(|s| s.contains("palmyre: Palmyre, encore")))
+        .await,
+        "{:?}",
+        subjects(&smtp)
+    );
 
     // SIGHUP reloads too (here: the still-invalid file is reported again).
     let before = d.log().matches("new configuration is invalid").count();
     d.signal("HUP").await;
-    assert!(eventually(5, || d.log().matches("new configuration is invalid").count() > before).await);
+    assert!(
+        eventually(5, || d
+            .log()
+            .matches("new configuration is invalid")
+            .count()
+            > before)
+        .await
+    );
 
     let status = stop(d).await;
     assert_eq!(status.code(), Some(0));
@@ -87,29 +148,45 @@ async fn sigterm_during_a_poll_exits_cleanly_and_nothing_is_sent_twice() {
     http.route("/slow.xml", slow);
     let main = format!(
         "state_dir = \"state\"\nrules = [\"rules.toml\"]\n[poll]\ninterval = \"1s\"\ntimeout = \"90s\"\n{}\n{}",
-        feeds_toml(&[("fil", http.url("/feed.xml")), ("slow", http.url("/slow.xml"))]),
+        feeds_toml(&[
+            ("fil", http.url("/feed.xml")),
+            ("slow", http.url("/slow.xml"))
+        ]),
         smtp_toml(smtp.addr.port())
     );
     let cfg = write_config(dir.path(), &main, PALMYRE);
     let d = spawn_vigie(&cfg, &["run"]);
-    assert!(eventually(20, || http.hits("/slow.xml") == 1 && http.hits("/feed.xml") == 1).await);
+    assert!(
+        eventually(20, || http.hits("/slow.xml") == 1
+            && http.hits("/feed.xml") == 1)
+        .await
+    );
     // Let the fast feed's article be stored before stopping.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let status = stop(d).await;
     assert_eq!(status.code(), Some(0));
 
     let db = rusqlite::Connection::open(dir.path().join("state/vigie.db")).unwrap();
-    let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(check, "ok");
     drop(db);
 
     // After a restart the alert goes out once, whether or not it went before.
-    http.route("/slow.xml", Route::ok("application/rss+xml", rss("slow", &[], "UTF-8")));
+    http.route(
+        "/slow.xml",
+        Route::ok("application/rss+xml", rss("slow", &[], "UTF-8")),
+    );
     for _ in 0..2 {
         let out = vigie(&cfg, &["poll"]).await;
         assert!(out.status.success(), "{}", stderr(&out));
     }
-    let ids: Vec<String> = smtp.messages().iter().filter_map(|m| m.header("Message-ID")).collect();
+    let ids: Vec<String> = smtp
+        .messages()
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .collect();
     assert_eq!(ids.len(), 1, "{ids:?}");
 }
 
@@ -134,23 +211,51 @@ async fn healthz_answers_both_ways_and_metrics_move() {
     let dir = tempfile::tempdir().unwrap();
     publish(&http, &[("a", "Palmyre reprise")]);
     let port = free_port();
-    let cfg = config(dir.path(), &http, &smtp, &format!("[server]\nlisten = \"127.0.0.1:{port}\"\n"));
+    let cfg = config(
+        dir.path(),
+        &http,
+        &smtp,
+        &format!("[server]\nlisten = \"127.0.0.1:{port}\"\n"),
+    );
     let d = spawn_vigie(&cfg, &["run"]);
     let base = format!("http://127.0.0.1:{port}");
-    assert!(eventually(20, || subjects(&smtp).len() == 1).await, "{}", d.log());
-    assert_eq!(get(&format!("{base}/healthz")).await, (200, "ok\n".to_string()));
+    assert!(
+        eventually(20, || subjects(&smtp).len() == 1).await,
+        "{}",
+        d.log()
+    );
+    assert_eq!(
+        get(&format!("{base}/healthz")).await,
+        (200, "ok\n".to_string())
+    );
 
     let (status, first) = get(&format!("{base}/metrics")).await;
     assert_eq!(status, 200);
-    assert!(counter(&first, "vigie_articles_stored_total") >= 1.0, "{first}");
+    assert!(
+        counter(&first, "vigie_articles_stored_total") >= 1.0,
+        "{first}"
+    );
     assert!(counter(&first, "vigie_matches_total") >= 1.0, "{first}");
-    assert!(first.contains("vigie_poll_duration_seconds_bucket"), "{first}");
-    assert!(first.contains("vigie_deliveries{state=\"sent\"} 1"), "{first}");
-    let polls = |m: &str| counter(m, "vigie_polls_total{outcome=\"ok\"}") + counter(m, "vigie_polls_total{outcome=\"not_modified\"}");
+    assert!(
+        first.contains("vigie_poll_duration_seconds_bucket"),
+        "{first}"
+    );
+    assert!(
+        first.contains("vigie_deliveries{state=\"sent\"} 1"),
+        "{first}"
+    );
+    let polls = |m: &str| {
+        counter(m, "vigie_polls_total{outcome=\"ok\"}")
+            + counter(m, "vigie_polls_total{outcome=\"not_modified\"}")
+    };
     let before = polls(&first);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (_, second) = get(&format!("{base}/metrics")).await;
-    assert!(polls(&second) > before, "polls did not move: {before} then {}", polls(&second));
+    assert!(
+        polls(&second) > before,
+        "polls did not move: {before} then {}",
+        polls(&second)
+    );
 
     // A database that cannot be written (held by another writer) is unhealthy…
     let db = rusqlite::Connection::open(dir.path().join("state/vigie.db")).unwrap();

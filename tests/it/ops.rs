@@ -33,18 +33,34 @@ async fn corpora_opml_round_trip() {
     let source = corpora().join("rome/rome-opml/src/test/resources/opml_2.0.xml");
     let original = std::fs::read_to_string(&source).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), "state_dir = \"state\"\nrules = [\"rules.toml\"]\n", "");
+    let cfg = write_config(
+        dir.path(),
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n",
+        "",
+    );
     let out = vigie(&cfg, &["feeds", "import", source.to_str().unwrap()]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let want = urls_of(&original);
     assert!(want.len() > 10);
-    assert!(stderr(&out).contains(&format!("{} feeds added", want.len())), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{} feeds added", want.len())),
+        "{}",
+        stderr(&out)
+    );
     let check = vigie(&cfg, &["check"]).await;
     assert!(check.status.success(), "{}", stderr(&check));
-    assert!(stdout(&check).contains(&format!("feeds:      {}", want.len())), "{}", stdout(&check));
+    assert!(
+        stdout(&check).contains(&format!("feeds:      {}", want.len())),
+        "{}",
+        stdout(&check)
+    );
     // Importing again adds nothing.
     let again = vigie(&cfg, &["feeds", "import", source.to_str().unwrap()]).await;
-    assert!(stderr(&again).contains(&format!("0 feeds added, {} skipped", want.len())), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains(&format!("0 feeds added, {} skipped", want.len())),
+        "{}",
+        stderr(&again)
+    );
     let export = vigie(&cfg, &["feeds", "export"]).await;
     assert!(export.status.success());
     assert_eq!(urls_of(&stdout(&export)), want);
@@ -56,13 +72,26 @@ async fn polled_store(http: &HttpServer, dir: &Path) -> PathBuf {
     let feed = rss(
         "t",
         &[
-            FeedItem::new("seed", "Syrie : offensive vers Palmyre", "http://ex.org/seed", &seed_article()),
-            FeedItem::new("ble", "Le prix du blé s'envole", "http://ex.org/ble", "Marchés céréaliers à Chicago."),
+            FeedItem::new(
+                "seed",
+                "Syrie : offensive vers Palmyre",
+                "http://ex.org/seed",
+                &seed_article(),
+            ),
+            FeedItem::new(
+                "ble",
+                "Le prix du blé s'envole",
+                "http://ex.org/ble",
+                "Marchés céréaliers à Chicago.",
+            ),
         ],
         "UTF-8",
     );
     http.route("/f.xml", Route::ok("application/rss+xml", feed));
-    let main = format!("state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}", feeds_toml(&[("fil", http.url("/f.xml"))]));
+    let main = format!(
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}",
+        feeds_toml(&[("fil", http.url("/f.xml"))])
+    );
     let cfg = write_config(dir, &main, RULES);
     let out = vigie(&cfg, &["poll"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -94,16 +123,27 @@ async fn backtest_lists_what_a_new_watch_would_have_caught() {
     let http = HttpServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = polled_store(&http, dir.path()).await;
-    let rules = format!("{RULES}\n[[watch]]\nname = \"cereales\"\nquery = 'blé OR céréal*'\nalert = \"digest\"\n");
+    let rules = format!(
+        "{RULES}\n[[watch]]\nname = \"cereales\"\nquery = 'blé OR céréal*'\nalert = \"digest\"\n"
+    );
     std::fs::write(dir.path().join("rules.toml"), rules).unwrap();
     let out = vigie(&cfg, &["backtest", "--since", "7d", "--watch", "cereales"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let s = stdout(&out);
-    assert!(s.starts_with("cereales: 1 article would have alerted"), "{s}");
-    assert!(s.contains("Le prix du blé s'envole") && s.contains("blé"), "{s}");
+    assert!(
+        s.starts_with("cereales: 1 article would have alerted"),
+        "{s}"
+    );
+    assert!(
+        s.contains("Le prix du blé s'envole") && s.contains("blé"),
+        "{s}"
+    );
     assert!(!s.contains("palmyre:"), "{s}");
     let all = stdout(&vigie(&cfg, &["backtest"]).await);
-    assert!(all.contains("palmyre: 1 article") && all.contains("cereales: 1 article"), "{all}");
+    assert!(
+        all.contains("palmyre: 1 article") && all.contains("cereales: 1 article"),
+        "{all}"
+    );
     let bad = vigie(&cfg, &["backtest", "--watch", "nope"]).await;
     assert_eq!(bad.status.code(), Some(2));
 }

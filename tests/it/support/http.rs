@@ -61,11 +61,14 @@ impl Route {
     }
 }
 
+/// A request's path and its headers (names lower-cased).
+type Request = (String, Vec<(String, String)>);
+
 #[derive(Clone, Default)]
 struct State {
     routes: Arc<Mutex<HashMap<String, Route>>>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
-    requests: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>,
+    requests: Arc<Mutex<Vec<Request>>>,
     active: Arc<AtomicUsize>,
     max_active: Arc<AtomicUsize>,
 }

@@ -45,7 +45,10 @@ impl Received {
     pub fn raw_header(&self, name: &str) -> Option<String> {
         let head = self.head();
         head.split("\r\n")
-            .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)))
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            })
             .map(|(_, v)| v.trim().to_string())
     }
 
