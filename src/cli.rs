@@ -429,9 +429,9 @@ async fn poll(cfg: Config, feeds: Vec<String>) -> anyhow::Result<()> {
     // otherwise (a pipe, a log) the lines at the end, sorted by name.
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(names.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} feeds  {elapsed}  {msg}",
-        ) {
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} feeds  {elapsed}  {msg}")
+        {
             bar.set_style(style);
         }
         bar
@@ -448,8 +448,7 @@ async fn poll(cfg: Config, feeds: Vec<String>) -> anyhow::Result<()> {
         bar.finish_and_clear();
     }
     let delivered =
-        crate::deliver::deliver_due(&rt.store, &rt.mailer, &rt.config, chrono::Utc::now())
-            .await?;
+        crate::deliver::deliver_due(&rt.store, &rt.mailer, &rt.config, chrono::Utc::now()).await?;
     let (mut new, mut matches, mut failed) = (0, 0, 0);
     for r in &reports {
         match &r.outcome {

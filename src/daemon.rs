@@ -228,7 +228,9 @@ async fn reload(old: &Runtime) -> Option<Runtime> {
     }
 }
 
-/// One cycle: poll the feeds that are due, deliver what is due; return how long to
+/// One cycle: poll the feeds that are due, then build the digests that are due (a
+/// digest missed while the daemon was down is due at its first cycle) and send every
+/// email due — alerts, digests, flood summaries whose hour ended; return how long to
 /// sleep before the next one (until the next feed is due, between 1 s and 30 s).
 async fn cycle(rt: &Runtime) -> Result<Duration, DaemonError> {
     let now = Utc::now();

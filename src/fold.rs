@@ -37,6 +37,9 @@ pub struct Folded {
     elided: Vec<u32>,
     /// Length of the original text that was folded.
     original_len: u32,
+    /// Some original char produced more than one folded char (œ → oe): not every char
+    /// boundary of the folded text is a boundary between original chars.
+    expanded: bool,
 }
 
 /// A stretch of folded text and where it comes from.
@@ -76,6 +79,7 @@ impl Folded {
         self.elided.clear();
         self.text.reserve(original.len() + 16);
         self.original_len = to_u32(original.len());
+        self.expanded = false;
         let mut f = Folder {
             out: self,
             after_separator: false,
@@ -86,9 +90,19 @@ impl Folded {
             let b = bytes[i];
             if b.is_ascii() {
                 if is_plain_ascii(b) {
+                    // A run of plain ASCII, single spaces between plain chars included (they
+                    // map to themselves: nothing to collapse).
                     let mut j = i + 1;
-                    while j < bytes.len() && is_plain_ascii(bytes[j]) {
-                        j += 1;
+                    while j < bytes.len() {
+                        if is_plain_ascii(bytes[j]) {
+                            j += 1;
+                        } else if bytes[j] == b' '
+                            && bytes.get(j + 1).is_some_and(|&n| is_plain_ascii(n))
+                        {
+                            j += 2;
+                        } else {
+                            break;
+                        }
                     }
                     f.push_ascii_run(&original[i..j], i);
                     i = j;
@@ -144,9 +158,12 @@ impl Folded {
         self.segs.get(k.checked_sub(1)?).copied()
     }
 
-    /// True if folded offset `pos` lies between the outputs of two different original chars
-    /// (or at either end of the text): a hit may start or end there.
+    /// True if folded offset `pos` (a char boundary of the folded text) lies between the
+    /// outputs of two different original chars, or at either end: a hit may start or end there.
     pub fn is_source_boundary(&self, pos: usize) -> bool {
+        if !self.expanded {
+            return true;
+        }
         match self.seg_at(pos) {
             None => true,
             Some(seg) => !seg.atomic || seg.fold as usize == pos,
@@ -199,30 +216,34 @@ impl Folded {
 
     /// [`Folded::counted_word_starts`] into a reused buffer (cleared first).
     pub fn counted_word_starts_into(&self, starts: &mut Vec<u32>) {
-        starts.clear();
-        let mut in_word = false;
-        let mut elided = self.elided.iter().peekable();
+        // Branch-free over ASCII: every position is written, and kept only at a word start.
         let bytes = self.text.as_bytes();
-        let mut k = 0;
-        while k < bytes.len() {
-            let (word, n) = if bytes[k].is_ascii() {
-                (bytes[k].is_ascii_alphanumeric(), 1)
-            } else {
+        starts.clear();
+        starts.resize(bytes.len() + 1, 0);
+        let mut n = 0;
+        let mut prev = 0u8;
+        for (k, &b) in bytes.iter().enumerate() {
+            let word = if b < 0x80 {
+                WORD[b as usize]
+            } else if b >= 0xC0 {
+                // A lead byte: the char it starts.
                 let c = self.text.get(k..).and_then(|s| s.chars().next());
-                (
-                    c.is_some_and(char::is_alphanumeric),
-                    c.map_or(1, char::len_utf8),
-                )
+                u8::from(c.is_some_and(char::is_alphanumeric))
+            } else {
+                // A continuation byte: same char as before.
+                prev
             };
-            if word && !in_word {
-                let at = to_u32(k);
+            starts[n] = k as u32;
+            n += usize::from(word & !prev & 1);
+            prev = word;
+        }
+        starts.truncate(n);
+        if !self.elided.is_empty() {
+            let mut elided = self.elided.iter().peekable();
+            starts.retain(|&at| {
                 while elided.next_if(|&&e| e < at).is_some() {}
-                if elided.next_if(|&&e| e == at).is_none() {
-                    starts.push(at);
-                }
-            }
-            in_word = word;
-            k += n;
+                elided.next_if(|&&e| e == at).is_none()
+            });
         }
     }
 }
@@ -247,10 +268,12 @@ impl Folder<'_> {
     fn identity(&mut self, at: usize) {
         let len = to_u32(self.out.text.len());
         let at = to_u32(at);
-        if let Some(last) = self.out.segs.last()
-            && !last.atomic
-            && last.orig + (len - last.fold) == at
-        {
+        let contiguous = self
+            .out
+            .segs
+            .last()
+            .is_some_and(|last| !last.atomic && last.orig + (len - last.fold) == at);
+        if contiguous {
             return;
         }
         self.out.segs.push(Seg {
@@ -270,7 +293,10 @@ impl Folder<'_> {
             let (start, end) = (to_u32(start), to_u32(end));
             match self.out.segs.last_mut() {
                 // More output of the same original char.
-                Some(last) if last.atomic && last.orig == start => last.end = last.end.max(end),
+                Some(last) if last.atomic && last.orig == start => {
+                    last.end = last.end.max(end);
+                    self.out.expanded = true;
+                }
                 _ => self.out.segs.push(Seg {
                     fold: len,
                     orig: start,
@@ -354,6 +380,9 @@ impl Folder<'_> {
             Special::Drop => {}
             Special::Text(s) => s.chars().for_each(|t| self.emit(t, start, end)),
             Special::None if c.is_ascii() => self.emit(c.to_ascii_lowercase(), start, end),
+            Special::None if latin1_base(c).is_some() => {
+                self.emit(latin1_base(c).unwrap_or(c), start, end);
+            }
             Special::None => {
                 decompose_compatible(c, |d| {
                     if is_combining_mark(d) {
@@ -430,10 +459,47 @@ fn special(c: char) -> Special {
     }
 }
 
+/// Fast path for the accented letters of Latin-1 (most accents of French text): the base
+/// letter, lower-cased, as NFKD + lower-casing + dropping marks would give.
+fn latin1_base(c: char) -> Option<char> {
+    Some(match c {
+        'À'..='Å' | 'à'..='å' => 'a',
+        'Ç' | 'ç' => 'c',
+        'È'..='Ë' | 'è'..='ë' => 'e',
+        'Ì'..='Ï' | 'ì'..='ï' => 'i',
+        'Ñ' | 'ñ' => 'n',
+        'Ò'..='Ö' | 'ò'..='ö' => 'o',
+        'Ù'..='Ü' | 'ù'..='ü' => 'u',
+        'Ý' | 'ý' | 'ÿ' => 'y',
+        _ => return None,
+    })
+}
+
+/// 1 for ASCII letters and digits.
+const WORD: [u8; 128] = {
+    let mut t = [0; 128];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = (b as u8).is_ascii_alphanumeric() as u8;
+        b += 1;
+    }
+    t
+};
+
 /// ASCII that folds to itself lower-cased: everything but separators and control chars.
 fn is_plain_ascii(b: u8) -> bool {
-    b.is_ascii() && !b.is_ascii_control() && !matches!(b, b' ' | b'-' | b'\'' | b'`')
+    PLAIN[b as usize]
 }
+
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7F {
+        t[b] = !matches!(b as u8, b'-' | b'\'' | b'`');
+        b += 1;
+    }
+    t
+};
 
 fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -474,6 +540,19 @@ mod tests {
         assert_eq!(fold("ﬁn ΟΔΟΣ οδος").text, "fin οδοσ οδοσ");
         assert_eq!(fold("km²").text, "km2");
         assert_eq!(fold("Дамаск دمشق").text, "дамаск دمشق");
+    }
+
+    #[test]
+    fn the_latin1_fast_path_agrees_with_decomposition() {
+        for c in ('\u{C0}'..='\u{FF}').filter(|&c| latin1_base(c).is_some()) {
+            let mut slow = String::new();
+            decompose_compatible(c, |d| {
+                if !is_combining_mark(d) {
+                    slow.extend(d.to_lowercase());
+                }
+            });
+            assert_eq!(latin1_base(c).map(String::from), Some(slow), "{c}");
+        }
     }
 
     #[test]
@@ -522,6 +601,13 @@ mod tests {
             .map(|&k| &f.text[k as usize..f.word_end(k as usize)])
             .collect();
         assert_eq!(words, ["onu", "et", "alep", "ei", "aujourd", "hui", "l"]);
+        let f = fold("«Été» l’école n°5 жизнь,ça");
+        let words: Vec<&str> = f
+            .counted_word_starts()
+            .iter()
+            .map(|&k| &f.text[k as usize..f.word_end(k as usize)])
+            .collect();
+        assert_eq!(words, ["ete", "ecole", "n", "5", "жизнь", "ca"]);
     }
 
     proptest! {
@@ -536,6 +622,21 @@ mod tests {
                 }
             }
             let _ = f.counted_word_starts();
+        }
+
+        #[test]
+        fn refolding_the_original_of_a_slice_gives_the_slice(
+            s in "([a-zA-Zàéœ’'ﬁ¼ŉİß \u{300}\u{301}\u{AD}ÉŒ-]|.){0,24}"
+        ) {
+            let f = fold(&s);
+            let t = &f.text;
+            let ok = |k: usize| t.is_char_boundary(k) && f.is_source_boundary(k);
+            for a in (0..t.len()).filter(|&a| ok(a) && !t[a..].starts_with(' ')) {
+                for b in (a + 1..=t.len()).filter(|&b| ok(b) && !t[..b].ends_with(' ')) {
+                    let r = f.original_range(a, b);
+                    prop_assert_eq!(&fold(&s[r]).text, &t[a..b]);
+                }
+            }
         }
 
         #[test]

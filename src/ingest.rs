@@ -1,7 +1,10 @@
-//! Identify → store → match for one polled feed, run on a blocking thread.
-//! Invariant (contract §5): an article, its matches and their deliveries are written in
-//! one transaction — after a crash either all of them exist or none, so an alert is
-//! delayed at worst, never lost and never doubled.
+//! Identify → store → stories → match for one polled feed, run on a blocking thread.
+//! Invariants (contract §4, §5): an article, its story, its matches and their deliveries
+//! are written in one transaction — after a crash either all of them exist or none, so an
+//! alert is delayed at worst, never lost and never doubled; deliveries are addressed by
+//! (watch, story, recipient), so a later copy of a story (another outlet, an edit) finds
+//! its Message-ID taken and queues nothing, while a watch that never alerted for the
+//! story still can.
 
 use chrono::{DateTime, Utc};
 
@@ -11,6 +14,8 @@ use crate::parse::Item;
 use crate::rules::{Document, Matcher};
 use crate::store::articles::{Seen, upsert};
 use crate::store::outbox::{Kind, add_delivery, record_match};
+use crate::store::stories::{assign, refingerprint};
+use crate::stories;
 use crate::store::{Result, Store};
 
 /// What the rules need to know to decide and address alerts.
@@ -25,6 +30,8 @@ pub struct IngestStats {
     pub items: usize,
     pub new: usize,
     pub edited: usize,
+    /// New articles that joined a story already seen (copies from other outlets).
+    pub copies: usize,
     pub matches: usize,
     pub deliveries: usize,
 }
@@ -45,19 +52,39 @@ pub fn ingest(
         items: items.len(),
         ..IngestStats::default()
     };
+    store
+        .stories
+        .refresh(&store.conn, ctx.config.story_window, now)?;
+    let since = store.stories.since(now);
     for item in items {
         let id = identify(&feed.name, item);
         let hash = content_hash(item);
         let tx = store.conn.transaction()?;
         let up = upsert(&tx, feed_id, item, &id, &hash, now)?;
-        match up.seen {
-            Seen::New => stats.new += 1,
-            Seen::Edited => stats.edited += 1,
+        let (story, entry) = match up.seen {
+            Seen::New => {
+                stats.new += 1;
+                let placed = stories::place(
+                    store.stories.index(),
+                    &item.title,
+                    &item.summary,
+                    &item.content,
+                    since,
+                );
+                stats.copies += usize::from(placed.found.is_some());
+                assign(&tx, up.article_id, &id.key, placed, now)?
+            }
+            Seen::Edited => {
+                stats.edited += 1;
+                let fp = stories::text(&item.title, &item.summary, &item.content)
+                    .map(|t| t.fingerprint());
+                refingerprint(&tx, up.article_id, fp)?
+            }
             Seen::Unchanged => {
                 tx.commit()?;
                 continue;
             }
-        }
+        };
         let quiet = first_poll && identify::is_backfill(item.published, now, ctx.config.backfill);
         let doc = Document {
             title: &item.title,
@@ -79,9 +106,12 @@ pub fn ingest(
             if quiet {
                 continue;
             }
-            stats.deliveries += queue(&tx, ctx.config, watch, match_id, &id.key, now)?;
+            stats.deliveries += queue(&tx, ctx.config, watch, match_id, &story.key, now)?;
         }
         tx.commit()?;
+        if let Some(e) = entry {
+            store.stories.insert(e);
+        }
     }
     Ok(stats)
 }
@@ -146,9 +176,13 @@ mod tests {
     const RULES: &str = "[[watch]]\nname = \"p\"\nquery = 'Palmyre'\nalert = \"immediate\"\nto = [\"a@x.org\", \"b@x.org\"]\n";
 
     fn setup(dir: &Path) -> (Config, Matcher, Store) {
+        setup_with(dir, RULES)
+    }
+
+    fn setup_with(dir: &Path, rules: &str) -> (Config, Matcher, Store) {
         let main = "state_dir = \"s\"\nrules = [\"r.toml\"]\n[[feed]]\nname = \"f1\"\nurl = \"http://127.0.0.1/1\"\n[[feed]]\nname = \"f2\"\nurl = \"http://127.0.0.1/2\"\n";
         let cfg = load_str(&dir.join("vigie.toml"), main.into(), &mut |_| {
-            Ok(RULES.into())
+            Ok(rules.into())
         })
         .unwrap();
         let matcher = cfg.rules.compile().unwrap();
@@ -251,6 +285,72 @@ mod tests {
             .unwrap();
         assert_eq!(seen, 2);
         assert_eq!(pending(&store), 2);
+    }
+
+    #[test]
+    fn a_renewed_guid_with_the_same_link_is_the_same_article() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cfg, matcher, mut store) = setup(dir.path());
+        let ctx = MatchContext {
+            matcher: &matcher,
+            watches: &cfg.rules.watches,
+            config: &cfg,
+        };
+        let now = Utc::now();
+        let f1 = store.feed_state("f1").unwrap().unwrap();
+        let first = vec![item(Some("urn:1"), "http://ex.org/a?xtor=RSS-1", "Palmyre")];
+        let renewed = vec![item(Some("urn:1-v2"), "http://ex.org/a", "Palmyre")];
+        ingest(&mut store, &cfg.feeds[0], f1.id, false, &first, &ctx, now).unwrap();
+        let s = ingest(&mut store, &cfg.feeds[0], f1.id, false, &renewed, &ctx, now).unwrap();
+        assert_eq!((s.new, s.edited, s.matches, s.deliveries), (0, 0, 0, 0));
+        let n: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM articles", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        // The feed's new id is remembered: the next poll finds the article by it.
+        let guid: String = store
+            .conn
+            .query_row("SELECT guid FROM article_feeds", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(guid, "urn:1-v2");
+        assert_eq!(pending(&store), 2);
+    }
+
+    #[test]
+    fn an_edit_alerts_only_the_watches_it_matches_for_the_first_time() {
+        let rules = format!(
+            "{RULES}[[watch]]\nname = \"g\"\nquery = 'Genève'\nalert = \"immediate\"\nto = [\"a@x.org\"]\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (cfg, matcher, mut store) = setup_with(dir.path(), &rules);
+        let ctx = MatchContext {
+            matcher: &matcher,
+            watches: &cfg.rules.watches,
+            config: &cfg,
+        };
+        let t0 = Utc::now() - chrono::Duration::hours(1);
+        let f1 = store.feed_state("f1").unwrap().unwrap();
+        let v1 = vec![item(Some("a"), "http://ex.org/a", "Palmyre : l'offensive")];
+        let v2 = vec![item(
+            Some("a"),
+            "http://ex.org/a",
+            "Palmyre : l'offensive, pourparlers à Genève",
+        )];
+        let s = ingest(&mut store, &cfg.feeds[0], f1.id, false, &v1, &ctx, t0).unwrap();
+        assert_eq!((s.matches, s.deliveries), (1, 2));
+        let s = ingest(&mut store, &cfg.feeds[0], f1.id, false, &v2, &ctx, Utc::now()).unwrap();
+        // p already alerted a@ and b@; g alerts a@ for the first time.
+        assert_eq!((s.edited, s.matches, s.deliveries), (1, 1, 1));
+        let (first, updated): (i64, Option<i64>) = store
+            .conn
+            .query_row("SELECT first_seen_at, updated_at FROM articles", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(first, t0.timestamp());
+        assert!(updated.is_some_and(|u| u > first));
+        assert_eq!(pending(&store), 3);
     }
 
     #[test]

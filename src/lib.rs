@@ -32,4 +32,5 @@ pub mod rules;
 pub mod schedule;
 pub mod server;
 pub mod store;
+pub mod stories;
 pub mod systemd;

@@ -37,7 +37,8 @@ mkdir -p "$work/www"
 python3 - "$work/www" "$root/tests/fixtures/seed-article.txt" <<'PY'
 import sys, email.utils, time
 from xml.sax.saxutils import escape
-www, seed = sys.argv[1], open(sys.argv[2], encoding="utf-8").read().split(" ", 2)[-1]
+www = sys.argv[1]
+seed = open(sys.argv[2], encoding="utf-8").read().strip().split(" ", 2)[-1]  # drop the "date 2017-02" line head
 now = time.time()
 def rss(title, items):
     body = "".join(

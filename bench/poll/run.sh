@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Polling benchmark (issue #4): vigie against newsboat and rss2email on the same feeds,
-# served on loopback by feeds.py. Measures wall time and peak memory (/usr/bin/time -v)
+# served on loopback by server.rs (std-only Rust, compiled here with rustc -O);
+# feeds.py writes the configurations. Measures wall time and peak memory (/usr/bin/time -v)
 # of:
 #   1. a first poll of 200 feeds x 50 items (vigie stores and matches 1,000 watches);
 #   2. a poll where nothing changed (every feed answers 304);
@@ -30,11 +31,12 @@ if ! need r2e; then
     hash -r
 fi
 
-echo "== building vigie (release)"
+WORK=$(mktemp -d)
+echo "== building vigie (release) and the feed server"
 cargo build --release --quiet
 VIGIE=$ROOT/target/release/vigie
+rustc -O --edition 2021 -o "$WORK/server" "$HERE/server.rs"
 
-WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -43,7 +45,7 @@ trap cleanup EXIT
 serve() {
     local pf=$WORK/port.$1
     rm -f "$pf"
-    python3 "$HERE/feeds.py" serve --feeds "$1" --items "$2" --port-file "$pf" &
+    "$WORK/server" "$1" "$2" "$pf" &
     PIDS+=($!)
     for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.1; done
     PORT=$(cat "$pf")

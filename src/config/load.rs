@@ -61,6 +61,7 @@ pub fn load_str(
         state_dir: dir.join("var"),
         backfill: std::time::Duration::from_secs(48 * 3600),
         retention: std::time::Duration::from_secs(90 * 86_400),
+        story_window: std::time::Duration::from_secs(7 * 86_400),
         poll: PollConfig::default(),
         feeds: Vec::new(),
         server: None,
@@ -70,6 +71,7 @@ pub fn load_str(
             transport: Transport::Maildir {
                 dir: PathBuf::new(),
             },
+            timezone: None,
         },
         digests: Vec::new(),
         rules: Rules::default(),
@@ -85,6 +87,9 @@ pub fn load_str(
         }
         if let Some(d) = w.duration(&mut root, "retention") {
             cfg.retention = d;
+        }
+        if let Some(d) = w.duration(&mut root, "story_window") {
+            cfg.story_window = d;
         }
         if let Some((_, mut v)) = root.take("poll") {
             if let Some(mut th) = w.table(&mut v, "[poll]") {
@@ -249,6 +254,12 @@ fn mail_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, dir: &Path, mail: 
     }
     if let Some(a) = w.strings(th, "admin") {
         mail.admin = a.into_iter().map(|s| s.value).collect();
+    }
+    if let Some(tz) = w.string(th, "timezone") {
+        if tz.value.parse::<chrono_tz::Tz>().is_err() {
+            w.error(tz.span, format!("unknown time zone \"{}\" (expected an IANA name such as \"Europe/Paris\")", tz.value));
+        }
+        mail.timezone = Some(tz.value);
     }
     let maildir = w.string(th, "dir").map(|d| dir.join(d.value));
     let transport = w.string(th, "transport");
@@ -533,7 +544,7 @@ mod tests {
     #[test]
     fn every_error_is_collected_across_both_files() {
         let main = "rules = [\"r.toml\"]\nbackfill = 3\n[[feed]]\nname = \"a\"\nurl = \"ftp://x\"\n[[feed]]\nurl = \"http://x\"\n\
-            [mail]\ntransport = \"smtp\"\n";
+            [mail]\ntransport = \"smtp\"\ntimezone = \"Mars/Olympus\"\n";
         let rules = "[[watch]]\nname = \"w\"\nquery = 'a AND'\nalert = \"immediate\"\n\
             [[watch]]\nname = \"v\"\nquery = '@nobody'\ndigest = \"evening\"\nsurprise = 1\n";
         let m = messages(load_pair(main, rules));
@@ -543,6 +554,7 @@ mod tests {
             "feed url must be http or https",
             "missing key `name` in [[feed]]",
             "needs a [mail.smtp] section",
+            "unknown time zone \"Mars/Olympus\"",
             "an immediate watch needs recipients",
             "watch \"w\":",
             "unknown entity",

@@ -42,6 +42,9 @@ pub struct Config {
     /// On a feed's first poll, items older than this are stored without alerting.
     pub backfill: Duration,
     pub retention: Duration,
+    /// Copies of one story are looked for among the articles first seen this long ago
+    /// at most (contract §4).
+    pub story_window: Duration,
     pub poll: PollConfig,
     pub feeds: Vec<FeedConfig>,
     pub server: Option<ServerConfig>,
@@ -98,6 +101,8 @@ pub struct MailConfig {
     pub from: String,
     pub admin: Vec<String>,
     pub transport: Transport,
+    /// Time zone in which immediate alerts show publication times (IANA name).
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -108,7 +108,10 @@ mod tests {
     fn a_daily_digest_is_due_once_its_local_time_has_passed() {
         let c = morning();
         // 07:00 in Paris is 06:00 UTC in winter, 05:00 UTC in summer.
-        assert_eq!(c.due(t("2017-02-26T06:00:00Z"), t("2017-02-27T05:59:00Z")), None);
+        assert_eq!(
+            c.due(t("2017-02-26T06:00:00Z"), t("2017-02-27T05:59:00Z")),
+            None
+        );
         assert_eq!(
             c.due(t("2017-02-26T06:00:00Z"), t("2017-02-27T06:00:00Z")),
             Some(t("2017-02-27T06:00:00Z"))
@@ -118,7 +121,10 @@ mod tests {
             Some(t("2017-07-02T05:00:00Z"))
         );
         // Already sent today: nothing more is due.
-        assert_eq!(c.due(t("2017-02-27T06:00:00Z"), t("2017-02-27T18:00:00Z")), None);
+        assert_eq!(
+            c.due(t("2017-02-27T06:00:00Z"), t("2017-02-27T18:00:00Z")),
+            None
+        );
         assert_eq!(
             c.next_after(t("2017-02-27T06:00:00Z")),
             Some(t("2017-02-28T06:00:00Z"))

@@ -134,7 +134,9 @@ async fn retry_async(cfg: &Config) -> ExitCode {
         let mailer = Mailer::new(&cfg.mail)?;
         let store = StoreHandle::new(open(cfg)?);
         let now = Utc::now();
-        let revived = store.call(move |s| outbox::retry_now(&mut s.conn, now)).await?;
+        let revived = store
+            .call(move |s| outbox::retry_now(&mut s.conn, now))
+            .await?;
         let stats = send_due(&store, &mailer, &Outgoing::new(cfg), now).await?;
         Ok::<_, DeliverError>((revived, stats))
     };
@@ -162,10 +164,7 @@ pub fn digest_send(cfg: &Config, name: &str, dry_run: bool) -> ExitCode {
 
 async fn digest_send_async(cfg: &Config, name: &str, dry_run: bool) -> ExitCode {
     if !cfg.digests.iter().any(|d| d.name == name) {
-        eprintln!(
-            "vigie: {}",
-            DeliverError::NoDigest(name.to_string())
-        );
+        eprintln!("vigie: {}", DeliverError::NoDigest(name.to_string()));
         return ExitCode::from(2);
     }
     let result = if dry_run {

@@ -12,7 +12,7 @@ use minijinja::context;
 use serde::Serialize;
 
 use super::flood;
-use super::render::{self, Rendered, RenderError, Story, StoryView, header_safe, local_time};
+use super::render::{self, RenderError, Rendered, Story, StoryView, header_safe, local_time};
 
 /// Characters of excerpt per story: shorter than an alert's, so a digest stays scannable.
 const EXCERPT: usize = 220;
@@ -107,7 +107,12 @@ pub fn render_batch(
     let (label, title, subject, intro, footer) = match heading {
         Heading::Digest { name, since, at } => {
             let name = header_safe(name);
-            let mut listed = watches.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+            let mut listed = watches
+                .iter()
+                .take(3)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
             if watches.len() > 3 {
                 listed.push_str(&format!(" +{}", watches.len() - 3));
             }
@@ -117,7 +122,10 @@ pub fn render_batch(
                     local_time(*s, zone),
                     local_time(*at, zone)
                 ),
-                None => format!("Matches up to {}. Newest first within each watch.", local_time(*at, zone)),
+                None => format!(
+                    "Matches up to {}. Newest first within each watch.",
+                    local_time(*at, zone)
+                ),
             };
             (
                 format!("vigie digest · {name}"),
@@ -218,12 +226,20 @@ mod tests {
         let groups = group(&items, &order, Tz::UTC);
         let shape: Vec<(String, Vec<String>)> = groups
             .iter()
-            .map(|g| (g.watch.clone(), g.stories.iter().map(|s| s.title.clone()).collect()))
+            .map(|g| {
+                (
+                    g.watch.clone(),
+                    g.stories.iter().map(|s| s.title.clone()).collect(),
+                )
+            })
             .collect();
         assert_eq!(
             shape,
             vec![
-                ("palmyra".into(), vec!["Palmyre: ce matin".into(), "Palmyre: la veille".into()]),
+                (
+                    "palmyra".into(),
+                    vec!["Palmyre: ce matin".into(), "Palmyre: la veille".into()]
+                ),
                 ("talks".into(), vec!["Genève: reprise".into()]),
             ]
         );
@@ -239,7 +255,10 @@ mod tests {
             Tz::UTC,
         )
         .unwrap();
-        assert_eq!(r.subject, "[vigie] morning digest: 3 stories (palmyra, talks)");
+        assert_eq!(
+            r.subject,
+            "[vigie] morning digest: 3 stories (palmyra, talks)"
+        );
         assert!(r.html.contains("<mark"), "{}", r.html);
         assert!(r.text.find("== palmyra").unwrap() < r.text.find("== talks").unwrap());
     }
@@ -258,7 +277,10 @@ mod tests {
             "Europe/Paris".parse().unwrap(),
         )
         .unwrap();
-        assert_eq!(r.subject, "[vigie] w: 1 more alert (27 Feb 2017, 15:00–16:00 CET)");
+        assert_eq!(
+            r.subject,
+            "[vigie] w: 1 more alert (27 Feb 2017, 15:00–16:00 CET)"
+        );
         assert!(r.html.contains("T &lt;b&gt;1&lt;"), "{}", r.html);
         assert!(!r.html.contains("<b>"));
     }

@@ -35,9 +35,9 @@ pub struct Outgoing {
 }
 
 impl Outgoing {
-    /// Times are shown in a digest's own `timezone`. An alert of a watch shows them in
-    /// the time zone of the digest that watch names, else of the first `[[digest]]`,
-    /// else UTC: the desk that reads the digest reads the alerts too.
+    /// Times are shown in a digest's own `timezone`. An alert shows them in `[mail]
+    /// timezone` when set; else in the time zone of the digest its watch names, else of
+    /// the first `[[digest]]`, else UTC: the desk that reads the digest reads the alerts too.
     pub fn new(cfg: &Config) -> Outgoing {
         let digest_zones: HashMap<String, Tz> = cfg
             .digests
@@ -49,10 +49,13 @@ impl Outgoing {
             .first()
             .and_then(|d| digest_zones.get(&d.name).copied())
             .unwrap_or(Tz::UTC);
+        let mail_zone = cfg.mail.timezone.as_deref().and_then(|z| parse_zone(z).ok());
+        let default_zone = mail_zone.unwrap_or(default_zone);
         let watch_zones = cfg
             .rules
             .watches
             .iter()
+            .filter(|_| mail_zone.is_none())
             .filter_map(|w| {
                 let d = w.digest.as_ref()?;
                 Some((w.name.clone(), *digest_zones.get(d)?))
@@ -171,7 +174,11 @@ pub fn alert_message(
         to: &p.recipient,
         message_id: &p.message_id,
         watches: p.watch.clone(),
-        list_id: format!("vigie alerts: {} <{}.vigie>", header_safe(&p.watch), label(&p.watch)),
+        list_id: format!(
+            "vigie alerts: {} <{}.vigie>",
+            header_safe(&p.watch),
+            label(&p.watch)
+        ),
         digest: None,
     };
     assemble(out, e, now, r)
@@ -214,11 +221,17 @@ pub fn batch_message(
         (
             Heading::Flood {
                 watch: &b.name,
-                start: b.period_start.unwrap_or(b.period_end - chrono::Duration::hours(1)),
+                start: b
+                    .period_start
+                    .unwrap_or(b.period_end - chrono::Duration::hours(1)),
                 end: b.period_end,
             },
             out.watch_zone(&b.name),
-            format!("vigie alerts: {} <{}.vigie>", header_safe(&b.name), label(&b.name)),
+            format!(
+                "vigie alerts: {} <{}.vigie>",
+                header_safe(&b.name),
+                label(&b.name)
+            ),
             None,
         )
     } else {
@@ -229,7 +242,11 @@ pub fn batch_message(
                 at: b.period_end,
             },
             out.digest_zone(&b.name),
-            format!("vigie digest: {} <{}.digest.vigie>", header_safe(&b.name), label(&b.name)),
+            format!(
+                "vigie digest: {} <{}.digest.vigie>",
+                header_safe(&b.name),
+                label(&b.name)
+            ),
             Some(b.name.as_str()),
         )
     };

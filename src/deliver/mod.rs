@@ -130,20 +130,27 @@ impl Session<'_> {
             per_message: e.is_permanent() || e.is_transient(),
             message: e.to_string(),
         };
-        if self.conn.as_ref().is_some_and(AsyncSmtpConnection::has_broken) {
+        if self
+            .conn
+            .as_ref()
+            .is_some_and(AsyncSmtpConnection::has_broken)
+        {
             self.conn = None;
         }
         let conn = match &mut self.conn {
             Some(c) => c,
-            slot => slot.insert(connect(target).await.map_err(|e| DeliverError::Send {
-                per_message: false,
-                message: e.to_string(),
-            })?),
+            slot => slot.insert(connect(target).await?),
         };
-        conn.send(msg.envelope(), &msg.formatted())
-            .await
-            .map(|_| ())
-            .map_err(failed)
+        match tokio::time::timeout(SEND_TIMEOUT, conn.send(msg.envelope(), &msg.formatted())).await
+        {
+            Ok(r) => r.map(|_| ()).map_err(failed),
+            Err(_) => {
+                self.conn = None;
+                Err(down(format!(
+                    "the server did not answer within {SEND_TIMEOUT:?}"
+                )))
+            }
+        }
     }
 
     pub async fn close(mut self) {
@@ -183,27 +190,56 @@ fn smtp(s: &SmtpConfig) -> Result<SmtpTarget, DeliverError> {
     })
 }
 
-/// Open a connection: TCP (or TLS from the start), EHLO, STARTTLS when required, login.
-async fn connect(t: &SmtpTarget) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
-    let hello = ClientId::default();
-    let tls = || TlsParameters::new(t.host.clone());
-    let wrapper = match t.security {
-        Security::Tls => Some(tls()?),
-        _ => None,
-    };
-    let mut conn = AsyncSmtpConnection::connect_tokio1(
-        (t.host.as_str(), t.port),
-        Some(Duration::from_secs(30)),
-        &hello,
-        wrapper,
-        None,
-    )
-    .await?;
-    if t.security == Security::StartTls {
-        conn.starttls(tls()?, &hello).await?;
+/// How long connecting, and then each email, may take before the server counts as down.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const SEND_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn down(message: String) -> DeliverError {
+    DeliverError::Send {
+        per_message: false,
+        message,
     }
+}
+
+/// Open a connection: TCP (or TLS from the start), EHLO, STARTTLS when required, login.
+/// The TCP socket has Nagle's algorithm off, so the end of an email leaves at once: the
+/// moment the server holds an email that the outbox has not yet marked sent (the only
+/// moment a crash can make it send that email twice) shrinks to one round trip.
+async fn connect(t: &SmtpTarget) -> Result<AsyncSmtpConnection, DeliverError> {
+    let hello = ClientId::default();
+    let smtp = |e: lettre::transport::smtp::Error| down(e.to_string());
+    let addr = format!("{}:{}", t.host, t.port);
+    let mut conn = if t.security == Security::Tls {
+        let tls = TlsParameters::new(t.host.clone()).map_err(smtp)?;
+        AsyncSmtpConnection::connect_tokio1(
+            (t.host.as_str(), t.port),
+            Some(CONNECT_TIMEOUT),
+            &hello,
+            Some(tls),
+            None,
+        )
+        .await
+        .map_err(smtp)?
+    } else {
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(&addr))
+            .await
+            .map_err(|_| down(format!("connecting to {addr}: timed out")))?
+            .map_err(|e| down(format!("connecting to {addr}: {e}")))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| down(format!("connecting to {addr}: {e}")))?;
+        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello)
+            .await
+            .map_err(smtp)?;
+        if t.security == Security::StartTls {
+            let tls = TlsParameters::new(t.host.clone()).map_err(smtp)?;
+            conn.starttls(tls, &hello).await.map_err(smtp)?;
+        }
+        conn
+    };
     if let Some(c) = &t.credentials {
-        conn.auth(&[Mechanism::Plain, Mechanism::Login], c).await?;
+        conn.auth(&[Mechanism::Plain, Mechanism::Login], c)
+            .await
+            .map_err(smtp)?;
     }
     Ok(conn)
 }

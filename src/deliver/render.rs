@@ -153,7 +153,13 @@ pub fn render_alert(s: &Story<'_>, zone: Tz) -> Result<Rendered, RenderError> {
 impl StoryView {
     /// The excerpt as one plain line (for preheaders).
     pub fn excerpt_text(&self) -> String {
-        header_safe(&self.excerpt.iter().map(|s| s.text.as_str()).collect::<String>())
+        header_safe(
+            &self
+                .excerpt
+                .iter()
+                .map(|s| s.text.as_str())
+                .collect::<String>(),
+        )
     }
 }
 

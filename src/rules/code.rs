@@ -127,4 +127,3 @@ pub(crate) fn collect_terms(code: &Code, n: u32, out: &mut Vec<TermId>) {
         None => {}
     }
 }
-

@@ -12,22 +12,20 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::AhoCorasick;
 
 use crate::rules::code::{ALL_FIELDS, Code, Span, Term, TermId, collect_terms, to_u32};
 use crate::rules::lower::Lowering;
 use crate::rules::query;
+use crate::rules::scan::build_scanner;
 use crate::rules::trigger::trigger;
 use crate::rules::{EntityDef, RuleError, WatchDef};
-
-/// Largest number of patterns compiled into a DFA; above it, aho-corasick picks (an NFA).
-const DFA_MAX_PATTERNS: usize = 60_000;
 
 /// All watches compiled into one automaton. `Send + Sync`; share it in an `Arc`.
 #[derive(Clone, Debug)]
 pub struct Matcher {
-    /// `None` when there are no patterns at all (no watches).
-    pub(crate) ac: Option<AhoCorasick>,
+    /// Every distinct pattern, in one automaton; `None` when there are none (no watches).
+    pub(crate) scanner: Option<AhoCorasick>,
     /// For each pattern of the automaton, the terms that use it.
     pub(crate) pattern_terms: Vec<Box<[TermId]>>,
     pub(crate) terms: Vec<Term>,
@@ -128,19 +126,11 @@ impl Matcher {
             }
         }
 
-        let ac = if interner.patterns.is_empty() {
+        let scanner = if interner.patterns.is_empty() {
             None
         } else {
-            // A DFA scans about a third faster than the contiguous NFA but takes ~0.5 KB per
-            // pattern (21 MB for 40,000 patterns): use it up to DFA_MAX_PATTERNS.
-            let kind =
-                (interner.patterns.len() <= DFA_MAX_PATTERNS).then_some(AhoCorasickKind::DFA);
-            let built = AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .kind(kind)
-                .build(&interner.patterns);
-            match built {
-                Ok(ac) => Some(ac),
+            match build_scanner(&interner.patterns) {
+                Ok(scanner) => Some(scanner),
                 Err(e) => {
                     return Err(vec![RuleError {
                         watch: 0,
@@ -155,7 +145,7 @@ impl Matcher {
             pattern_terms[term.pattern as usize].push(to_u32(t));
         }
         Ok(Matcher {
-            ac,
+            scanner,
             pattern_terms: pattern_terms
                 .into_iter()
                 .map(Vec::into_boxed_slice)
@@ -182,4 +172,3 @@ impl Matcher {
         self.pattern_terms.len()
     }
 }
-

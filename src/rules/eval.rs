@@ -61,7 +61,7 @@ impl Matcher {
             if eval(&self.code, root, &mut ctx, Some(&mut found)) {
                 matches.push(WatchMatch {
                     watch: w as usize,
-                    hits: to_hits(&ctx, &mut found),
+                    hits: to_hits(&mut ctx, &mut found),
                 });
             }
         }
@@ -74,11 +74,7 @@ impl Matcher {
     /// Whether some term of watch `w`'s secondary trigger set was found (true if it has none).
     fn passes_filter(&self, w: u32, ctx: &Ctx) -> bool {
         match self.filters.get(w as usize) {
-            Some(f) if f.len > 0 => self
-                .code
-                .refs(*f)
-                .iter()
-                .any(|&t| ctx.found(t)),
+            Some(f) if f.len > 0 => self.code.refs(*f).iter().any(|&t| ctx.found(t)),
             _ => true,
         }
     }
@@ -224,24 +220,23 @@ fn near(
     found
 }
 
-/// Turn hit indices into sorted, deduplicated [`Hit`]s over the original texts.
-fn to_hits(ctx: &Ctx, found: &mut [usize]) -> Vec<Hit> {
-    let key = |i: &usize| {
-        let h = ctx.hit(*i);
+/// Turn hit indices into sorted, deduplicated [`Hit`]s over the original texts. Original
+/// ranges are computed once per document hit and cached in `ctx`.
+fn to_hits(ctx: &mut Ctx, found: &mut [usize]) -> Vec<Hit> {
+    found.sort_unstable_by_key(|&i| {
+        let h = ctx.hit(i);
         (h.field, h.start, h.end)
-    };
-    found.sort_unstable_by_key(key);
+    });
     let mut hits: Vec<Hit> = Vec::with_capacity(found.len());
     let mut last = None;
-    for i in found.iter() {
-        let k = key(i);
-        if last == Some(k) {
+    for &i in found.iter() {
+        let h = ctx.hit(i);
+        if last == Some((h.field, h.start, h.end)) {
             continue;
         }
-        last = Some(k);
-        let (field, start, end) = k;
-        let f = field as usize;
-        let r = ctx.s.folded[f].original_range(start as usize, end as usize);
+        last = Some((h.field, h.start, h.end));
+        let f = h.field as usize;
+        let r = ctx.original_range(i);
         hits.push(Hit {
             field: Field::ALL[f],
             start: r.start,

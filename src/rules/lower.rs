@@ -39,7 +39,6 @@ pub(crate) struct Interner {
     term_ids: HashMap<Term, TermId>,
 }
 
-
 impl Interner {
     /// The term for `text` (a word, a phrase, or a prefix's stem).
     fn term(&mut self, text: &str, prefix: bool) -> Result<TermId, String> {

@@ -1,7 +1,11 @@
-//! Rules: the watch language, from query text to matches. Stages: `query` (parse text into an
-//! `Expr`), `compile` (expand entities, fold every term into one aho-corasick automaton, lower
-//! each watch into a boolean program over term hits), `eval` (fold each field of a document
-//! once, scan it once, evaluate only the watches that got a hit or can be true without one).
+//! Rules: the watch language, from query text to matches (user documentation: docs/rules.md).
+//! Stages:
+//! 1. `query` + `parser`: query text → [`Expr`], or a positioned [`ParseError`];
+//! 2. `compile` (`lower`, `code`, `trigger`): entities expanded, every term folded into ONE
+//!    aho-corasick automaton, each watch lowered into a boolean tree over term hits and indexed
+//!    under the terms that trigger it;
+//! 3. `scan` + `eval`: each field of a document folded once and scanned once, then only the
+//!    watches triggered by a found term (or that hold with no hit) are evaluated.
 //!
 //! Invariants: offsets in errors are byte offsets into the watch's query string; offsets in hits
 //! are byte offsets into the original field text, on char boundaries; nothing here panics on any
@@ -12,8 +16,8 @@ mod compile;
 mod eval;
 mod lower;
 mod parser;
-mod scan;
 pub mod query;
+mod scan;
 #[cfg(test)]
 mod tests;
 mod trigger;

@@ -7,9 +7,7 @@
 
 use crate::fold::fold_term;
 use crate::rules::Field;
-use crate::rules::query::{
-    Expr, MAX_NEAR, PResult, ParseErrorKind, check_near_operand, err, term,
-};
+use crate::rules::query::{Expr, MAX_NEAR, PResult, ParseErrorKind, check_near_operand, err, term};
 
 /// Deepest nesting of parentheses / NOT / scopes accepted.
 const MAX_DEPTH: usize = 64;
@@ -427,4 +425,3 @@ impl<'s> Parser<'s> {
         Ok(expr)
     }
 }
-

@@ -138,7 +138,7 @@ pub(crate) fn err<T>(offset: usize, kind: ParseErrorKind) -> PResult<T> {
 }
 
 /// Parse a whole query.
-pub fn parse(src: &str) -> PResult<Expr> {
+pub fn parse(src: &str) -> Result<Expr, ParseError> {
     crate::rules::parser::parse(src)
 }
 

@@ -6,6 +6,8 @@
 //! original chars; an acronym term's original text has no lower-case letter; `Scratch::hits` is
 //! sorted by (term, field, start, end) and deduplicated once `index` is built.
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, BuildError, MatchKind};
+
 use crate::fold::Folded;
 use crate::rules::code::TermId;
 use crate::rules::{Document, Matcher};
@@ -33,6 +35,8 @@ pub(crate) struct Scratch {
     pub words_ready: [bool; 3],
     pub candidates: Vec<u32>,
     pub found: Vec<usize>,
+    /// Original range of each hit once computed (`u32::MAX` start: not yet).
+    pub ranges: Vec<(u32, u32)>,
     pub near_a: Vec<(u8, u32, usize)>,
     pub near_b: Vec<(u8, u32, usize)>,
 }
@@ -70,6 +74,22 @@ impl Ctx<'_> {
 
     pub fn hit(&self, i: usize) -> TermHit {
         self.s.hits[i]
+    }
+
+    /// Byte range in the original field text of hit `i`.
+    pub fn original_range(&mut self, i: usize) -> std::ops::Range<usize> {
+        match self.s.ranges.get(i) {
+            Some(&(start, end)) if start != u32::MAX => start as usize..end as usize,
+            _ => {
+                let h = self.s.hits[i];
+                let folded = &self.s.folded[h.field as usize];
+                let r = folded.original_range(h.start as usize, h.end as usize);
+                if let Some(slot) = self.s.ranges.get_mut(i) {
+                    *slot = (r.start as u32, r.end as u32);
+                }
+                r
+            }
+        }
     }
 
     /// Index of the counted word at or after folded offset `pos` in `field`.
@@ -180,12 +200,14 @@ impl Matcher {
         s.hits.sort_unstable();
         s.hits.dedup();
         s.index.rebuild(&s.hits);
+        s.ranges.clear();
+        s.ranges.resize(s.hits.len(), (u32::MAX, 0));
         ctx
     }
 
     /// Find the terms in one folded field and append them to `out`.
     fn scan(&self, field: u8, original: &str, folded: &Folded, out: &mut Vec<TermHit>) {
-        let Some(ac) = &self.ac else {
+        let Some(ac) = &self.scanner else {
             return;
         };
         let Ok(iter) = ac.try_find_overlapping_iter(folded.text.as_str()) else {
@@ -193,40 +215,72 @@ impl Matcher {
         };
         for m in iter {
             let (start, end) = (m.start(), m.end());
+            // Every term starts on a word boundary, between two original chars.
             if folded.word_char_before(start) || !folded.is_source_boundary(start) {
                 continue;
             }
-            let Some(terms) = self.pattern_terms.get(m.pattern().as_usize()) else {
-                continue;
-            };
-            for &t in terms.iter() {
-                let term = &self.terms[t as usize];
-                let hit_end = if term.prefix {
-                    folded.word_end(end)
-                } else if folded.word_char_at(end) {
-                    continue;
-                } else {
-                    end
-                };
-                if !folded.is_source_boundary(hit_end) {
-                    continue;
-                }
-                if term.caps {
-                    let r = folded.original_range(start, end);
-                    if original
-                        .get(r)
-                        .is_none_or(|s| s.chars().any(char::is_lowercase))
-                    {
-                        continue;
-                    }
-                }
-                out.push(TermHit {
-                    term: t,
-                    field,
-                    start: start as u32,
-                    end: hit_end as u32,
-                });
-            }
+            let pattern = m.pattern().as_usize();
+            self.on_match(pattern, start, end, field, original, folded, out);
         }
     }
+
+    /// Pattern `pattern` found at folded [start, end), `start` a valid start: record the terms
+    /// that use it and whose conditions hold.
+    #[allow(clippy::too_many_arguments)]
+    fn on_match(
+        &self,
+        pattern: usize,
+        start: usize,
+        end: usize,
+        field: u8,
+        original: &str,
+        folded: &Folded,
+        out: &mut Vec<TermHit>,
+    ) {
+        let Some(terms) = self.pattern_terms.get(pattern) else {
+            return;
+        };
+        for &t in terms.iter() {
+            let term = &self.terms[t as usize];
+            let hit_end = if term.prefix {
+                folded.word_end(end)
+            } else if folded.word_char_at(end) {
+                continue;
+            } else {
+                end
+            };
+            if !folded.is_source_boundary(hit_end) {
+                continue;
+            }
+            if term.caps {
+                let r = folded.original_range(start, end);
+                if original
+                    .get(r)
+                    .is_none_or(|s| s.chars().any(char::is_lowercase))
+                {
+                    continue;
+                }
+            }
+            out.push(TermHit {
+                term: t,
+                field,
+                start: start as u32,
+                end: hit_end as u32,
+            });
+        }
+    }
+}
+
+/// Largest number of patterns compiled into a DFA. A DFA scans about a third faster than the
+/// contiguous NFA but takes about 0.5 KB a pattern (21 MB for 40,000 patterns); above this,
+/// aho-corasick chooses (a contiguous NFA).
+const DFA_MAX_PATTERNS: usize = 60_000;
+
+/// The automaton of every pattern, for overlapping unanchored searches.
+pub(crate) fn build_scanner(patterns: &[String]) -> Result<AhoCorasick, BuildError> {
+    let kind = (patterns.len() <= DFA_MAX_PATTERNS).then_some(AhoCorasickKind::DFA);
+    AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .kind(kind)
+        .build(patterns)
 }

@@ -46,11 +46,7 @@ pub(crate) struct Trigger {
 ///   one lends its primary);
 /// - `NEAR(a, b)`: both sides are necessary, the cheaper first;
 /// - `NOT a`: none.
-pub(crate) fn trigger(
-    code: &Code,
-    node: &Node,
-    cost: &impl Fn(TermId) -> u64,
-) -> Option<Trigger> {
+pub(crate) fn trigger(code: &Code, node: &Node, cost: &impl Fn(TermId) -> u64) -> Option<Trigger> {
     let of_leaves = |ids: &[u32]| {
         Need::of(
             ids.iter().flat_map(|&l| code.leaf_terms(l).iter().copied()),

@@ -105,11 +105,7 @@ pub struct Batch {
 }
 
 /// Batches due for a (re)try at `now`, oldest first.
-pub fn due_batches(
-    conn: &Connection,
-    now: DateTime<Utc>,
-    limit: usize,
-) -> Result<Vec<Batch>> {
+pub fn due_batches(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<Batch>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, kind, name, recipient, period_start, period_end, message_id, attempts, retry_since
          FROM batches WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
@@ -144,11 +140,7 @@ pub struct Entry {
 
 /// The entries of a batch.
 pub fn batch_entries(conn: &Connection, batch_id: i64) -> Result<Vec<Entry>> {
-    entries(
-        conn,
-        "WHERE d.batch_id = ?1",
-        params![batch_id],
-    )
+    entries(conn, "WHERE d.batch_id = ?1", params![batch_id])
 }
 
 /// What a digest built at `upto` would hold, per recipient (for `--dry-run`).

@@ -10,6 +10,7 @@ pub mod feeds;
 pub mod outbox;
 pub mod retention;
 pub mod search;
+pub mod stories;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -43,12 +44,15 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0001_init.sql")),
     M::up(include_str!("../../migrations/0002_polling.sql")),
     M::up(include_str!("../../migrations/0003_delivery.sql")),
+    M::up(include_str!("../../migrations/0004_stories.sql")),
     M::up(include_str!("../../migrations/0005_search.sql")),
     M::up(include_str!("../../migrations/0006_health.sql")),
 ];
 
 pub struct Store {
     pub(crate) conn: Connection,
+    /// Recent articles' fingerprints, loaded from the database on first use.
+    pub(crate) stories: stories::Cache,
 }
 
 impl Store {
@@ -76,7 +80,10 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            stories: stories::Cache::default(),
+        })
     }
 
     /// Prove the database takes a write (for `/healthz`).

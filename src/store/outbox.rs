@@ -83,9 +83,10 @@ fn flood_batch(
     recipient: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    let watch: String = tx.query_row("SELECT watch FROM matches WHERE id = ?1", [match_id], |r| {
-        r.get(0)
-    })?;
+    let watch: String =
+        tx.query_row("SELECT watch FROM matches WHERE id = ?1", [match_id], |r| {
+            r.get(0)
+        })?;
     let (start, end) = flood::window(now);
     let singles: i64 = tx.query_row(
         "SELECT COUNT(*) FROM deliveries d JOIN matches m ON m.id = d.match_id

@@ -14,7 +14,7 @@ use crate::support::smtp::SmtpServer;
 use crate::support::*;
 
 const WORDS: [&str; 4] = ["Palmyre", "Tadmor", "Raqqa", "Alep"];
-const ITEMS: usize = 48; // 12 per watch: under the flood limit of 20 an hour
+const ITEMS: usize = 72; // 18 per watch: under the flood limit of 20 an hour
 const RECIPIENTS: [&str; 2] = ["duty@example.org", "desk@example.org"];
 
 /// A small xorshift generator; the seed is printed so that a failure can be replayed.
@@ -45,7 +45,7 @@ async fn killed_at_twenty_random_moments_every_alert_arrives_once() {
     let http = HttpServer::start().await;
     let smtp = SmtpServer::start().await;
     // A slow server, so that kills land while emails are in flight.
-    smtp.set_delay(Duration::from_millis(25));
+    smtp.set_delay(Duration::from_millis(30));
     let items: Vec<FeedItem> = (0..ITEMS)
         .map(|i| {
             let w = WORDS[i % WORDS.len()];
@@ -81,7 +81,7 @@ async fn killed_at_twenty_random_moments_every_alert_arrives_once() {
     let mut kills_mid_run = 0;
     for _ in 0..20 {
         let mut run = spawn_vigie(&cfg, &["poll"]);
-        tokio::time::sleep(Duration::from_millis(rng.below(700))).await;
+        tokio::time::sleep(Duration::from_millis(rng.below(400))).await;
         if run.child.try_wait().unwrap().is_none() {
             kills_mid_run += 1;
         }
@@ -107,7 +107,10 @@ async fn killed_at_twenty_random_moments_every_alert_arrives_once() {
         let id = m.header("Message-ID").expect("a Message-ID");
         let alert = (m.to.join(","), m.header("Subject").unwrap_or_default());
         if let Some(prev) = by_id.insert(id.clone(), alert.clone()) {
-            assert_eq!(prev, alert, "seed {seed}: Message-ID {id} carried two alerts");
+            assert_eq!(
+                prev, alert,
+                "seed {seed}: Message-ID {id} carried two alerts"
+            );
         }
     }
     let received: HashSet<(String, String)> = by_id.values().cloned().collect();

@@ -123,13 +123,26 @@ fn position(hay: &str, needle: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digests_at_a_fixed_clock() {
     let smtp = SmtpServer::start().await;
-    let h = harness(smtp.addr.port(), "07:00", "Europe/Paris", "http://127.0.0.1:9/feed");
+    let h = harness(
+        smtp.addr.port(),
+        "07:00",
+        "Europe/Paris",
+        "http://127.0.0.1:9/feed",
+    );
     // Sunday evening, 26 February 2017.
     h.ingest_at(
         vec![
             item("a", "Palmyre : l'armée avance", t("2017-02-26T18:00:00Z")),
-            item("b", "Palmyre : nouvelle offensive", t("2017-02-26T19:30:00Z")),
-            item("c", "Genève : reprise des pourparlers", t("2017-02-26T17:00:00Z")),
+            item(
+                "b",
+                "Palmyre : nouvelle offensive",
+                t("2017-02-26T19:30:00Z"),
+            ),
+            item(
+                "c",
+                "Genève : reprise des pourparlers",
+                t("2017-02-26T17:00:00Z"),
+            ),
             item("d", "Genève et Palmyre au menu", t("2017-02-26T19:45:00Z")),
             item("e", "Le prix du blé", t("2017-02-26T19:50:00Z")),
             item("f", "Raqqa : couvre-feu", t("2017-02-26T19:55:00Z")),
@@ -154,8 +167,15 @@ async fn digests_at_a_fixed_clock() {
         "[vigie] morning digest: 4 stories (palmyra, talks)"
     );
     assert_eq!(m.header("X-Vigie-Digest").as_deref(), Some("morning"));
-    assert!(m.header("List-Id").unwrap().contains("<morning.digest.vigie>"));
-    assert_eq!(m.header("Auto-Submitted").as_deref(), Some("auto-generated"));
+    assert!(
+        m.header("List-Id")
+            .unwrap()
+            .contains("<morning.digest.vigie>")
+    );
+    assert_eq!(
+        m.header("Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
     assert!(m.header("Message-ID").unwrap().ends_with("@vigie>"));
     let text = m.text();
     // Grouped by watch in the rules' order, newest first, each story once.
@@ -168,14 +188,27 @@ async fn digests_at_a_fixed_clock() {
         "* Genève : reprise des pourparlers",
     ];
     let at: Vec<usize> = order.iter().map(|s| position(&text, s)).collect();
-    assert!(at.windows(2).all(|w| w[0] < w[1]), "order {at:?} in:\n{text}");
-    assert_eq!(text.matches("Genève et Palmyre au menu").count(), 1, "{text}");
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "order {at:?} in:\n{text}"
+    );
+    assert_eq!(
+        text.matches("Genève et Palmyre au menu").count(),
+        1,
+        "{text}"
+    );
     assert!(text.contains("also in talks"), "{text}");
     assert!(!text.contains("blé") && !text.contains("Raqqa"), "{text}");
-    assert!(text.contains("26 Feb 2017, 20:45 CET"), "times in Paris: {text}");
+    assert!(
+        text.contains("26 Feb 2017, 20:45 CET"),
+        "times in Paris: {text}"
+    );
     let html = m.html().replace("&#x2f;", "/");
     assert!(html.contains(">Palmyre</mark>"), "{html}");
-    assert!(html.contains("<a href=\"https://elwatan.example/d\""), "{html}");
+    assert!(
+        html.contains("<a href=\"https://elwatan.example/d\""),
+        "{html}"
+    );
 
     // Monday 19:00 UTC: the evening digest; a day later the morning one is empty.
     assert_eq!(h.deliver_at(t("2017-02-28T06:00:20Z")).await, 1);
@@ -187,7 +220,11 @@ async fn digests_at_a_fixed_clock() {
     // The daemon is down from Tuesday 10:00 to Thursday 09:00: at start-up, one
     // morning digest per reader covers everything since Tuesday's.
     h.ingest_at(
-        vec![item("g", "Palmyre : trêve fragile", t("2017-02-28T09:55:00Z"))],
+        vec![item(
+            "g",
+            "Palmyre : trêve fragile",
+            t("2017-02-28T09:55:00Z"),
+        )],
         t("2017-02-28T10:00:00Z"),
     )
     .await;
@@ -221,7 +258,11 @@ async fn a_digest_missed_while_the_daemon_was_down_is_sent_at_start_up() {
     let at = (now - Duration::hours(1)).format("%H:%M").to_string();
     let h = harness(smtp.addr.port(), &at, "UTC", &http.url("/feed.xml"));
     h.ingest_at(
-        vec![item("p", "Palmyre : l'armée progresse", now - Duration::hours(3))],
+        vec![item(
+            "p",
+            "Palmyre : l'armée progresse",
+            now - Duration::hours(3),
+        )],
         now - Duration::hours(3),
     )
     .await;
@@ -242,16 +283,28 @@ async fn a_digest_missed_while_the_daemon_was_down_is_sent_at_start_up() {
     assert!(arrived, "no digest at start-up; log:\n{}", daemon.log());
     let msgs = smtp.messages();
     assert_eq!(msgs.len(), 2, "one per reader");
-    assert!(msgs.iter().all(|m| m.text().contains("Palmyre : l'armée progresse")));
+    assert!(
+        msgs.iter()
+            .all(|m| m.text().contains("Palmyre : l'armée progresse"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digest_send_dry_run_writes_the_email_and_sends_nothing() {
     let smtp = SmtpServer::start().await;
-    let h = harness(smtp.addr.port(), "07:00", "Europe/Paris", "http://127.0.0.1:9/feed");
+    let h = harness(
+        smtp.addr.port(),
+        "07:00",
+        "Europe/Paris",
+        "http://127.0.0.1:9/feed",
+    );
     let now = Utc::now();
     h.ingest_at(
-        vec![item("q", "Genève : les délégations arrivent", now - Duration::hours(1))],
+        vec![item(
+            "q",
+            "Genève : les délégations arrivent",
+            now - Duration::hours(1),
+        )],
         now - Duration::minutes(5),
     )
     .await;
@@ -260,8 +313,16 @@ async fn digest_send_dry_run_writes_the_email_and_sends_nothing() {
     let dry = vigie(&h.path, &["digest", "send", "morning", "--dry-run"]).await;
     assert!(dry.status.success(), "{}", stderr(&dry));
     let out = stdout(&dry);
-    assert_eq!(out.matches("Subject: [vigie] morning digest: 1 story (talks)").count(), 2, "{out}");
-    assert!(out.contains("To: desk@example.org") && out.contains("To: chief@example.org"), "{out}");
+    assert_eq!(
+        out.matches("Subject: [vigie] morning digest: 1 story (talks)")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert!(
+        out.contains("To: desk@example.org") && out.contains("To: chief@example.org"),
+        "{out}"
+    );
     assert!(smtp.messages().is_empty(), "a dry run sends nothing");
 
     let sent = vigie(&h.path, &["digest", "send", "morning"]).await;
@@ -269,7 +330,11 @@ async fn digest_send_dry_run_writes_the_email_and_sends_nothing() {
     assert_eq!(smtp.messages().len(), 2);
     let again = vigie(&h.path, &["digest", "send", "morning"]).await;
     assert!(again.status.success(), "{}", stderr(&again));
-    assert!(stderr(&again).contains("nothing to send"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("nothing to send"),
+        "{}",
+        stderr(&again)
+    );
     assert_eq!(smtp.messages().len(), 2, "an empty digest is not sent");
 
     let unknown = vigie(&h.path, &["digest", "send", "noon"]).await;

@@ -1,0 +1,111 @@
+//! Benchmark of delivery: 1,000 immediate alerts waiting in the outbox (50 watches × 20
+//! articles, under the flood limit, one recipient each) rendered and delivered to a real
+//! SMTP server on loopback (the integration tests' server), each marked sent in SQLite as
+//! it goes. Setup (storing and matching the articles) is not timed. Run it with
+//! `cargo bench --bench delivery` or `bench/mail/deliver.sh`; the target is at most 3 s.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use vigie::deliver::Mailer;
+use vigie::ingest::{MatchContext, ingest};
+use vigie::parse::Item;
+use vigie::store::{Store, StoreHandle};
+
+#[allow(dead_code)]
+#[path = "../tests/it/support/smtp.rs"]
+mod smtp;
+
+const WATCHES: usize = 50;
+const ALERTS: usize = 1_000;
+const SEED: &str = include_str!("../tests/fixtures/seed-article.txt");
+
+struct Ready {
+    _dir: tempfile::TempDir,
+    cfg: Arc<vigie::config::Config>,
+    store: StoreHandle,
+    mailer: Mailer,
+}
+
+/// A fresh state folder with `ALERTS` alerts pending for the SMTP server on `port`.
+fn prepare(port: u16) -> Ready {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rules = String::new();
+    for w in 0..WATCHES {
+        rules.push_str(&format!(
+            "[[watch]]\nname = \"w{w:02}\"\nquery = 'vigiemot{w:02}'\nalert = \"immediate\"\nto = [\"desk{w:02}@example.org\"]\n\n"
+        ));
+    }
+    let main = format!(
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n[[feed]]\nname = \"fil\"\nurl = \"http://127.0.0.1:9/feed\"\n\
+         [mail]\nfrom = \"vigie <vigie@example.org>\"\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n"
+    );
+    std::fs::write(dir.path().join("vigie.toml"), main).unwrap();
+    std::fs::write(dir.path().join("rules.toml"), rules).unwrap();
+    let cfg = vigie::config::load(&dir.path().join("vigie.toml")).unwrap();
+    let matcher = cfg.rules.compile().unwrap();
+    let mut store = Store::open_in(&cfg.state_dir).unwrap();
+    store.sync_feeds(&cfg.feeds).unwrap();
+    let now = Utc::now();
+    let items: Vec<Item> = (0..ALERTS)
+        .map(|i| Item {
+            guid: Some(format!("a{i}")),
+            link: Some(format!("https://elwatan.example/a{i}")),
+            title: format!("Dépêche {i} : vigiemot{:02} près de Palmyre", i % WATCHES),
+            content: format!("{SEED} vigiemot{:02}", i % WATCHES),
+            published: Some(now),
+            ..Item::default()
+        })
+        .collect();
+    let feed = cfg.feeds[0].clone();
+    let id = store.feed_state("fil").unwrap().unwrap().id;
+    let ctx = MatchContext {
+        matcher: &matcher,
+        watches: &cfg.rules.watches,
+        config: &cfg,
+    };
+    let s = ingest(&mut store, &feed, id, false, &items, &ctx, now).unwrap();
+    assert_eq!(s.deliveries, ALERTS);
+    Ready {
+        _dir: dir,
+        mailer: Mailer::new(&cfg.mail).unwrap(),
+        cfg: Arc::new(cfg),
+        store: StoreHandle::new(store),
+    }
+}
+
+fn delivery(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(smtp::SmtpServer::start());
+    let port = server.addr.port();
+    let mut g = c.benchmark_group("delivery");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.bench_function("1000 alerts to a local SMTP server", |b| {
+        b.iter_batched(
+            || prepare(port),
+            |r| {
+                let stats = rt
+                    .block_on(vigie::deliver::deliver_due(
+                        &r.store,
+                        &r.mailer,
+                        &r.cfg,
+                        Utc::now(),
+                    ))
+                    .unwrap();
+                assert_eq!(stats.sent, ALERTS);
+                r
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    g.finish();
+}
+
+criterion_group!(benches, delivery);
+criterion_main!(benches);

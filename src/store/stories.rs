@@ -1,0 +1,244 @@
+//! Store stage, stories: which story each article belongs to, and the in-memory index of
+//! recent fingerprints that decides it. Invariants: an article's story and fingerprint
+//! are written in the article's transaction, and the index learns of them only after
+//! that transaction committed (a rolled-back article never becomes a story others join);
+//! the index holds the articles first seen within the window — loaded from the database
+//! on first use and topped up with what other processes (`vigie poll` beside the daemon)
+//! stored since — so the database, not memory, is the truth; a story's key is the key of
+//! its first article, so a story of one article has the Message-IDs an article had.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::{Result, from_ts, to_ts};
+use crate::stories::{Entry, Fingerprint, Index, Placement, Signature};
+
+/// A story as alerts name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoryRef {
+    pub id: i64,
+    /// What Message-IDs derive from: one alert per (watch, story, recipient).
+    pub key: String,
+}
+
+/// The index of the window, kept in step with the database.
+#[derive(Default)]
+pub struct Cache {
+    index: Index,
+    /// The window the index was loaded for; `None` until first use.
+    window: Option<Duration>,
+    /// Articles with a higher id may not be in the index yet.
+    loaded_upto: i64,
+}
+
+fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(window)
+        .ok()
+        .and_then(|w| now.checked_sub_signed(w))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+impl Cache {
+    /// Make the index current for `window` at `now`: the first call (or a new window)
+    /// loads the window's fingerprints; later calls drop what left the window and add
+    /// what other processes stored since the last call.
+    pub fn refresh(&mut self, conn: &Connection, window: Duration, now: DateTime<Utc>) -> Result<()> {
+        if self.window != Some(window) {
+            *self = Cache {
+                window: Some(window),
+                ..Cache::default()
+            };
+        }
+        let since = window_start(now, window);
+        self.index.evict(since);
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, story_id, first_seen_at, text_hash, shingles, signature FROM articles
+             WHERE id > ?1 AND first_seen_at >= ?2 AND story_id IS NOT NULL AND signature IS NOT NULL
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![self.loaded_upto, to_ts(since)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, Vec<u8>>(5)?,
+            ))
+        })?;
+        for row in rows {
+            let (article_id, story_id, seen, exact, shingles, sig) = row?;
+            self.loaded_upto = self.loaded_upto.max(article_id);
+            // A signature that is not one (a damaged row) only costs that article.
+            let Some(signature) = Signature::from_bytes(&sig) else {
+                continue;
+            };
+            if self.index.contains(article_id) {
+                continue;
+            }
+            self.index.insert(Entry {
+                article_id,
+                story_id,
+                seen_at: from_ts(seen),
+                fingerprint: Fingerprint {
+                    exact: exact as u64,
+                    shingles: u32::try_from(shingles).unwrap_or(0),
+                    signature,
+                },
+            });
+        }
+        Ok(())
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// Where the window starts for the last `refresh`.
+    pub fn since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        window_start(now, self.window.unwrap_or(Duration::ZERO))
+    }
+
+    /// Record an entry whose article's transaction committed.
+    pub fn insert(&mut self, e: Entry) {
+        self.index.insert(e);
+    }
+}
+
+/// Put a new article in the story `placement` found for it, or in a story of its own,
+/// and store its fingerprint. Returns its story and the entry the index is to learn
+/// once the transaction commits (none for a text too short to compare).
+pub fn assign(
+    tx: &Transaction<'_>,
+    article_id: i64,
+    article_key: &str,
+    placement: Placement,
+    now: DateTime<Utc>,
+) -> Result<(StoryRef, Option<Entry>)> {
+    let joined = match placement.found {
+        // The story may have gone meanwhile (retention), then the article starts anew.
+        Some(f) => tx
+            .query_row("SELECT key FROM stories WHERE id = ?1", [f.story_id], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .map(|key| StoryRef {
+                id: f.story_id,
+                key,
+            }),
+        None => None,
+    };
+    let story = match joined {
+        Some(s) => s,
+        None => {
+            // A key already taken is this very article's old story (pruned, seen again).
+            tx.execute(
+                "INSERT INTO stories (key, first_seen_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                params![article_key, to_ts(now)],
+            )?;
+            let id = tx.query_row(
+                "SELECT id FROM stories WHERE key = ?1",
+                [article_key],
+                |r| r.get(0),
+            )?;
+            StoryRef {
+                id,
+                key: article_key.to_string(),
+            }
+        }
+    };
+    tx.execute(
+        "UPDATE articles SET story_id = ?2 WHERE id = ?1",
+        params![article_id, story.id],
+    )?;
+    let entry = placement.fingerprint.map(|fp| Entry {
+        article_id,
+        story_id: story.id,
+        seen_at: now,
+        fingerprint: fp,
+    });
+    if let Some(e) = &entry {
+        store_fingerprint(tx, article_id, Some(&e.fingerprint))?;
+    }
+    Ok((story, entry))
+}
+
+/// An edited article keeps its story; its fingerprint follows its new text, so that
+/// later copies of the new version find it. Returns its story and its new entry.
+pub fn refingerprint(
+    tx: &Transaction<'_>,
+    article_id: i64,
+    fingerprint: Option<Fingerprint>,
+) -> Result<(StoryRef, Option<Entry>)> {
+    store_fingerprint(tx, article_id, fingerprint.as_ref())?;
+    let (story_id, key, first_seen): (Option<i64>, String, i64) = tx.query_row(
+        "SELECT a.story_id, COALESCE(s.key, a.key), a.first_seen_at
+         FROM articles a LEFT JOIN stories s ON s.id = a.story_id WHERE a.id = ?1",
+        [article_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let Some(story_id) = story_id else {
+        // Stored before stories existed and never migrated: a story of its own, unindexed.
+        return Ok((StoryRef { id: 0, key }, None));
+    };
+    let entry = fingerprint.map(|fp| Entry {
+        article_id,
+        story_id,
+        seen_at: from_ts(first_seen),
+        fingerprint: fp,
+    });
+    Ok((StoryRef { id: story_id, key }, entry))
+}
+
+fn store_fingerprint(tx: &Transaction<'_>, article_id: i64, fp: Option<&Fingerprint>) -> Result<()> {
+    tx.execute(
+        "UPDATE articles SET text_hash = ?2, shingles = ?3, signature = ?4 WHERE id = ?1",
+        params![
+            article_id,
+            fp.map(|f| f.exact as i64),
+            fp.map(|f| i64::from(f.shingles)),
+            fp.map(|f| f.signature.to_bytes())
+        ],
+    )?;
+    Ok(())
+}
+
+/// The story key of an article (its own key when it has no story).
+pub fn story_key(conn: &Connection, article_id: i64) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT COALESCE(s.key, a.key) FROM articles a LEFT JOIN stories s ON s.id = a.story_id
+             WHERE a.id = ?1",
+            [article_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Every outlet (feed name) that carried any article of this article's story, in the
+/// order they first carried it.
+pub fn outlets(conn: &Connection, article_id: i64) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.name FROM articles a
+         JOIN article_feeds af ON af.article_id = a.id JOIN feeds f ON f.id = af.feed_id
+         WHERE a.id = ?1 OR a.story_id = (SELECT story_id FROM articles WHERE id = ?1)
+         GROUP BY f.id ORDER BY MIN(af.seen_at), f.name",
+    )?;
+    Ok(stmt
+        .query_map([article_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The articles of this article's story, oldest first (for commands and tests).
+pub fn members(conn: &Connection, article_id: i64) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.id FROM articles a
+         WHERE a.id = ?1 OR a.story_id = (SELECT story_id FROM articles WHERE id = ?1)
+         ORDER BY a.first_seen_at, a.id",
+    )?;
+    Ok(stmt
+        .query_map([article_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
