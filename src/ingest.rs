@@ -15,8 +15,8 @@ use crate::rules::{Document, Matcher};
 use crate::store::articles::{Seen, upsert};
 use crate::store::outbox::{Kind, add_delivery, record_match};
 use crate::store::stories::{assign, refingerprint};
-use crate::stories;
 use crate::store::{Result, Store};
+use crate::stories;
 
 /// What the rules need to know to decide and address alerts.
 pub struct MatchContext<'a> {
@@ -339,7 +339,16 @@ mod tests {
         )];
         let s = ingest(&mut store, &cfg.feeds[0], f1.id, false, &v1, &ctx, t0).unwrap();
         assert_eq!((s.matches, s.deliveries), (1, 2));
-        let s = ingest(&mut store, &cfg.feeds[0], f1.id, false, &v2, &ctx, Utc::now()).unwrap();
+        let s = ingest(
+            &mut store,
+            &cfg.feeds[0],
+            f1.id,
+            false,
+            &v2,
+            &ctx,
+            Utc::now(),
+        )
+        .unwrap();
         // p already alerted a@ and b@; g alerts a@ for the first time.
         assert_eq!((s.edited, s.matches, s.deliveries), (1, 1, 1));
         let (first, updated): (i64, Option<i64>) = store

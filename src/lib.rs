@@ -19,6 +19,7 @@ pub mod feed_health;
 pub mod feeds_cmd;
 pub mod fetch;
 pub mod fold;
+pub mod gazetteer;
 pub mod html;
 pub mod identify;
 pub mod ingest;

@@ -6,20 +6,24 @@
 //! shared [`Code`] arenas, and is indexed under the terms of its trigger (see `trigger`).
 //!
 //! Invariants: every pattern id of the automaton indexes `Matcher::pattern_terms`;
-//! `term_watches[t]` is sorted and deduplicated; a watch can hold only if a term of its primary
-//! trigger set is found, so it is listed in `term_watches` under those terms only, or, if it has
-//! none, in `always` (sorted); errors are collected for every watch, never only the first.
+//! `term_watches[t]` lists watches in ascending order, each once; a watch can hold only if a
+//! term of its primary trigger set and one of its secondary set are found, so it is listed in
+//! `term_watches` under its primary terms only (with its secondary set), or, if it has no
+//! trigger, in `always` (sorted); errors are collected for every watch, never only the first.
 
 use std::collections::HashMap;
 
 use aho_corasick::AhoCorasick;
 
-use crate::rules::code::{ALL_FIELDS, Code, Span, Term, TermId, collect_terms, to_u32};
+use crate::rules::code::{ALL_FIELDS, Code, Term, TermId, collect_terms, to_u32};
 use crate::rules::lower::Lowering;
 use crate::rules::query;
 use crate::rules::scan::build_scanner;
 use crate::rules::trigger::trigger;
 use crate::rules::{EntityDef, RuleError, WatchDef};
+
+/// Largest secondary trigger set kept (it is stored inline under every primary term).
+const MAX_SECONDARY: usize = 16;
 
 /// All watches compiled into one automaton. `Send + Sync`; share it in an `Arc`.
 #[derive(Clone, Debug)]
@@ -29,16 +33,15 @@ pub struct Matcher {
     /// For each pattern of the automaton, the terms that use it.
     pub(crate) pattern_terms: Vec<Box<[TermId]>>,
     pub(crate) terms: Vec<Term>,
-    /// For each term, the watches that it triggers.
+    /// For each term, the watches that it triggers, as records `[watch, n, t1 … tn]`: the
+    /// watch is a candidate only if one of its secondary terms `t1 … tn` is found (n = 0: no
+    /// secondary set).
     pub(crate) term_watches: Vec<Box<[u32]>>,
     pub(crate) code: Code,
     /// For each watch, its root node in `code.nodes`.
     pub(crate) roots: Vec<u32>,
     /// Watches without a trigger set, evaluated for every document.
     pub(crate) always: Box<[u32]>,
-    /// For each watch, its secondary trigger set in `code.refs` (empty: none): one of these
-    /// terms must be found too, or the watch cannot hold.
-    pub(crate) filters: Vec<Span>,
 }
 
 impl Matcher {
@@ -79,9 +82,7 @@ impl Matcher {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let Lowering {
-            interner, mut code, ..
-        } = lowering;
+        let Lowering { interner, code, .. } = lowering;
 
         // How many watches use each term: a proxy for how common it is.
         let mut usage = vec![0u32; interner.terms.len()];
@@ -102,27 +103,30 @@ impl Matcher {
                 * if term.prefix { 4 } else { 1 }
                 * if short { 4 } else { 1 }
         };
-        // Each watch is indexed under its primary trigger terms only, and checked against its
-        // secondary ones before it is evaluated; watches without a trigger are always
-        // evaluated.
+        // Each watch is indexed under its primary trigger terms only, with its secondary set
+        // inline (checked before the watch becomes a candidate); watches without a trigger are
+        // always evaluated.
         let mut term_watches: Vec<Vec<u32>> = vec![Vec::new(); interner.terms.len()];
         let mut always = Vec::new();
-        let mut filters = Vec::with_capacity(roots.len());
         for (w, &root) in roots.iter().enumerate() {
             let w = to_u32(w);
             let found = code.nodes.get(root as usize).copied();
             match found.and_then(|n| trigger(&code, &n, &cost)) {
                 Some(t) => {
+                    // A large secondary set is dropped (it is copied under every primary term).
+                    let secondary = t
+                        .secondary
+                        .map(|s| s.terms)
+                        .filter(|s| s.len() <= MAX_SECONDARY)
+                        .unwrap_or_default();
                     for &term in &t.primary.terms {
-                        term_watches[term as usize].push(w);
+                        let list = &mut term_watches[term as usize];
+                        list.push(w);
+                        list.push(to_u32(secondary.len()));
+                        list.extend_from_slice(&secondary);
                     }
-                    let filter = t.secondary.map(|s| code.span_of(s.terms));
-                    filters.push(filter.unwrap_or_default());
                 }
-                None => {
-                    always.push(w);
-                    filters.push(Span::default());
-                }
+                None => always.push(w),
             }
         }
 
@@ -158,7 +162,6 @@ impl Matcher {
             code,
             roots,
             always: always.into_boxed_slice(),
-            filters,
         })
     }
 

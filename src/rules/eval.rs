@@ -40,7 +40,7 @@ impl Matcher {
             for h in &ctx.s.hits {
                 if last != Some(h.term) {
                     last = Some(h.term);
-                    candidates.extend_from_slice(&self.term_watches[h.term as usize]);
+                    self.triggered(h.term, &ctx, &mut candidates);
                 }
             }
             candidates.sort_unstable();
@@ -54,9 +54,6 @@ impl Matcher {
             let Some(root) = root.and_then(|&r| self.code.nodes.get(r as usize)) else {
                 continue;
             };
-            if !every_watch && !self.passes_filter(w, &ctx) {
-                continue;
-            }
             found.clear();
             if eval(&self.code, root, &mut ctx, Some(&mut found)) {
                 matches.push(WatchMatch {
@@ -71,11 +68,20 @@ impl Matcher {
         matches
     }
 
-    /// Whether some term of watch `w`'s secondary trigger set was found (true if it has none).
-    fn passes_filter(&self, w: u32, ctx: &Ctx) -> bool {
-        match self.filters.get(w as usize) {
-            Some(f) if f.len > 0 => self.code.refs(*f).iter().any(|&t| ctx.found(t)),
-            _ => true,
+    /// Append the watches that term `t` triggers and whose secondary trigger set (inline in the
+    /// record) has a term that was found.
+    fn triggered(&self, t: u32, ctx: &Ctx, out: &mut Vec<u32>) {
+        let mut rest = self
+            .term_watches
+            .get(t as usize)
+            .map_or(&[][..], |l| &l[..]);
+        while let [watch, n, tail @ ..] = rest {
+            let n = (*n as usize).min(tail.len());
+            let (secondary, next) = tail.split_at(n);
+            if n == 0 || secondary.iter().any(|&s| ctx.found(s)) {
+                out.push(*watch);
+            }
+            rest = next;
         }
     }
 }

@@ -4,7 +4,9 @@
 //! Invariants: a term hit starts at a word start and (for words and phrases) ends at a word end,
 //! on boundaries between the outputs of different original chars, so that it maps back to whole
 //! original chars; an acronym term's original text has no lower-case letter; `Scratch::hits` is
-//! sorted by (term, field, start, end) and deduplicated once `index` is built.
+//! sorted by (term, field, start, end) and deduplicated once `index` is built. The buffers of a
+//! document live in a per-thread `Scratch` that the next document reuses, so matching does not
+//! allocate once they are warm (only the hits handed out do).
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, BuildError, MatchKind};
 

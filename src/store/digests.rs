@@ -131,7 +131,8 @@ pub fn due_batches(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Resul
 pub struct Entry {
     pub watch: String,
     pub hits_json: String,
-    /// The story's identity: one entry per story is shown. Today a story is an article.
+    /// The story's identity: one entry per story is shown (copies of one dispatch in
+    /// several outlets are one story: `store::stories`).
     pub story: String,
     pub article: ArticleRow,
     /// Every outlet (feed name) that carried the story, first seen first.
@@ -182,7 +183,8 @@ fn entries(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Resu
         out.push(Entry {
             watch,
             hits_json,
-            story: article.key.clone(),
+            story: super::stories::story_key(conn, article_id)?
+                .unwrap_or_else(|| article.key.clone()),
             outlets: outlets(conn, article_id)?,
             article,
         });
@@ -190,15 +192,10 @@ fn entries(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Resu
     Ok(out)
 }
 
-/// Every feed that carried the article, in the order they were seen.
+/// Every feed that carried the article's story (any copy of it), in the order they
+/// first carried it.
 pub fn outlets(conn: &Connection, article_id: i64) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT f.name FROM article_feeds af JOIN feeds f ON f.id = af.feed_id
-         WHERE af.article_id = ?1 ORDER BY af.seen_at, f.name",
-    )?;
-    Ok(stmt
-        .query_map([article_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?)
+    super::stories::outlets(conn, article_id)
 }
 
 /// The batch was sent: it and its deliveries are done.

@@ -44,7 +44,12 @@ impl Cache {
     /// Make the index current for `window` at `now`: the first call (or a new window)
     /// loads the window's fingerprints; later calls drop what left the window and add
     /// what other processes stored since the last call.
-    pub fn refresh(&mut self, conn: &Connection, window: Duration, now: DateTime<Utc>) -> Result<()> {
+    pub fn refresh(
+        &mut self,
+        conn: &Connection,
+        window: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         if self.window != Some(window) {
             *self = Cache {
                 window: Some(window),
@@ -53,12 +58,19 @@ impl Cache {
         }
         let since = window_start(now, window);
         self.index.evict(since);
+        // Read up to the newest committed article, fingerprinted or not, so that each
+        // article is looked at once (an insert still uncommitted elsewhere gets a higher
+        // id than this, and is read next time).
+        let upto: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM articles", [], |r| {
+            r.get(0)
+        })?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, story_id, first_seen_at, text_hash, shingles, signature FROM articles
-             WHERE id > ?1 AND first_seen_at >= ?2 AND story_id IS NOT NULL AND signature IS NOT NULL
+             WHERE id > ?1 AND id <= ?2 AND first_seen_at >= ?3
+               AND story_id IS NOT NULL AND signature IS NOT NULL
              ORDER BY id",
         )?;
-        let rows = stmt.query_map(params![self.loaded_upto, to_ts(since)], |r| {
+        let rows = stmt.query_map(params![self.loaded_upto, upto, to_ts(since)], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,
@@ -70,7 +82,6 @@ impl Cache {
         })?;
         for row in rows {
             let (article_id, story_id, seen, exact, shingles, sig) = row?;
-            self.loaded_upto = self.loaded_upto.max(article_id);
             // A signature that is not one (a damaged row) only costs that article.
             let Some(signature) = Signature::from_bytes(&sig) else {
                 continue;
@@ -89,6 +100,7 @@ impl Cache {
                 },
             });
         }
+        self.loaded_upto = upto;
         Ok(())
     }
 
@@ -192,7 +204,11 @@ pub fn refingerprint(
     Ok((StoryRef { id: story_id, key }, entry))
 }
 
-fn store_fingerprint(tx: &Transaction<'_>, article_id: i64, fp: Option<&Fingerprint>) -> Result<()> {
+fn store_fingerprint(
+    tx: &Transaction<'_>,
+    article_id: i64,
+    fp: Option<&Fingerprint>,
+) -> Result<()> {
     tx.execute(
         "UPDATE articles SET text_hash = ?2, shingles = ?3, signature = ?4 WHERE id = ?1",
         params![
@@ -224,7 +240,7 @@ pub fn outlets(conn: &Connection, article_id: i64) -> Result<Vec<String>> {
         "SELECT f.name FROM articles a
          JOIN article_feeds af ON af.article_id = a.id JOIN feeds f ON f.id = af.feed_id
          WHERE a.id = ?1 OR a.story_id = (SELECT story_id FROM articles WHERE id = ?1)
-         GROUP BY f.id ORDER BY MIN(af.seen_at), f.name",
+         GROUP BY f.id ORDER BY MIN(af.seen_at), MIN(af.rowid)",
     )?;
     Ok(stmt
         .query_map([article_id], |r| r.get(0))?

@@ -340,7 +340,11 @@ impl Index {
         let kept = self.shards.split_off(&keep_from);
         for (day, shard) in std::mem::replace(&mut self.shards, kept) {
             for m in shard.metas {
-                if self.by_article.get(&m.article_id).is_some_and(|&(d, _)| d == day) {
+                if self
+                    .by_article
+                    .get(&m.article_id)
+                    .is_some_and(|&(d, _)| d == day)
+                {
                     self.by_article.remove(&m.article_id);
                 }
             }
@@ -386,7 +390,10 @@ mod tests {
         let mut ix = Index::new();
         ix.insert(entry(1, 1, at(0, 10), WIRE));
         ix.insert(entry(2, 2, at(0, 11), OTHER));
-        let copy = format!("MOSCOW (Reuters) - {}", WIRE.replace("on Thursday", "today"));
+        let copy = format!(
+            "MOSCOW (Reuters) - {}",
+            WIRE.replace("on Thursday", "today")
+        );
         let found = ix.find(&fp(&copy), at(-7, 0)).unwrap();
         assert_eq!((found.story_id, found.article_id), (1, 1));
         assert!(found.similarity >= THRESHOLD && found.similarity < 1.0);

@@ -109,6 +109,9 @@ mod tests {
         assert_eq!(Signature::from_bytes(&[1, 2, 3]), None);
         // Stored signatures must keep their meaning from one version to the next.
         assert_eq!(signature(&[42]).0[..4], [127u8, 127, 31, 105]);
-        assert_eq!(s, signature(&set(0..50).into_iter().rev().collect::<Vec<_>>()));
+        assert_eq!(
+            s,
+            signature(&set(0..50).into_iter().rev().collect::<Vec<_>>())
+        );
     }
 }

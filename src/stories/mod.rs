@@ -32,6 +32,9 @@ pub const MIN_WORDS: usize = 15;
 /// A body with fewer words is compared with its title in front of it: teasers and
 /// boilerplate ("Lire la suite…") are then told apart by their headlines.
 pub const SHORT_BODY: usize = 40;
+/// Only the first this many bytes of a body are compared: copies of a story agree from
+/// their first lines, and a hostile 50 MB article costs no more than a long one.
+pub const MAX_BYTES: usize = 32 * 1024;
 /// The similarity from which an article joins a story: see [`similarity`]. Tuned on the
 /// labelled set in `tests/fixtures/stories/` (figures in `tests/it/stories.rs`).
 pub const THRESHOLD: f64 = 0.5;
@@ -65,9 +68,9 @@ pub fn text(title: &str, summary: &str, content: &str) -> Option<Text> {
     } else {
         content
     };
-    let mut words = words(body);
+    let mut words = words(head(body));
     if words.len() < SHORT_BODY {
-        let mut with_title = self::words(title);
+        let mut with_title = self::words(head(title));
         with_title.append(&mut words);
         words = with_title;
     }
@@ -127,6 +130,15 @@ pub fn place(
         fingerprint: Some(fp),
         found,
     }
+}
+
+/// The first [`MAX_BYTES`] of `text`, cut at a char boundary.
+fn head(text: &str) -> &str {
+    let mut end = text.len().min(MAX_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// The words of `text`, folded as the watches fold it.
@@ -233,9 +245,22 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_body_is_compared_on_its_head_only() {
+        let huge = format!("{BODY} ") + &"é mot ".repeat(2_000_000);
+        let t = text("", "", &huge).unwrap();
+        assert!(t.shingles.len() < MAX_BYTES / 2);
+        let same_head = format!("{BODY} ") + &"é mot ".repeat(10_000);
+        assert_eq!(t.exact, text("", "", &same_head).unwrap().exact);
+    }
+
+    #[test]
     fn a_trimmed_copy_is_similar_and_an_unrelated_text_is_not() {
         let full = text("", "", BODY).unwrap().fingerprint();
-        let cut: String = BODY.split_whitespace().take(45).collect::<Vec<_>>().join(" ");
+        let cut: String = BODY
+            .split_whitespace()
+            .take(45)
+            .collect::<Vec<_>>()
+            .join(" ");
         let trimmed = text("", "", &cut).unwrap().fingerprint();
         let other = text("", "", "La Bourse de Paris a terminé en hausse lundi, le CAC 40 gagnant 0,85 % à 4 864,05 points, dans un volume d'échanges de 3,2 milliards d'euros. Vendredi, l'indice vedette avait fini en repli.").unwrap().fingerprint();
         assert!(similarity(&full, &trimmed) >= THRESHOLD);

@@ -15,3 +15,4 @@ mod hostile;
 mod ops;
 mod polling;
 mod rules_cli;
+mod stories;

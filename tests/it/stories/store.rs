@@ -1,0 +1,176 @@
+//! Stories through `ingest` on a real SQLite file: copies join, the index survives a
+//! restart and sees other processes, the window, edits.
+
+use chrono::{DateTime, Duration, Utc};
+use vigie::config::Config;
+use vigie::ingest::{IngestStats, MatchContext, ingest};
+use vigie::parse::Item;
+use vigie::rules::Matcher;
+use vigie::store::Store;
+
+use super::{article_id, count, fixture_item, t0};
+use crate::support::*;
+
+const RULES: &str = r#"
+[entity.daech]
+names = ["Etat islamique", "Islamic State", "Daech", "Daesh", "ISIS", "EI"]
+
+[[watch]]
+name = "palmyra-front"
+query = 'Palmyre AND (@daech OR offensive)'
+alert = "immediate"
+to = ["duty@example.org"]
+"#;
+
+struct Lib {
+    _dir: tempfile::TempDir,
+    cfg: Config,
+    matcher: Matcher,
+}
+
+fn lib(extra: &str) -> Lib {
+    let dir = tempfile::tempdir().unwrap();
+    let main = format!(
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{extra}\n{}",
+        feeds_toml(&[
+            ("elwatan", "http://127.0.0.1:9/a".into()),
+            ("aps", "http://127.0.0.1:9/b".into()),
+            ("lexpression", "http://127.0.0.1:9/c".into()),
+        ])
+    );
+    let path = write_config(dir.path(), &main, RULES);
+    let cfg = vigie::config::load(&path).unwrap();
+    let matcher = cfg.rules.compile().unwrap();
+    Lib {
+        _dir: dir,
+        cfg,
+        matcher,
+    }
+}
+
+impl Lib {
+    fn open(&self) -> Store {
+        let mut s = Store::open_in(&self.cfg.state_dir).unwrap();
+        s.sync_feeds(&self.cfg.feeds).unwrap();
+        s
+    }
+
+    fn ingest(
+        &self,
+        store: &mut Store,
+        feed: usize,
+        items: &[Item],
+        now: DateTime<Utc>,
+    ) -> IngestStats {
+        let f = &self.cfg.feeds[feed];
+        let id = store.feed_state(&f.name).unwrap().unwrap().id;
+        let ctx = MatchContext {
+            matcher: &self.matcher,
+            watches: &self.cfg.rules.watches,
+            config: &self.cfg,
+        };
+        ingest(store, f, id, false, items, &ctx, now).unwrap()
+    }
+
+    fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.cfg.state_dir.join("vigie.db")).unwrap()
+    }
+}
+
+#[test]
+fn a_copy_in_another_outlet_joins_the_story_and_queues_nothing() {
+    let l = lib("");
+    let mut store = l.open();
+    let seed = fixture_item("fr-palmyre-offensive.a", "s1", "https://elwatan.example/a");
+    let copy = fixture_item(
+        "fr-palmyre-offensive.c",
+        "c1",
+        "https://lexpression.example/c",
+    );
+    let s = l.ingest(&mut store, 0, &[seed], t0());
+    assert_eq!((s.new, s.copies, s.deliveries), (1, 0, 1));
+    let s = l.ingest(&mut store, 2, &[copy], t0() + Duration::hours(2));
+    assert_eq!((s.new, s.copies, s.matches, s.deliveries), (1, 1, 1, 0));
+    let db = l.db();
+    let (a, c) = (article_id(&db, "s1"), article_id(&db, "c1"));
+    assert_eq!(
+        vigie::store::stories::outlets(&db, c).unwrap(),
+        vec!["elwatan".to_string(), "lexpression".to_string()]
+    );
+    assert_eq!(vigie::store::stories::members(&db, a).unwrap(), vec![a, c]);
+    assert_eq!(
+        vigie::store::stories::story_key(&db, c).unwrap(),
+        vigie::store::stories::story_key(&db, a).unwrap()
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM deliveries"), 1);
+}
+
+#[test]
+fn the_index_is_rebuilt_from_the_database_and_sees_other_processes() {
+    let l = lib("");
+    // The daemon's store, loaded before the seed exists.
+    let mut daemon = l.open();
+    let other = fixture_item("en-quake-italy.a", "q", "https://x.example/q");
+    l.ingest(&mut daemon, 1, &[other], t0());
+    // `vigie poll` in another process stores the seed.
+    let mut poll = l.open();
+    let seed = fixture_item("fr-palmyre-offensive.a", "s1", "https://elwatan.example/a");
+    assert_eq!(l.ingest(&mut poll, 0, &[seed], t0()).deliveries, 1);
+    drop(poll);
+    let copy = fixture_item("fr-palmyre-offensive.b", "b1", "https://aps.example/b");
+    let s = l.ingest(&mut daemon, 1, &[copy], t0() + Duration::hours(1));
+    assert_eq!((s.copies, s.deliveries), (1, 0));
+    // After a restart, too.
+    drop(daemon);
+    let mut restarted = l.open();
+    let third = fixture_item(
+        "fr-palmyre-offensive.c",
+        "c1",
+        "https://lexpression.example/c",
+    );
+    let s = l.ingest(&mut restarted, 2, &[third], t0() + Duration::hours(3));
+    assert_eq!((s.copies, s.deliveries), (1, 0));
+    let db = l.db();
+    assert_eq!(
+        vigie::store::stories::outlets(&db, article_id(&db, "s1")).unwrap(),
+        vec!["elwatan", "aps", "lexpression"]
+    );
+}
+
+#[test]
+fn a_copy_after_the_story_window_is_a_new_story() {
+    for (extra, days, joins) in [
+        ("", 8, false),
+        ("", 6, true),
+        ("story_window = \"10d\"", 8, true),
+    ] {
+        let l = lib(extra);
+        let mut store = l.open();
+        let seed = fixture_item("fr-palmyre-offensive.a", "s1", "https://elwatan.example/a");
+        l.ingest(&mut store, 0, &[seed], t0());
+        let copy = fixture_item("fr-palmyre-offensive.b", "b1", "https://aps.example/b");
+        let s = l.ingest(&mut store, 1, &[copy], t0() + Duration::days(days));
+        assert_eq!(
+            (s.copies, s.deliveries),
+            if joins { (1, 0) } else { (0, 1) },
+            "window {extra:?}, {days} days later"
+        );
+    }
+}
+
+#[test]
+fn an_edited_copy_keeps_its_story_and_later_copies_find_the_new_text() {
+    let l = lib("");
+    let mut store = l.open();
+    let seed = fixture_item("en-palmyra-retaken.a", "a", "https://x.example/a");
+    l.ingest(&mut store, 0, std::slice::from_ref(&seed), t0());
+    // The outlet rewrites its item entirely (same guid): an edit, same story, no alert.
+    let mut edited = fixture_item("fr-palmyre-offensive.a", "a", "https://x.example/a");
+    edited.guid = seed.guid.clone();
+    let s = l.ingest(&mut store, 0, &[edited], t0() + Duration::hours(1));
+    assert_eq!((s.edited, s.copies, s.deliveries), (1, 0, 1));
+    // A copy of the new text elsewhere joins that story: no second alert.
+    let copy = fixture_item("fr-palmyre-offensive.b", "b", "https://y.example/b");
+    let s = l.ingest(&mut store, 1, &[copy], t0() + Duration::hours(2));
+    assert_eq!((s.copies, s.deliveries), (1, 0));
+}
