@@ -201,6 +201,8 @@ class Place:
         key = fold(name)
         if not key or key in self.keys or key in drop:
             return
+        if fold(key) != key:
+            return  # vigie's folding is not stable on it («ǣ» → «æ» → «ae»): it cannot match
         if not trusted and noise(name, key, common, protected):
             return
         self.keys.add(key)
