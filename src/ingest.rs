@@ -9,14 +9,14 @@
 use chrono::{DateTime, Utc};
 
 use crate::config::{AlertMode, Config, FeedConfig, Watch};
-use crate::identify::{self, content_hash, identify};
+use crate::identify::{self, Identity, content_hash, identify};
 use crate::parse::Item;
 use crate::rules::{Document, Matcher};
-use crate::store::articles::{Seen, upsert};
+use crate::store::articles::{Seen, Upsert, carried_by, find, upsert};
 use crate::store::outbox::{Kind, add_delivery, record_match};
 use crate::store::stories::{assign, refingerprint};
 use crate::store::{Result, Store};
-use crate::stories;
+use crate::stories::{self, Fingerprint};
 
 /// What the rules need to know to decide and address alerts.
 pub struct MatchContext<'a> {
@@ -36,9 +36,214 @@ pub struct IngestStats {
     pub deliveries: usize,
 }
 
-/// Store `items` of `feed` (database id `feed_id`) and record what they match.
-/// On a feed's first poll, items published more than `backfill` ago are stored and
-/// matched but queue no delivery.
+/// An item with its identity and the fingerprint of what a reader sees.
+pub struct Identified {
+    pub item: Item,
+    pub id: Identity,
+    pub hash: String,
+}
+
+/// Identify every item of `feed`. Pure.
+pub fn identify_all(feed: &str, items: Vec<Item>) -> Vec<Identified> {
+    items
+        .into_iter()
+        .map(|item| Identified {
+            id: identify(feed, &item),
+            hash: content_hash(&item),
+            item,
+        })
+        .collect()
+}
+
+/// What a poll has to do with an item, decided before the work is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Stored, unchanged, already known to come from this feed: nothing to do.
+    Known,
+    /// Stored and unchanged, first seen in another feed: remember this feed carries it.
+    Carried,
+    /// New or edited: match it, fingerprint it, store it.
+    Fresh,
+}
+
+/// Classify items against the store (read-only; under the store lock, quick).
+pub fn classify(store: &Store, feed_id: i64, items: &[Identified]) -> Result<Vec<Class>> {
+    items
+        .iter()
+        .map(|it| {
+            Ok(match find(&store.conn, feed_id, &it.id)? {
+                Some((article_id, hash)) if hash == it.hash => {
+                    if carried_by(&store.conn, article_id, feed_id, it.id.guid.as_deref())? {
+                        Class::Known
+                    } else {
+                        Class::Carried
+                    }
+                }
+                _ => Class::Fresh,
+            })
+        })
+        .collect()
+}
+
+/// A fresh item with everything that can be computed without the database: the watches
+/// it matches (feed scoping applied) and its story fingerprint.
+pub struct Prepared {
+    pub it: Identified,
+    pub matches: Vec<(usize, String)>,
+    pub story: Option<(stories::Text, Fingerprint)>,
+}
+
+/// Match and fingerprint one item. Pure and CPU-bound: run it outside the store lock,
+/// on as many threads as there are feeds in flight.
+pub fn prepare(feed: &FeedConfig, it: Identified, ctx: &MatchContext<'_>) -> Prepared {
+    let item = &it.item;
+    let doc = Document {
+        title: &item.title,
+        summary: &item.summary,
+        content: &item.content,
+    };
+    let matches = ctx
+        .matcher
+        .match_document(&doc)
+        .into_iter()
+        .filter(|m| {
+            ctx.watches
+                .get(m.watch)
+                .is_some_and(|w| w.applies_to(&feed.name, &feed.tags))
+        })
+        .map(|m| {
+            let hits = serde_json::to_string(&m.hits).unwrap_or_else(|_| "[]".into());
+            (m.watch, hits)
+        })
+        .collect();
+    let story = stories::text(&item.title, &item.summary, &item.content).map(|t| {
+        let fp = t.fingerprint();
+        (t, fp)
+    });
+    Prepared { it, matches, story }
+}
+
+/// Store, in ONE transaction, the items of one poll of `feed`: `prepared` (fresh) and
+/// `carried` (already stored, newly seen in this feed). `total` is the number of items
+/// the feed held. On a feed's first poll, items published more than `backfill` ago are
+/// stored and matched but queue no delivery.
+#[allow(clippy::too_many_arguments)]
+pub fn store_prepared(
+    store: &mut Store,
+    feed: &FeedConfig,
+    feed_id: i64,
+    first_poll: bool,
+    prepared: Vec<Prepared>,
+    carried: &[Identified],
+    total: usize,
+    ctx: &MatchContext<'_>,
+    now: DateTime<Utc>,
+) -> Result<IngestStats> {
+    let mut stats = IngestStats {
+        items: total,
+        ..IngestStats::default()
+    };
+    store.stories.refresh(&store.conn, ctx.config.story_window, now)?;
+    let since = store.stories.since(now);
+    let result = write_all(store, feed, feed_id, first_poll, prepared, carried, ctx, since, now, &mut stats);
+    if result.is_err() {
+        // The index may have learnt of articles the rollback took away: reload it.
+        store.stories.invalidate();
+    }
+    result.map(|()| stats)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_all(
+    store: &mut Store,
+    feed: &FeedConfig,
+    feed_id: i64,
+    first_poll: bool,
+    prepared: Vec<Prepared>,
+    carried: &[Identified],
+    ctx: &MatchContext<'_>,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    stats: &mut IngestStats,
+) -> Result<()> {
+    let Store { conn, stories: cache, .. } = store;
+    let tx = conn.transaction()?;
+    for c in carried {
+        // Unchanged but for the feed carrying it; an edit since classification (another
+        // feed's copy, a race) is handled like any fresh item.
+        let up = upsert(&tx, feed_id, &c.item, &c.id, &c.hash, now)?;
+        if up.seen != Seen::Unchanged {
+            let p = prepare(
+                feed,
+                Identified { item: c.item.clone(), id: c.id.clone(), hash: c.hash.clone() },
+                ctx,
+            );
+            record(&tx, cache, first_poll, p, up, ctx, since, now, stats)?;
+        }
+    }
+    for p in prepared {
+        let up = upsert(&tx, feed_id, &p.it.item, &p.it.id, &p.it.hash, now)?;
+        if up.seen != Seen::Unchanged {
+            record(&tx, cache, first_poll, p, up, ctx, since, now, stats)?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The story, matches and deliveries of one new or edited article.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    tx: &rusqlite::Transaction<'_>,
+    cache: &mut crate::store::stories::Cache,
+    first_poll: bool,
+    p: Prepared,
+    up: Upsert,
+    ctx: &MatchContext<'_>,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    stats: &mut IngestStats,
+) -> Result<()> {
+    let item = &p.it.item;
+    let story = match up.seen {
+        Seen::New => {
+            stats.new += 1;
+            let placed = stories::place_prepared(cache.index(), p.story, since);
+            stats.copies += usize::from(placed.found.is_some());
+            let (story, entry) = assign(tx, up.article_id, &p.it.id.key, placed, now)?;
+            // Learnt now so that a copy later in this same poll finds it; a rollback
+            // invalidates the whole index (see `store_prepared`).
+            if let Some(e) = entry {
+                cache.insert(e);
+            }
+            story
+        }
+        _ => {
+            stats.edited += 1;
+            let (story, entry) = refingerprint(tx, up.article_id, p.story.map(|(_, fp)| fp))?;
+            if let Some(e) = entry {
+                cache.insert(e);
+            }
+            story
+        }
+    };
+    let quiet = first_poll && identify::is_backfill(item.published, now, ctx.config.backfill);
+    for (w, hits) in &p.matches {
+        let Some(watch) = ctx.watches.get(*w) else {
+            continue;
+        };
+        let Some(match_id) = record_match(tx, &watch.name, up.article_id, hits, now)? else {
+            continue;
+        };
+        stats.matches += 1;
+        if !quiet {
+            stats.deliveries += queue(tx, ctx.config, watch, match_id, &story.key, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// All phases at once, on the caller's thread (tests, `rules` tools, small callers).
 pub fn ingest(
     store: &mut Store,
     feed: &FeedConfig,
@@ -48,72 +253,17 @@ pub fn ingest(
     ctx: &MatchContext<'_>,
     now: DateTime<Utc>,
 ) -> Result<IngestStats> {
-    let mut stats = IngestStats {
-        items: items.len(),
-        ..IngestStats::default()
-    };
-    store
-        .stories
-        .refresh(&store.conn, ctx.config.story_window, now)?;
-    let since = store.stories.since(now);
-    for item in items {
-        let id = identify(&feed.name, item);
-        let hash = content_hash(item);
-        let tx = store.conn.transaction()?;
-        let up = upsert(&tx, feed_id, item, &id, &hash, now)?;
-        let (story, entry) = match up.seen {
-            Seen::New => {
-                stats.new += 1;
-                let placed = stories::place(
-                    store.stories.index(),
-                    &item.title,
-                    &item.summary,
-                    &item.content,
-                    since,
-                );
-                stats.copies += usize::from(placed.found.is_some());
-                assign(&tx, up.article_id, &id.key, placed, now)?
-            }
-            Seen::Edited => {
-                stats.edited += 1;
-                let fp = stories::text(&item.title, &item.summary, &item.content)
-                    .map(|t| t.fingerprint());
-                refingerprint(&tx, up.article_id, fp)?
-            }
-            Seen::Unchanged => {
-                tx.commit()?;
-                continue;
-            }
-        };
-        let quiet = first_poll && identify::is_backfill(item.published, now, ctx.config.backfill);
-        let doc = Document {
-            title: &item.title,
-            summary: &item.summary,
-            content: &item.content,
-        };
-        for m in ctx.matcher.match_document(&doc) {
-            let Some(watch) = ctx.watches.get(m.watch) else {
-                continue;
-            };
-            if !watch.applies_to(&feed.name, &feed.tags) {
-                continue;
-            }
-            let hits = serde_json::to_string(&m.hits).unwrap_or_else(|_| "[]".into());
-            let Some(match_id) = record_match(&tx, &watch.name, up.article_id, &hits, now)? else {
-                continue;
-            };
-            stats.matches += 1;
-            if quiet {
-                continue;
-            }
-            stats.deliveries += queue(&tx, ctx.config, watch, match_id, &story.key, now)?;
-        }
-        tx.commit()?;
-        if let Some(e) = entry {
-            store.stories.insert(e);
+    let all = identify_all(&feed.name, items.to_vec());
+    let classes = classify(store, feed_id, &all)?;
+    let (mut fresh, mut carried) = (Vec::new(), Vec::new());
+    for (it, class) in all.into_iter().zip(classes) {
+        match class {
+            Class::Known => {}
+            Class::Carried => carried.push(it),
+            Class::Fresh => fresh.push(prepare(feed, it, ctx)),
         }
     }
-    Ok(stats)
+    store_prepared(store, feed, feed_id, first_poll, fresh, &carried, items.len(), ctx, now)
 }
 
 /// Queue the deliveries one match calls for; returns how many were new.

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use crate::config::{Config, FeedConfig, Interval};
 use crate::deliver::Mailer;
 use crate::fetch::{Content, FetchError, Fetched, Fetcher, Validators};
-use crate::ingest::{IngestStats, MatchContext, ingest};
+use crate::ingest::{Class, IngestStats, MatchContext, classify, identify_all, prepare, store_prepared};
 use crate::rules::Matcher;
 use crate::schedule;
 use crate::store::StoreHandle;
@@ -258,14 +258,47 @@ async fn process(
     charset: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(IngestStats, Vec<DateTime<Utc>>), String> {
-    let parsed =
-        tokio::task::spawn_blocking(move || crate::parse::parse_feed(&bytes, charset.as_deref()))
-            .await
-            .map_err(|e| format!("parser task failed: {e}"))?
-            .map_err(|e| e.to_string())?;
-    let dates: Vec<_> = parsed.items.iter().filter_map(|i| i.published).collect();
-    let (config, matcher, feed) = (rt.config.clone(), rt.matcher.clone(), feed.clone());
+    let name = feed.name.clone();
+    let (items, dates) = tokio::task::spawn_blocking(move || {
+        let parsed = crate::parse::parse_feed(&bytes, charset.as_deref())?;
+        let dates: Vec<_> = parsed.items.iter().filter_map(|i| i.published).collect();
+        Ok::<_, crate::parse::ParseError>((identify_all(&name, parsed.items), dates))
+    })
+    .await
+    .map_err(|e| format!("parser task failed: {e}"))?
+    .map_err(|e| e.to_string())?;
+    let total = items.len();
     let (feed_id, first_poll) = (state.id, state.is_first_poll());
+    // 1. Under the store lock, briefly: which items are new or edited?
+    let (items, classes) = rt
+        .store
+        .call(move |s| {
+            let classes = classify(s, feed_id, &items)?;
+            Ok((items, classes))
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    // 2. Off the lock, in parallel with other feeds: match and fingerprint those.
+    let (config, matcher, feed) = (rt.config.clone(), rt.matcher.clone(), feed.clone());
+    let (fresh, carried, config, matcher, feed) = tokio::task::spawn_blocking(move || {
+        let ctx = MatchContext {
+            matcher: &matcher,
+            watches: &config.rules.watches,
+            config: &config,
+        };
+        let (mut fresh, mut carried) = (Vec::new(), Vec::new());
+        for (it, class) in items.into_iter().zip(classes) {
+            match class {
+                Class::Known => {}
+                Class::Carried => carried.push(it),
+                Class::Fresh => fresh.push(prepare(&feed, it, &ctx)),
+            }
+        }
+        (fresh, carried, config, matcher, feed)
+    })
+    .await
+    .map_err(|e| format!("matching task failed: {e}"))?;
+    // 3. Under the lock: one transaction for the whole feed.
     let stats = rt
         .store
         .call(move |s| {
@@ -274,7 +307,7 @@ async fn process(
                 watches: &config.rules.watches,
                 config: &config,
             };
-            ingest(s, &feed, feed_id, first_poll, &parsed.items, &ctx, now)
+            store_prepared(s, &feed, feed_id, first_poll, fresh, &carried, total, &ctx, now)
         })
         .await
         .map_err(|e| e.to_string())?;

@@ -45,6 +45,8 @@ pub struct Gazetteer {
     pub(super) index: Vec<(u32, u32)>,
     /// Byte ranges of the common words in `text`, sorted by their bytes.
     pub(super) common: Vec<(u32, u32)>,
+    /// ISO codes of the countries, sorted.
+    pub(super) countries: Vec<[u8; 2]>,
     /// Ids of towns sorted by latitude, made on the first [`Gazetteer::within`].
     pub(super) by_lat: OnceLock<Vec<u32>>,
 }
@@ -101,6 +103,12 @@ impl Gazetteer {
             entries.push(entry);
         }
         index.sort_unstable();
+        let mut countries: Vec<[u8; 2]> = (entries.iter())
+            .filter(|e: &&Entry| e.kind == Kind::Country)
+            .map(|e| e.cc)
+            .collect();
+        countries.sort_unstable();
+        countries.dedup();
         let mut common = Vec::with_capacity(commons);
         for _ in 0..commons {
             let (line, range) = lines
@@ -119,6 +127,7 @@ impl Gazetteer {
             entries,
             index,
             common,
+            countries,
             by_lat: OnceLock::new(),
         })
     }

@@ -7,7 +7,7 @@
 
 use crate::fold::fold_term;
 use crate::gazetteer::load::{index_key, name_hash, range, split_names};
-use crate::gazetteer::{Gazetteer, GazetteerError, Kind, Resolution};
+use crate::gazetteer::{Gazetteer, GazetteerError, Resolution};
 
 impl Gazetteer {
     /// `place:NAME` or `place:NAME/CC`: look NAME up among all usable names in every language
@@ -91,11 +91,10 @@ impl Gazetteer {
             .as_bytes()
             .try_into()
             .map_err(|_| unknown())?;
-        let known = self
-            .entries
-            .iter()
-            .any(|e| e.kind == Kind::Country && e.cc == code);
-        if known { Ok(code) } else { Err(unknown()) }
+        match self.countries.binary_search(&code) {
+            Ok(_) => Ok(code),
+            Err(_) => Err(unknown()),
+        }
     }
 
     /// The distinct country codes of some places, in order of first appearance, comma-separated.

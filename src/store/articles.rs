@@ -4,9 +4,9 @@
 //! in place, keeping when it was first seen; every feed that carried it is remembered.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{Result, to_ts};
+use super::{Cached, Result, to_ts};
 use crate::identify::Identity;
 use crate::parse::Item;
 
@@ -38,7 +38,7 @@ pub fn upsert(
     let now_ts = to_ts(now);
     let existing = find(tx, feed_id, id)?;
     let Some((article_id, old_hash)) = existing else {
-        tx.execute(
+        tx.exec(
             "INSERT INTO articles (key, feed_id, guid, link, canonical_link, title_hash, title, summary,
              content, content_hash, published_at, first_seen_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -71,7 +71,7 @@ pub fn upsert(
             seen: Seen::Unchanged,
         });
     }
-    tx.execute(
+    tx.exec(
         "UPDATE articles SET title = ?2, summary = ?3, content = ?4, content_hash = ?5, link = COALESCE(?6, link),
          canonical_link = COALESCE(?7, canonical_link), updated_at = ?8 WHERE id = ?1",
         params![
@@ -93,9 +93,9 @@ pub fn upsert(
 
 /// The stored article this item is, if any: by key, by this feed's id for it, by
 /// canonical link, or (for items with neither id nor link) by title and date.
-fn find(tx: &Transaction<'_>, feed_id: i64, id: &Identity) -> Result<Option<(i64, String)>> {
+pub fn find(tx: &Connection, feed_id: i64, id: &Identity) -> Result<Option<(i64, String)>> {
     let by_key = tx
-        .query_row(
+        .row(
             "SELECT id, content_hash FROM articles WHERE key = ?1",
             [&id.key],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -106,7 +106,7 @@ fn find(tx: &Transaction<'_>, feed_id: i64, id: &Identity) -> Result<Option<(i64
     }
     if let Some(guid) = &id.guid {
         let found = tx
-            .query_row(
+            .row(
                 "SELECT a.id, a.content_hash FROM article_feeds af JOIN articles a ON a.id = af.article_id
                  WHERE af.feed_id = ?1 AND af.guid = ?2",
                 params![feed_id, guid],
@@ -119,7 +119,7 @@ fn find(tx: &Transaction<'_>, feed_id: i64, id: &Identity) -> Result<Option<(i64
     }
     if let Some(link) = &id.canonical_link {
         return Ok(tx
-            .query_row(
+            .row(
                 "SELECT id, content_hash FROM articles WHERE canonical_link = ?1 ORDER BY id LIMIT 1",
                 [link],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -128,7 +128,7 @@ fn find(tx: &Transaction<'_>, feed_id: i64, id: &Identity) -> Result<Option<(i64
     }
     if id.guid.is_none() {
         return Ok(tx
-            .query_row(
+            .row(
                 "SELECT id, content_hash FROM articles WHERE title_hash = ?1 AND canonical_link IS NULL
                  ORDER BY id LIMIT 1",
                 [&id.title_hash],
@@ -139,6 +139,20 @@ fn find(tx: &Transaction<'_>, feed_id: i64, id: &Identity) -> Result<Option<(i64
     Ok(None)
 }
 
+/// Whether the feed is already known to carry the article under this id of its own
+/// (a renewed guid must be remembered, so it is not "known").
+pub fn carried_by(conn: &Connection, article_id: i64, feed_id: i64, guid: Option<&str>) -> Result<bool> {
+    let stored: Option<Option<String>> = conn
+        .prepare_cached("SELECT guid FROM article_feeds WHERE article_id = ?1 AND feed_id = ?2")?
+        .query_row(params![article_id, feed_id], |r| r.get(0))
+        .optional()?;
+    Ok(match (stored, guid) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(old), Some(new)) => old.as_deref() == Some(new),
+    })
+}
+
 fn seen_in(
     tx: &Transaction<'_>,
     article_id: i64,
@@ -146,7 +160,7 @@ fn seen_in(
     guid: Option<&str>,
     now: i64,
 ) -> Result<()> {
-    tx.execute(
+    tx.exec(
         "INSERT INTO article_feeds (article_id, feed_id, guid, seen_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (article_id, feed_id) DO UPDATE SET guid = COALESCE(excluded.guid, guid)",
         params![article_id, feed_id, guid, now],

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::articles::{ArticleRow, article};
-use super::{Result, from_ts, to_ts};
+use super::{Cached, Result, from_ts, to_ts};
 use crate::deliver::flood;
 
 /// Record that `watch` matched an article. `None` when it already had (no new alert).
@@ -20,7 +20,7 @@ pub fn record_match(
     hits_json: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    let n = tx.execute(
+    let n = tx.exec(
         "INSERT INTO matches (watch, article_id, hits, matched_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (watch, article_id) DO NOTHING",
         params![watch, article_id, hits_json, to_ts(now)],
@@ -55,7 +55,7 @@ pub fn add_delivery(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let known: Option<i64> = tx
-        .query_row(
+        .row(
             "SELECT id FROM deliveries WHERE message_id = ?1",
             [message_id],
             |r| r.get(0),
@@ -68,7 +68,7 @@ pub fn add_delivery(
         Kind::Immediate => flood_batch(tx, match_id, recipient, now)?,
         Kind::Digest => None,
     };
-    let n = tx.execute(
+    let n = tx.exec(
         "INSERT INTO deliveries (match_id, kind, digest, recipient, message_id, next_attempt_at, created_at, batch_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) ON CONFLICT (message_id) DO NOTHING",
         params![match_id, kind.as_str(), digest, recipient, message_id, to_ts(now), batch],
@@ -84,11 +84,11 @@ fn flood_batch(
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
     let watch: String =
-        tx.query_row("SELECT watch FROM matches WHERE id = ?1", [match_id], |r| {
+        tx.row("SELECT watch FROM matches WHERE id = ?1", [match_id], |r| {
             r.get(0)
         })?;
     let (start, end) = flood::window(now);
-    let singles: i64 = tx.query_row(
+    let singles: i64 = tx.row(
         "SELECT COUNT(*) FROM deliveries d JOIN matches m ON m.id = d.match_id
          WHERE d.kind = 'immediate' AND d.recipient = ?1 AND d.created_at >= ?2 AND d.created_at < ?3
            AND d.batch_id IS NULL AND m.watch = ?4",
@@ -99,7 +99,7 @@ fn flood_batch(
         return Ok(None);
     }
     let mid = flood::summary_message_id(&watch, start, recipient);
-    tx.execute(
+    tx.exec(
         "INSERT INTO batches (kind, name, recipient, period_start, period_end, message_id,
                               next_attempt_at, retry_since, created_at)
          VALUES ('flood', ?1, ?2, ?3, ?4, ?5, ?4, ?4, ?6) ON CONFLICT (message_id) DO NOTHING",
@@ -108,7 +108,7 @@ fn flood_batch(
     // A summary already sent (only possible with a clock gone backwards) takes nothing
     // more: the alert then goes out on its own rather than never.
     Ok(tx
-        .query_row(
+        .row(
             "SELECT id FROM batches WHERE message_id = ?1 AND status = 'pending'",
             [&mid],
             |r| r.get(0),
@@ -195,11 +195,11 @@ pub fn mark_attempts_failed(
     let tx = conn.transaction()?;
     for &(id, next) in failed {
         match next {
-            Some(next) => tx.execute(
+            Some(next) => tx.exec(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
                 params![id, error, to_ts(next)],
             )?,
-            None => tx.execute(
+            None => tx.exec(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, status = 'failed' WHERE id = ?1",
                 params![id, error],
             )?,
@@ -280,22 +280,22 @@ pub fn list(conn: &Connection, status: &str) -> Result<Vec<OutboxRow>> {
 pub fn retry_now(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
     let now = to_ts(now);
     let tx = conn.transaction()?;
-    let revived = tx.execute(
+    let revived = tx.exec(
         "UPDATE deliveries SET status = 'pending', retry_since = ?1, next_attempt_at = ?1
          WHERE status = 'failed'",
         [now],
     )?;
-    tx.execute(
+    tx.exec(
         "UPDATE deliveries SET next_attempt_at = ?1
          WHERE status = 'pending' AND kind = 'immediate' AND batch_id IS NULL AND next_attempt_at > ?1",
         [now],
     )?;
-    tx.execute(
+    tx.exec(
         "UPDATE batches SET status = 'pending', retry_since = ?1, next_attempt_at = ?1
          WHERE status = 'failed'",
         [now],
     )?;
-    tx.execute(
+    tx.exec(
         "UPDATE batches SET next_attempt_at = ?1
          WHERE status = 'pending' AND next_attempt_at > ?1 AND period_end <= ?1",
         [now],

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{Result, from_ts, to_ts};
+use super::{Cached, Result, from_ts, to_ts};
 use crate::stories::{Entry, Fingerprint, Index, Placement, Signature};
 
 /// A story as alerts name it.
@@ -113,7 +113,13 @@ impl Cache {
         window_start(now, self.window.unwrap_or(Duration::ZERO))
     }
 
-    /// Record an entry whose article's transaction committed.
+    /// Forget everything: the next `refresh` reloads the window from the database
+    /// (after a rolled-back transaction whose articles the index had already learnt).
+    pub fn invalidate(&mut self) {
+        *self = Cache::default();
+    }
+
+    /// Record an entry whose article's transaction committed (or is about to).
     pub fn insert(&mut self, e: Entry) {
         self.index.insert(e);
     }
@@ -132,7 +138,7 @@ pub fn assign(
     let joined = match placement.found {
         // The story may have gone meanwhile (retention), then the article starts anew.
         Some(f) => tx
-            .query_row("SELECT key FROM stories WHERE id = ?1", [f.story_id], |r| {
+            .row("SELECT key FROM stories WHERE id = ?1", [f.story_id], |r| {
                 r.get::<_, String>(0)
             })
             .optional()?
@@ -146,11 +152,11 @@ pub fn assign(
         Some(s) => s,
         None => {
             // A key already taken is this very article's old story (pruned, seen again).
-            tx.execute(
+            tx.exec(
                 "INSERT INTO stories (key, first_seen_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
                 params![article_key, to_ts(now)],
             )?;
-            let id = tx.query_row(
+            let id = tx.row(
                 "SELECT id FROM stories WHERE key = ?1",
                 [article_key],
                 |r| r.get(0),
@@ -161,7 +167,7 @@ pub fn assign(
             }
         }
     };
-    tx.execute(
+    tx.exec(
         "UPDATE articles SET story_id = ?2 WHERE id = ?1",
         params![article_id, story.id],
     )?;
@@ -185,7 +191,7 @@ pub fn refingerprint(
     fingerprint: Option<Fingerprint>,
 ) -> Result<(StoryRef, Option<Entry>)> {
     store_fingerprint(tx, article_id, fingerprint.as_ref())?;
-    let (story_id, key, first_seen): (Option<i64>, String, i64) = tx.query_row(
+    let (story_id, key, first_seen): (Option<i64>, String, i64) = tx.row(
         "SELECT a.story_id, COALESCE(s.key, a.key), a.first_seen_at
          FROM articles a LEFT JOIN stories s ON s.id = a.story_id WHERE a.id = ?1",
         [article_id],
@@ -209,7 +215,7 @@ fn store_fingerprint(
     article_id: i64,
     fp: Option<&Fingerprint>,
 ) -> Result<()> {
-    tx.execute(
+    tx.exec(
         "UPDATE articles SET text_hash = ?2, shingles = ?3, signature = ?4 WHERE id = ?1",
         params![
             article_id,

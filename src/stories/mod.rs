@@ -102,6 +102,32 @@ pub struct Placement {
     pub found: Option<Found>,
 }
 
+/// `place` for a text already reduced and fingerprinted (off the store lock): the exact
+/// hash first, then MinHash with LSH.
+pub fn place_prepared(
+    index: &Index,
+    prepared: Option<(Text, Fingerprint)>,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Placement {
+    let Some((t, fp)) = prepared else {
+        return Placement {
+            fingerprint: None,
+            found: None,
+        };
+    };
+    if let Some((found, stored)) = index.find_exact(t.exact, since) {
+        return Placement {
+            fingerprint: Some(stored),
+            found: Some(found),
+        };
+    }
+    let found = index.find_similar(&fp, since);
+    Placement {
+        fingerprint: Some(fp),
+        found,
+    }
+}
+
 /// Place a new article among the stories of `index` first seen at or after `since`:
 /// the exact hash first (a verbatim copy reuses the stored fingerprint: no MinHash),
 /// then MinHash with LSH.
