@@ -34,7 +34,8 @@ CREATE TABLE articles (
     updated_at      INTEGER
 );
 CREATE INDEX articles_canonical_link ON articles(canonical_link);
-CREATE INDEX articles_title_hash ON articles(title_hash);
+-- Only items with neither id nor link are looked up by title and date.
+CREATE INDEX articles_title_hash ON articles(title_hash) WHERE canonical_link IS NULL;
 CREATE INDEX articles_first_seen ON articles(first_seen_at);
 
 -- Every feed an article was seen in, with that feed's own id for it.

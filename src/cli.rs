@@ -173,7 +173,9 @@ pub fn main() -> ExitCode {
             command: FeedsCommand::Export,
         } => crate::commands::feeds_export(&cfg),
         Command::Search { query, limit } => crate::commands::search(&cfg, &query.join(" "), limit),
-        Command::Backtest { since, watch } => crate::commands::backtest(&cfg, &since, watch.as_deref()),
+        Command::Backtest { since, watch } => {
+            crate::commands::backtest(&cfg, &since, watch.as_deref())
+        }
         Command::Man | Command::Completions { .. } => ExitCode::SUCCESS,
         Command::Digest {
             command: DigestCommand::Send { name, dry_run },
@@ -184,13 +186,15 @@ pub fn main() -> ExitCode {
         },
         Command::Feeds {
             command: FeedsCommand::List,
-        } => match crate::feeds_cmd::list(&cfg, &mut std::io::stdout().lock(), chrono::Utc::now()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("vigie: {e}");
-                ExitCode::from(1)
+        } => {
+            match crate::feeds_cmd::list(&cfg, &mut std::io::stdout().lock(), chrono::Utc::now()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("vigie: {e}");
+                    ExitCode::from(1)
+                }
             }
-        },
+        }
     }
 }
 
@@ -206,8 +210,14 @@ fn init_logging(daemon: bool) {
 }
 
 fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    // Blocking threads run parsing, matching and SQLite: more of them than a few per
+    // core only adds memory and lock contention.
+    let blocking = std::thread::available_parallelism()
+        .map_or(4, |n| n.get() * 2)
+        .max(4);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(blocking)
         .build()
     {
         Ok(rt) => rt,
@@ -317,7 +327,11 @@ fn print_item_matches(
     };
     let matches = matcher.match_document(&doc);
     if !json && !matches.is_empty() {
-        let title = if item.title.is_empty() { "(untitled)" } else { &item.title };
+        let title = if item.title.is_empty() {
+            "(untitled)"
+        } else {
+            &item.title
+        };
         writeln!(out, "{id}  {title}")?;
     }
     for m in matches {
@@ -334,7 +348,15 @@ fn print_item_matches(
             let hits: Vec<String> = m
                 .hits
                 .iter()
-                .map(|h| format!("«{}» {} {}..{}", h.text, field_name(h.field), h.start, h.end))
+                .map(|h| {
+                    format!(
+                        "«{}» {} {}..{}",
+                        h.text,
+                        field_name(h.field),
+                        h.start,
+                        h.end
+                    )
+                })
                 .collect();
             writeln!(out, "  {watch}: {}", hits.join(", "))?;
         }

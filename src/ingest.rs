@@ -123,71 +123,116 @@ pub fn prepare(feed: &FeedConfig, it: Identified, ctx: &MatchContext<'_>) -> Pre
     Prepared { it, matches, story }
 }
 
-/// Store, in ONE transaction, the items of one poll of `feed`: `prepared` (fresh) and
-/// `carried` (already stored, newly seen in this feed). `total` is the number of items
+/// What one poll of one feed has to store: its fresh items (`prepared`) and the ones
+/// already stored but newly seen in this feed (`carried`); `total` is the number of items
 /// the feed held. On a feed's first poll, items published more than `backfill` ago are
 /// stored and matched but queue no delivery.
-#[allow(clippy::too_many_arguments)]
+pub struct Batch {
+    pub feed: FeedConfig,
+    pub feed_id: i64,
+    pub first_poll: bool,
+    pub prepared: Vec<Prepared>,
+    pub carried: Vec<Identified>,
+    pub total: usize,
+}
+
+/// Store one feed's batch in ONE transaction.
 pub fn store_prepared(
     store: &mut Store,
-    feed: &FeedConfig,
-    feed_id: i64,
-    first_poll: bool,
-    prepared: Vec<Prepared>,
-    carried: &[Identified],
-    total: usize,
+    batch: &Batch,
     ctx: &MatchContext<'_>,
     now: DateTime<Utc>,
 ) -> Result<IngestStats> {
-    let mut stats = IngestStats {
-        items: total,
-        ..IngestStats::default()
-    };
-    store.stories.refresh(&store.conn, ctx.config.story_window, now)?;
-    let since = store.stories.since(now);
-    let result = write_all(store, feed, feed_id, first_poll, prepared, carried, ctx, since, now, &mut stats);
-    if result.is_err() {
-        // The index may have learnt of articles the rollback took away: reload it.
-        store.stories.invalidate();
-    }
-    result.map(|()| stats)
+    store_batches(store, std::slice::from_ref(batch), ctx, now)
+        .pop()
+        .unwrap_or_else(|| Ok(IngestStats::default()))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn write_all(
+/// Store several feeds' batches in ONE transaction (group commit: a burst of polls
+/// writes each index page once rather than once per feed). If the group fails, each
+/// batch is tried again alone, so one feed's failure costs only that feed. Results are
+/// in the order of `batches`.
+pub fn store_batches(
     store: &mut Store,
-    feed: &FeedConfig,
-    feed_id: i64,
-    first_poll: bool,
-    prepared: Vec<Prepared>,
-    carried: &[Identified],
+    batches: &[Batch],
+    ctx: &MatchContext<'_>,
+    now: DateTime<Utc>,
+) -> Vec<Result<IngestStats>> {
+    match write_group(store, batches, ctx, now) {
+        Ok(stats) => stats.into_iter().map(Ok).collect(),
+        Err(_) if batches.len() > 1 => batches
+            .iter()
+            .map(|b| write_group(store, std::slice::from_ref(b), ctx, now).map(|mut v| v.remove(0)))
+            .collect(),
+        Err(e) => vec![Err(e)],
+    }
+}
+
+fn write_group(
+    store: &mut Store,
+    batches: &[Batch],
+    ctx: &MatchContext<'_>,
+    now: DateTime<Utc>,
+) -> Result<Vec<IngestStats>> {
+    store
+        .stories
+        .refresh(&store.conn, ctx.config.story_window, now)?;
+    let since = store.stories.since(now);
+    let Store {
+        conn,
+        stories: cache,
+        ..
+    } = store;
+    let result = (|| {
+        let tx = conn.transaction()?;
+        let mut all = Vec::with_capacity(batches.len());
+        for b in batches {
+            let mut stats = IngestStats {
+                items: b.total,
+                ..IngestStats::default()
+            };
+            write_batch(&tx, cache, b, ctx, since, now, &mut stats)?;
+            all.push(stats);
+        }
+        tx.commit()?;
+        Ok(all)
+    })();
+    if result.is_err() {
+        // The index may have learnt of articles the rollback took away: reload it.
+        cache.invalidate();
+    }
+    result
+}
+
+fn write_batch(
+    tx: &rusqlite::Transaction<'_>,
+    cache: &mut crate::store::stories::Cache,
+    b: &Batch,
     ctx: &MatchContext<'_>,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
     stats: &mut IngestStats,
 ) -> Result<()> {
-    let Store { conn, stories: cache, .. } = store;
-    let tx = conn.transaction()?;
-    for c in carried {
+    for c in &b.carried {
         // Unchanged but for the feed carrying it; an edit since classification (another
         // feed's copy, a race) is handled like any fresh item.
-        let up = upsert(&tx, feed_id, &c.item, &c.id, &c.hash, now)?;
+        let up = upsert(tx, b.feed_id, &c.item, &c.id, &c.hash, now)?;
         if up.seen != Seen::Unchanged {
-            let p = prepare(
-                feed,
-                Identified { item: c.item.clone(), id: c.id.clone(), hash: c.hash.clone() },
-                ctx,
-            );
-            record(&tx, cache, first_poll, p, up, ctx, since, now, stats)?;
+            let it = Identified {
+                item: c.item.clone(),
+                id: c.id.clone(),
+                hash: c.hash.clone(),
+            };
+            let p = prepare(&b.feed, it, ctx);
+            record(tx, cache, b.first_poll, &p, up, ctx, since, now, stats)?;
         }
     }
-    for p in prepared {
-        let up = upsert(&tx, feed_id, &p.it.item, &p.it.id, &p.it.hash, now)?;
+    for p in &b.prepared {
+        let up = upsert(tx, b.feed_id, &p.it.item, &p.it.id, &p.it.hash, now)?;
         if up.seen != Seen::Unchanged {
-            record(&tx, cache, first_poll, p, up, ctx, since, now, stats)?;
+            record(tx, cache, b.first_poll, p, up, ctx, since, now, stats)?;
         }
     }
-    tx.commit()?;
     Ok(())
 }
 
@@ -197,7 +242,7 @@ fn record(
     tx: &rusqlite::Transaction<'_>,
     cache: &mut crate::store::stories::Cache,
     first_poll: bool,
-    p: Prepared,
+    p: &Prepared,
     up: Upsert,
     ctx: &MatchContext<'_>,
     since: DateTime<Utc>,
@@ -208,7 +253,7 @@ fn record(
     let story = match up.seen {
         Seen::New => {
             stats.new += 1;
-            let placed = stories::place_prepared(cache.index(), p.story, since);
+            let placed = stories::place_prepared(cache.index(), p.story.as_ref(), since);
             stats.copies += usize::from(placed.found.is_some());
             let (story, entry) = assign(tx, up.article_id, &p.it.id.key, placed, now)?;
             // Learnt now so that a copy later in this same poll finds it; a rollback
@@ -220,7 +265,11 @@ fn record(
         }
         _ => {
             stats.edited += 1;
-            let (story, entry) = refingerprint(tx, up.article_id, p.story.map(|(_, fp)| fp))?;
+            let (story, entry) = refingerprint(
+                tx,
+                up.article_id,
+                p.story.as_ref().map(|(_, fp)| fp.clone()),
+            )?;
             if let Some(e) = entry {
                 cache.insert(e);
             }
@@ -255,15 +304,23 @@ pub fn ingest(
 ) -> Result<IngestStats> {
     let all = identify_all(&feed.name, items.to_vec());
     let classes = classify(store, feed_id, &all)?;
-    let (mut fresh, mut carried) = (Vec::new(), Vec::new());
+    let (mut prepared, mut carried) = (Vec::new(), Vec::new());
     for (it, class) in all.into_iter().zip(classes) {
         match class {
             Class::Known => {}
             Class::Carried => carried.push(it),
-            Class::Fresh => fresh.push(prepare(feed, it, ctx)),
+            Class::Fresh => prepared.push(prepare(feed, it, ctx)),
         }
     }
-    store_prepared(store, feed, feed_id, first_poll, fresh, &carried, items.len(), ctx, now)
+    let batch = Batch {
+        feed: feed.clone(),
+        feed_id,
+        first_poll,
+        prepared,
+        carried,
+        total: items.len(),
+    };
+    store_prepared(store, &batch, ctx, now)
 }
 
 /// Queue the deliveries one match calls for; returns how many were new.

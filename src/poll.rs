@@ -11,13 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, FeedConfig, Interval};
 use crate::deliver::Mailer;
 use crate::fetch::{Content, FetchError, Fetched, Fetcher, Validators};
-use crate::ingest::{Class, IngestStats, MatchContext, classify, identify_all, prepare, store_prepared};
+use crate::ingest::{
+    Batch, Class, IngestStats, MatchContext, classify, identify_all, prepare, store_batches,
+};
 use crate::rules::Matcher;
 use crate::schedule;
 use crate::store::StoreHandle;
@@ -75,6 +77,7 @@ pub async fn poll_feeds_with(
     let global = Arc::new(Semaphore::new(rt.config.poll.concurrency.max(1)));
     let mut per_host: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let mut tasks = JoinSet::new();
+    let writer = spawn_writer(rt);
     for name in names {
         let Some(feed) = rt.config.feed(name).cloned() else {
             continue;
@@ -87,13 +90,13 @@ pub async fn poll_feeds_with(
             .entry(host)
             .or_insert_with(|| Arc::new(Semaphore::new(rt.config.poll.per_host.max(1))))
             .clone();
-        let (rt, global) = (rt.clone(), global.clone());
+        let (rt, global, writer) = (rt.clone(), global.clone(), writer.clone());
         tasks.spawn(async move {
             // Per host first: a task waiting for a busy host holds no global slot.
             let _h = host_limit.acquire_owned().await;
             let _g = global.acquire_owned().await;
             let started = std::time::Instant::now();
-            let outcome = poll_one(&rt, &feed, now).await;
+            let outcome = poll_one(&rt, &writer, &feed, now).await;
             record_metrics(&feed.name, &outcome, started.elapsed().as_secs_f64());
             match &outcome {
                 Outcome::Failed(cause) => tracing::warn!(feed = %feed.name, cause = %cause, "poll failed"),
@@ -121,7 +124,7 @@ pub async fn poll_feeds_with(
     reports
 }
 
-async fn poll_one(rt: &Runtime, feed: &FeedConfig, now: DateTime<Utc>) -> Outcome {
+async fn poll_one(rt: &Runtime, writer: &Writer, feed: &FeedConfig, now: DateTime<Utc>) -> Outcome {
     let name = feed.name.clone();
     let state = match rt.store.call(move |s| s.feed_state(&name)).await {
         Ok(Some(s)) => s,
@@ -172,7 +175,7 @@ async fn poll_one(rt: &Runtime, feed: &FeedConfig, now: DateTime<Utc>) -> Outcom
                     charset,
                     validators,
                     ..
-                } => match process(rt, feed, &state, bytes, charset, now).await {
+                } => match process(rt, writer, feed, &state, bytes, charset, now).await {
                     Ok((stats, dates)) => {
                         let interval = match configured {
                             Interval::Auto => {
@@ -250,8 +253,65 @@ fn failure(
 
 /// Parse on a blocking thread, then store and match in the database's thread. Returns
 /// the feed's item dates too, for the adaptive interval.
+/// A feed's batch on its way to the writer, and where its result goes.
+struct Job {
+    batch: Batch,
+    now: DateTime<Utc>,
+    reply: oneshot::Sender<Result<IngestStats, String>>,
+}
+
+type Writer = mpsc::Sender<Job>;
+
+/// Group commit: one task writes the batches of feeds that finish at about the same
+/// time in one transaction (see `ingest::store_batches`); it ends with the last sender.
+fn spawn_writer(rt: &Runtime) -> Writer {
+    let (tx, mut rx) = mpsc::channel::<Job>(64);
+    let rt = rt.clone();
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut jobs = vec![first];
+            while jobs.len() < 32 {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+            let now = jobs.iter().map(|j| j.now).max().unwrap_or_else(Utc::now);
+            let (batches, replies): (Vec<Batch>, Vec<_>) =
+                jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
+            let (config, matcher) = (rt.config.clone(), rt.matcher.clone());
+            let results = rt
+                .store
+                .call(move |s| {
+                    let ctx = MatchContext {
+                        matcher: &matcher,
+                        watches: &config.rules.watches,
+                        config: &config,
+                    };
+                    Ok(store_batches(s, &batches, &ctx, now))
+                })
+                .await;
+            match results {
+                Ok(results) => {
+                    for (reply, r) in replies.into_iter().zip(results) {
+                        let _ = reply.send(r.map_err(|e| e.to_string()));
+                    }
+                }
+                Err(e) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(e.to_string()));
+                    }
+                }
+            }
+        }
+    });
+    tx
+}
+
+/// Parse, classify, match and store one fetched body.
 async fn process(
     rt: &Runtime,
+    writer: &Writer,
     feed: &FeedConfig,
     state: &FeedState,
     bytes: Vec<u8>,
@@ -280,36 +340,39 @@ async fn process(
         .map_err(|e| e.to_string())?;
     // 2. Off the lock, in parallel with other feeds: match and fingerprint those.
     let (config, matcher, feed) = (rt.config.clone(), rt.matcher.clone(), feed.clone());
-    let (fresh, carried, config, matcher, feed) = tokio::task::spawn_blocking(move || {
+    let batch = tokio::task::spawn_blocking(move || {
         let ctx = MatchContext {
             matcher: &matcher,
             watches: &config.rules.watches,
             config: &config,
         };
-        let (mut fresh, mut carried) = (Vec::new(), Vec::new());
+        let (mut prepared, mut carried) = (Vec::new(), Vec::new());
         for (it, class) in items.into_iter().zip(classes) {
             match class {
                 Class::Known => {}
                 Class::Carried => carried.push(it),
-                Class::Fresh => fresh.push(prepare(&feed, it, &ctx)),
+                Class::Fresh => prepared.push(prepare(&feed, it, &ctx)),
             }
         }
-        (fresh, carried, config, matcher, feed)
+        Batch {
+            feed,
+            feed_id,
+            first_poll,
+            prepared,
+            carried,
+            total,
+        }
     })
     .await
     .map_err(|e| format!("matching task failed: {e}"))?;
-    // 3. Under the lock: one transaction for the whole feed.
-    let stats = rt
-        .store
-        .call(move |s| {
-            let ctx = MatchContext {
-                matcher: &matcher,
-                watches: &config.rules.watches,
-                config: &config,
-            };
-            store_prepared(s, &feed, feed_id, first_poll, fresh, &carried, total, &ctx, now)
-        })
+    // 3. The writer stores it, in one transaction with whatever other feeds are ready.
+    let (reply, answer) = oneshot::channel();
+    writer
+        .send(Job { batch, now, reply })
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| "the database writer stopped".to_string())?;
+    let stats = answer
+        .await
+        .map_err(|_| "the database writer stopped".to_string())??;
     Ok((stats, dates))
 }

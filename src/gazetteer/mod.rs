@@ -82,11 +82,12 @@ pub struct Resolution {
 }
 
 impl Resolution {
-    /// The other candidates worth a warning: those at least a tenth as populous as the chosen
-    /// place. «Homs» warns about Al Khums (LY, 200,000 against 775,000); «Paris» does not warn
-    /// about Paris, Texas.
+    /// The other candidates worth a warning: those at least a fifth as populous as the chosen
+    /// place. «Homs» warns about Al Khums (LY, 200,000 against 775,000); «Palmyra» does not
+    /// warn about Palmyra, Pennsylvania (7,500 against 51,000), nor «Damascus» about Damascus,
+    /// Maryland.
     pub fn rivals(&self) -> impl Iterator<Item = &Place> {
-        let floor = self.place.population / 10;
+        let floor = self.place.population / 5;
         self.ambiguous.iter().filter(move |p| p.population >= floor)
     }
 }

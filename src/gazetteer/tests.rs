@@ -20,7 +20,10 @@ fn has_name(place: u32, name: &str) -> bool {
 
 #[test]
 fn palmyra_has_its_names_in_every_language() {
-    let palmyra = gaz().resolve("Palmyra", None).unwrap().place;
+    let resolution = gaz().resolve("Palmyra", None).unwrap();
+    assert!(resolution.ambiguous.iter().any(|p| p.country == "US"));
+    assert_eq!(resolution.rivals().count(), 0, "Palmyra, PA is no rival");
+    let palmyra = resolution.place;
     assert_eq!(
         (palmyra.name.as_str(), palmyra.country.as_str()),
         ("Tadmur", "SY")

@@ -141,7 +141,12 @@ pub fn find(tx: &Connection, feed_id: i64, id: &Identity) -> Result<Option<(i64,
 
 /// Whether the feed is already known to carry the article under this id of its own
 /// (a renewed guid must be remembered, so it is not "known").
-pub fn carried_by(conn: &Connection, article_id: i64, feed_id: i64, guid: Option<&str>) -> Result<bool> {
+pub fn carried_by(
+    conn: &Connection,
+    article_id: i64,
+    feed_id: i64,
+    guid: Option<&str>,
+) -> Result<bool> {
     let stored: Option<Option<String>> = conn
         .prepare_cached("SELECT guid FROM article_feeds WHERE article_id = ?1 AND feed_id = ?2")?
         .query_row(params![article_id, feed_id], |r| r.get(0))

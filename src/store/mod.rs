@@ -104,6 +104,12 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
+        // A first poll writes thousands of articles in a burst: fewer, larger checkpoints
+        // keep those writes from being copied twice mid-burst.
+        conn.pragma_update(None, "wal_autocheckpoint", 8_000)
+            .map_err(open_err)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;

@@ -83,10 +83,9 @@ fn flood_batch(
     recipient: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    let watch: String =
-        tx.row("SELECT watch FROM matches WHERE id = ?1", [match_id], |r| {
-            r.get(0)
-        })?;
+    let watch: String = tx.row("SELECT watch FROM matches WHERE id = ?1", [match_id], |r| {
+        r.get(0)
+    })?;
     let (start, end) = flood::window(now);
     let singles: i64 = tx.row(
         "SELECT COUNT(*) FROM deliveries d JOIN matches m ON m.id = d.match_id

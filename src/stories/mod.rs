@@ -106,7 +106,7 @@ pub struct Placement {
 /// hash first, then MinHash with LSH.
 pub fn place_prepared(
     index: &Index,
-    prepared: Option<(Text, Fingerprint)>,
+    prepared: Option<&(Text, Fingerprint)>,
     since: chrono::DateTime<chrono::Utc>,
 ) -> Placement {
     let Some((t, fp)) = prepared else {
@@ -121,9 +121,9 @@ pub fn place_prepared(
             found: Some(found),
         };
     }
-    let found = index.find_similar(&fp, since);
+    let found = index.find_similar(fp, since);
     Placement {
-        fingerprint: Some(fp),
+        fingerprint: Some(fp.clone()),
         found,
     }
 }
