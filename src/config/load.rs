@@ -257,7 +257,13 @@ fn mail_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, dir: &Path, mail: 
     }
     if let Some(tz) = w.string(th, "timezone") {
         if tz.value.parse::<chrono_tz::Tz>().is_err() {
-            w.error(tz.span, format!("unknown time zone \"{}\" (expected an IANA name such as \"Europe/Paris\")", tz.value));
+            w.error(
+                tz.span,
+                format!(
+                    "unknown time zone \"{}\" (expected an IANA name such as \"Europe/Paris\")",
+                    tz.value
+                ),
+            );
         }
         mail.timezone = Some(tz.value);
     }

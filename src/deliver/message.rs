@@ -49,7 +49,11 @@ impl Outgoing {
             .first()
             .and_then(|d| digest_zones.get(&d.name).copied())
             .unwrap_or(Tz::UTC);
-        let mail_zone = cfg.mail.timezone.as_deref().and_then(|z| parse_zone(z).ok());
+        let mail_zone = cfg
+            .mail
+            .timezone
+            .as_deref()
+            .and_then(|z| parse_zone(z).ok());
         let default_zone = mail_zone.unwrap_or(default_zone);
         let watch_zones = cfg
             .rules

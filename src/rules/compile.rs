@@ -17,6 +17,7 @@ use aho_corasick::AhoCorasick;
 
 use crate::rules::code::{ALL_FIELDS, Code, Term, TermId, collect_terms, to_u32};
 use crate::rules::lower::Lowering;
+use crate::rules::places::PlaceReport;
 use crate::rules::query;
 use crate::rules::scan::build_scanner;
 use crate::rules::trigger::trigger;
@@ -42,11 +43,14 @@ pub struct Matcher {
     pub(crate) roots: Vec<u32>,
     /// Watches without a trigger set, evaluated for every document.
     pub(crate) always: Box<[u32]>,
+    /// What each distinct `place:` and `within()` term resolved to.
+    pub(crate) places: Vec<PlaceReport>,
 }
 
 impl Matcher {
     /// Compile every watch into ONE aho-corasick automaton. Collect ALL errors (every bad query,
-    /// every unknown @entity), not just the first.
+    /// every unknown @entity or place), not just the first. The gazetteer is loaded only if
+    /// some watch uses `place:` or `within()`.
     pub fn build(entities: &[EntityDef], watches: &[WatchDef]) -> Result<Matcher, Vec<RuleError>> {
         let mut entity_names: HashMap<&str, Vec<&str>> = HashMap::new();
         for e in entities {
@@ -64,6 +68,7 @@ impl Matcher {
                     message: e.message(),
                 }),
                 Ok(expr) => {
+                    lowering.watch = i;
                     let root = lowering.node(&expr, ALL_FIELDS);
                     roots.push(lowering.push_node(root));
                     errors.extend(
@@ -82,7 +87,12 @@ impl Matcher {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let Lowering { interner, code, .. } = lowering;
+        let Lowering {
+            interner,
+            code,
+            places,
+            ..
+        } = lowering;
 
         // How many watches use each term: a proxy for how common it is.
         let mut usage = vec![0u32; interner.terms.len()];
@@ -162,6 +172,7 @@ impl Matcher {
             code,
             roots,
             always: always.into_boxed_slice(),
+            places,
         })
     }
 
@@ -173,5 +184,11 @@ impl Matcher {
     /// Number of distinct patterns in the automaton.
     pub fn pattern_count(&self) -> usize {
         self.pattern_terms.len()
+    }
+
+    /// What each distinct `place:` and `within()` term of the watches resolved to, in order of
+    /// first use: for `vigie check` to show, and to warn about ambiguous names.
+    pub fn places(&self) -> &[PlaceReport] {
+        &self.places
     }
 }

@@ -1,9 +1,10 @@
 //! Rules stage 2a — lowering: each watch's [`Expr`] into [`Code`], with terms interned.
 //!
 //! Invariants: identical folded patterns get one pattern id, identical (pattern, prefix, acronym)
-//! triples one term id; an entity's names are interned once and shared by every watch using it;
-//! identical leaves are shared; a fault is recorded with its byte offset in the query and lowering
-//! goes on, so that every fault of every watch is reported.
+//! triples one term id; an entity's names, and a place's (`place:`, `within()`, expanded by
+//! `places`), are interned once and shared by every watch using them; identical leaves are
+//! shared; a fault is recorded with its byte offset in the query and lowering goes on, so that
+//! every fault of every watch is reported.
 
 use std::collections::HashMap;
 
@@ -11,10 +12,8 @@ use unicode_normalization::char::is_combining_mark;
 
 use crate::fold::fold;
 use crate::rules::code::{Code, FieldMask, Leaf, Node, Span, Term, TermId, to_u32};
+use crate::rules::places::{self, PlaceKey, PlaceReport};
 use crate::rules::query::{self, Expr};
-
-/// Message for `place:` and `within(…)` until the gazetteer exists.
-const NO_GAZETTEER: &str = "place: needs the gazetteer, which is not built yet";
 
 /// Whether `text` (a query term or an entity name) falls under the acronym rule: 2 to 5 letters,
 /// all capitals.
@@ -83,6 +82,19 @@ impl Interner {
         ids.dedup();
         Ok(ids)
     }
+
+    /// A place's names from the gazetteer: already folded and filtered, never prefixes (a name
+    /// ending in `*` is just a name); a name with nothing to match is skipped, not an error, since
+    /// the user did not write it.
+    fn place_names(&mut self, names: &[&str]) -> Vec<TermId> {
+        let mut ids: Vec<TermId> = names
+            .iter()
+            .filter_map(|name| self.term(name, false).ok())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
 }
 
 /// Lowers one watch's `Expr` at a time into [`Code`].
@@ -92,6 +104,12 @@ pub(crate) struct Lowering<'a> {
     entities: &'a HashMap<&'a str, Vec<&'a str>>,
     /// Entity name → its terms in `code.refs`, shared by every watch that uses it.
     entity_cache: HashMap<String, Result<Span, String>>,
+    /// Place term → its names' terms in `code.refs` and its index in `places`.
+    place_cache: HashMap<PlaceKey, Result<(Span, usize), String>>,
+    /// What each distinct place term resolved to, in order of first use.
+    pub places: Vec<PlaceReport>,
+    /// Index of the watch being lowered (recorded in `places`).
+    pub watch: usize,
     /// Leaves already made, shared between watches.
     leaf_ids: HashMap<Leaf, u32>,
     /// Errors of the watch being lowered: (offset, message).
@@ -105,6 +123,9 @@ impl<'a> Lowering<'a> {
             code: Code::default(),
             entities,
             entity_cache: HashMap::new(),
+            place_cache: HashMap::new(),
+            places: Vec::new(),
+            watch: 0,
             leaf_ids: HashMap::new(),
             errors: Vec::new(),
         }
@@ -229,9 +250,29 @@ impl<'a> Lowering<'a> {
         result
     }
 
-    /// The names of a `place:` or `within(…)` node. The gazetteer will expand it to a list of
-    /// names, compiled like an entity's with [`Interner::names`] (and cached like one).
-    fn place(&mut self, _expr: &Expr) -> Result<Span, String> {
-        Err(NO_GAZETTEER.to_owned())
+    /// The names of a `place:` or `within(…)` node, from the gazetteer (loaded here on first
+    /// use, and only here), compiled like an entity's names and cached like them; the watch is
+    /// recorded in the term's [`PlaceReport`].
+    fn place(&mut self, expr: &Expr) -> Result<Span, String> {
+        let key = places::key(expr).ok_or_else(|| "not a place".to_owned())?;
+        let cached = match self.place_cache.get(&key) {
+            Some(cached) => cached.clone(),
+            None => {
+                let result = places::expand(expr).map(|expansion| {
+                    let ids = self.interner.place_names(&expansion.names);
+                    self.places.push(expansion.report);
+                    (self.code.span_of(ids), self.places.len() - 1)
+                });
+                self.place_cache.insert(key, result.clone());
+                result
+            }
+        };
+        let (span, report) = cached?;
+        if let Some(r) = self.places.get_mut(report) {
+            if r.watches.last() != Some(&self.watch) {
+                r.watches.push(self.watch);
+            }
+        }
+        Ok(span)
     }
 }

@@ -1,9 +1,10 @@
 //! Rules: the watch language, from query text to matches (user documentation: docs/rules.md).
 //! Stages:
 //! 1. `query` + `parser`: query text → [`Expr`], or a positioned [`ParseError`];
-//! 2. `compile` (`lower`, `code`, `trigger`): entities expanded, every term folded into ONE
-//!    aho-corasick automaton, each watch lowered into a boolean tree over term hits and indexed
-//!    under the terms that trigger it;
+//! 2. `compile` (`lower`, `places`, `code`, `trigger`): entities and places (from the built-in
+//!    gazetteer, loaded only when a watch uses `place:` or `within()`) expanded, every term
+//!    folded into ONE aho-corasick automaton, each watch lowered into a boolean tree over term
+//!    hits and indexed under the terms that trigger it;
 //! 3. `scan` + `eval`: each field of a document folded once and scanned once, then only the
 //!    watches triggered by a found term (or that hold with no hit) are evaluated.
 //!
@@ -16,6 +17,7 @@ mod compile;
 mod eval;
 mod lower;
 mod parser;
+mod places;
 pub mod query;
 mod scan;
 #[cfg(test)]
@@ -23,6 +25,7 @@ mod tests;
 mod trigger;
 
 pub use compile::Matcher;
+pub use places::PlaceReport;
 pub use query::{Expr, ParseError, ParseErrorKind};
 
 /// A field of an article.

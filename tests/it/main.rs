@@ -4,9 +4,9 @@
 mod support;
 
 mod check;
-mod daemon;
 mod corpora;
 mod crash;
+mod daemon;
 mod delivery;
 mod digests;
 mod end_to_end;

@@ -287,7 +287,8 @@ async fn a_301_moves_the_feed_and_a_302_does_not() {
         "{e}"
     );
     assert!(
-        !e.lines().any(|l| l.contains("moved") && l.contains("feed=temp")),
+        !e.lines()
+            .any(|l| l.contains("moved") && l.contains("feed=temp")),
         "{e}"
     );
     assert_eq!(state(dir.path(), "moved").url, http.url("/new.xml"));

@@ -25,7 +25,11 @@ async fn json_lines_locate_every_hit_in_the_seed_article() {
     let cfg = write_config(dir.path(), "rules = [\"rules.toml\"]\n", RULES);
     let article = dir.path().join("seed.txt");
     std::fs::write(&article, seed_article()).unwrap();
-    let out = vigie(&cfg, &["rules", "test", "--json", article.to_str().unwrap()]).await;
+    let out = vigie(
+        &cfg,
+        &["rules", "test", "--json", article.to_str().unwrap()],
+    )
+    .await;
     assert!(out.status.success(), "{}", stderr(&out));
     let lines: Vec<serde_json::Value> = stdout(&out)
         .lines()
@@ -36,15 +40,25 @@ async fn json_lines_locate_every_hit_in_the_seed_article() {
     assert_eq!(watches, vec!["daech", "onu-geneve"]);
     let daech = &lines[0];
     assert_eq!(daech["item"], "seed.txt");
-    let texts: Vec<&str> = daech["hits"].as_array().unwrap().iter().map(|h| h["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = daech["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["text"].as_str().unwrap())
+        .collect();
     for form in ["Etat islamique", "Daech", "Daesh", "EI"] {
         assert!(texts.contains(&form), "{form} not in {texts:?}");
     }
     // Offsets are byte offsets into the field's plain text: recompute that text the
     // way the parser does (paragraph breaks collapse to one line break).
-    let plain = vigie::parse::parse_any(seed_article().as_bytes(), "seed.txt")[0].content.clone();
+    let plain = vigie::parse::parse_any(seed_article().as_bytes(), "seed.txt")[0]
+        .content
+        .clone();
     for h in daech["hits"].as_array().unwrap() {
-        let (s, e) = (h["start"].as_u64().unwrap() as usize, h["end"].as_u64().unwrap() as usize);
+        let (s, e) = (
+            h["start"].as_u64().unwrap() as usize,
+            h["end"].as_u64().unwrap() as usize,
+        );
         assert_eq!(h["field"], "content");
         assert_eq!(&plain[s..e], h["text"].as_str().unwrap());
     }
@@ -58,7 +72,12 @@ async fn feed_files_report_each_matching_item() {
         "t",
         &[
             FeedItem::new("a", "Offensive contre Daech", "http://ex.org/a", "texte"),
-            FeedItem::new("b", "La tour EIFFEL", "http://ex.org/b", "ei ou Ei, pas EI... si: EI"),
+            FeedItem::new(
+                "b",
+                "La tour EIFFEL",
+                "http://ex.org/b",
+                "ei ou Ei, pas EI... si: EI",
+            ),
             FeedItem::new("c", "Rien", "http://ex.org/c", "ei eiffel"),
         ],
         "UTF-8",
