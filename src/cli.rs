@@ -272,10 +272,47 @@ fn check(cfg: &Config) -> ExitCode {
     );
     println!("  entities:   {}", cfg.rules.entities.len());
     println!("  patterns:   {}", matcher.pattern_count());
+    check_places(cfg, &matcher);
     println!("  digests:    {}", cfg.digests.len());
     println!("  recipients: {}", recipients.len());
     println!("  state:      {}", cfg.state_dir.display());
     ExitCode::SUCCESS
+}
+
+/// `vigie check`'s places: what each `place:` and `within()` resolved to, so that the user sees
+/// which Homs they got, and a warning on stderr for a name that another place of comparable size
+/// also carries. Whether the gazetteer was loaded at all is shown too (it is only for rules
+/// that need it).
+fn check_places(cfg: &Config, matcher: &Matcher) {
+    let places = matcher.places();
+    // `get()` only after `is_loaded()`: asking must not load it.
+    let loaded = match crate::gazetteer::is_loaded().then(crate::gazetteer::get) {
+        Some(Ok(_)) => "gazetteer loaded".to_owned(),
+        Some(Err(e)) => e.to_string(),
+        None => "gazetteer not loaded".to_owned(),
+    };
+    if places.is_empty() {
+        println!("  places:     none ({loaded})");
+        return;
+    }
+    println!("  places:     {} ({loaded})", places.len());
+    for report in places {
+        let names: Vec<&str> = (report.watches.iter())
+            .filter_map(|&w| cfg.rules.watches.get(w).map(|w| w.name.as_str()))
+            .collect();
+        let used_by = match names.as_slice() {
+            [] => String::new(),
+            [one] => format!(" [watch {one}]"),
+            [first, rest @ ..] => format!(" [watches {first} and {} more]", rest.len()),
+        };
+        println!("    {}{used_by}", report.describe());
+        if let Some(warning) = report.warning() {
+            eprintln!(
+                "warning: watch \"{}\": {warning}",
+                names.first().copied().unwrap_or_default()
+            );
+        }
+    }
 }
 
 fn rules_test(cfg: &Config, json: bool, files: &[PathBuf]) -> ExitCode {

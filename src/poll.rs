@@ -329,15 +329,21 @@ async fn process(
     .map_err(|e| e.to_string())?;
     let total = items.len();
     let (feed_id, first_poll) = (state.id, state.is_first_poll());
-    // 1. Under the store lock, briefly: which items are new or edited?
-    let (items, classes) = rt
-        .store
-        .call(move |s| {
-            let classes = classify(s, feed_id, &items)?;
-            Ok((items, classes))
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+    // 1. Under the store lock, briefly: which items are new or edited? A feed never
+    //    polled has nothing of its own stored: every item is fresh (a copy already stored
+    //    from another feed is recognised when written).
+    let (items, classes) = if first_poll {
+        let n = items.len();
+        (items, vec![Class::Fresh; n])
+    } else {
+        rt.store
+            .call(move |s| {
+                let classes = classify(s, feed_id, &items)?;
+                Ok((items, classes))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+    };
     // 2. Off the lock, in parallel with other feeds: match and fingerprint those.
     let (config, matcher, feed) = (rt.config.clone(), rt.matcher.clone(), feed.clone());
     let batch = tokio::task::spawn_blocking(move || {

@@ -8,14 +8,14 @@
 //! the names handed out are the gazetteer's usable names (noise already removed, folded, acronyms
 //! in capitals), so they are compiled exactly like an entity's names.
 
-use crate::gazetteer::{self, Place};
+use crate::gazetteer::{self, Kind, Place};
 use crate::rules::query::Expr;
 
 /// Largest number of names one `within()` may expand to. `within(100km, Damascus)` gives some
-/// 1,600 and `within(300km, Paris)` some 40,000; a continent-wide circle would put millions of
-/// names in the automaton (seconds to build, gigabytes of memory) for a watch that matches
-/// nearly every article anyway.
-pub(crate) const MAX_AREA_NAMES: usize = 100_000;
+/// 1,600 names, `within(500km, Damascus)` 13,000, `within(1000km, Paris)` 142,000; the whole
+/// world is 620,000, which takes seconds to compile, at every start and reload, for a watch
+/// that matches nearly every article anyway.
+pub(crate) const MAX_AREA_NAMES: usize = 200_000;
 
 /// What one `place:` or `within()` of the rules resolved to, for `vigie check` to show: each
 /// distinct term once, with the watches that use it.
@@ -32,6 +32,9 @@ pub struct PlaceReport {
     /// Other places of that name at least a fifth as populous: the name is ambiguous, and a
     /// country code would say which one is meant. Most populous first.
     pub rivals: Vec<Place>,
+    /// For an ambiguous `within()`: the terms that centre it on a rival instead, for those
+    /// rivals whose own name is theirs alone (`within(60km, "Al Khums")`).
+    pub other_centres: Vec<String>,
     /// The radius of a `within()`, `None` for `place:`.
     pub km: Option<f64>,
     /// How many places' names are matched (1 for `place:`; for `within()`, the centre and every
@@ -46,6 +49,110 @@ impl PlaceReport {
     pub fn is_ambiguous(&self) -> bool {
         !self.rivals.is_empty()
     }
+
+    /// One line for `vigie check`: the term, the place, its population and coordinates, and for
+    /// `within()` the size of the area. «place:Palmyra → Tadmur, SY: 51,323 inhabitants,
+    /// 34.560°N 38.267°E».
+    pub fn describe(&self) -> String {
+        let mut line = format!("{} → {}", self.term, describe_place(&self.place));
+        if self.km.is_some() {
+            line.push_str(&format!(
+                "; {} places, {} names",
+                thousands(self.places as u64),
+                thousands(self.names as u64)
+            ));
+        }
+        line
+    }
+
+    /// The warning `vigie check` gives for an ambiguous name, or `None`. «`place:Homs` may also
+    /// mean Al Khums, LY (201,943 inhabitants); write place:Homs/SY or place:Homs/LY to say
+    /// which».
+    pub fn warning(&self) -> Option<String> {
+        if self.rivals.is_empty() {
+            return None;
+        }
+        let others: Vec<String> = self
+            .rivals
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} ({} inhabitants)",
+                    place_name(p),
+                    thousands(p.population)
+                )
+            })
+            .collect();
+        let advice = if self.km.is_some() {
+            let mut advice = "within() is centred on the most populous".to_owned();
+            if !self.other_centres.is_empty() {
+                advice.push_str(&format!(
+                    "; for another, write {}",
+                    self.other_centres.join(" or ")
+                ));
+            }
+            advice
+        } else {
+            let mut codes = vec![self.place.country.as_str()];
+            for p in &self.rivals {
+                if !codes.contains(&p.country.as_str()) {
+                    codes.push(&p.country);
+                }
+            }
+            let terms: Vec<String> = codes
+                .iter()
+                .map(|cc| written(&self.name, Some(cc), None))
+                .collect();
+            format!("write {} to say which", terms.join(" or "))
+        };
+        Some(format!(
+            "«{}» may also mean {}; {advice}",
+            self.name,
+            others.join(", ")
+        ))
+    }
+}
+
+/// «Tadmur, SY: 51,323 inhabitants, 34.560°N 38.267°E»; a country's point is its capital's.
+fn describe_place(p: &Place) -> String {
+    let at = match p.kind {
+        Kind::Town => "",
+        Kind::Country => "capital at ",
+    };
+    format!(
+        "{}: {} inhabitants, {at}{}",
+        place_name(p),
+        thousands(p.population),
+        coordinates(p.lat, p.lon)
+    )
+}
+
+/// «Tadmur, SY», «Syria (country, SY)».
+fn place_name(p: &Place) -> String {
+    match p.kind {
+        Kind::Town => format!("{}, {}", p.name, p.country),
+        Kind::Country => format!("{} (country, {})", p.name, p.country),
+    }
+}
+
+/// «34.560°N 38.267°E».
+fn coordinates(lat: f64, lon: f64) -> String {
+    let ns = if lat < 0.0 { 'S' } else { 'N' };
+    let ew = if lon < 0.0 { 'W' } else { 'E' };
+    format!("{:.3}°{ns} {:.3}°{ew}", lat.abs(), lon.abs())
+}
+
+/// «775,404».
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The identity of a place term, for caching: two terms with the same key expand alike.
@@ -112,13 +219,23 @@ pub(crate) fn expand(expr: &Expr) -> Result<Expansion, String> {
             km = km.unwrap_or_default(),
         ));
     }
-    let rivals = resolution.rivals().cloned().collect();
+    let rivals: Vec<Place> = resolution.rivals().cloned().collect();
+    // `within()` takes no country code: a rival can be the centre only under a name that
+    // resolves to it.
+    let other_centres = match km {
+        Some(_) => (rivals.iter())
+            .filter(|p| g.resolve(&p.name, None).is_ok_and(|r| r.place.id == p.id))
+            .map(|p| written(&p.name, None, km))
+            .collect(),
+        None => Vec::new(),
+    };
     let report = PlaceReport {
         term: written(name, country, km),
         name: name.clone(),
         watches: Vec::new(),
         place: resolution.place,
         rivals,
+        other_centres,
         km,
         places,
         names: names.len(),

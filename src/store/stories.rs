@@ -152,34 +152,46 @@ pub fn assign(
         Some(s) => s,
         None => {
             // A key already taken is this very article's old story (pruned, seen again).
-            tx.exec(
-                "INSERT INTO stories (key, first_seen_at) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
-                params![article_key, to_ts(now)],
-            )?;
-            let id = tx.row(
-                "SELECT id FROM stories WHERE key = ?1",
-                [article_key],
-                |r| r.get(0),
-            )?;
+            let inserted: Option<i64> = tx
+                .row(
+                    "INSERT INTO stories (key, first_seen_at) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO NOTHING RETURNING id",
+                    params![article_key, to_ts(now)],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let id = match inserted {
+                Some(id) => id,
+                None => tx.row(
+                    "SELECT id FROM stories WHERE key = ?1",
+                    [article_key],
+                    |r| r.get(0),
+                )?,
+            };
             StoryRef {
                 id,
                 key: article_key.to_string(),
             }
         }
     };
-    tx.exec(
-        "UPDATE articles SET story_id = ?2 WHERE id = ?1",
-        params![article_id, story.id],
-    )?;
     let entry = placement.fingerprint.map(|fp| Entry {
         article_id,
         story_id: story.id,
         seen_at: now,
         fingerprint: fp,
     });
-    if let Some(e) = &entry {
-        store_fingerprint(tx, article_id, Some(&e.fingerprint))?;
-    }
+    // One rewrite of the article's row for its story and fingerprint together.
+    let fp = entry.as_ref().map(|e| &e.fingerprint);
+    tx.exec(
+        "UPDATE articles SET story_id = ?2, text_hash = ?3, shingles = ?4, signature = ?5 WHERE id = ?1",
+        params![
+            article_id,
+            story.id,
+            fp.map(|f| f.exact as i64),
+            fp.map(|f| i64::from(f.shingles)),
+            fp.map(|f| f.signature.to_bytes())
+        ],
+    )?;
     Ok((story, entry))
 }
 

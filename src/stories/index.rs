@@ -7,8 +7,9 @@
 //! [`ROWS`], a stored entry being a candidate when one whole band agrees — and every
 //! candidate is verified with [`similarity`] before it counts; entries older than `since`
 //! are never returned; entries live in one shard per UTC day so that the window slides by
-//! dropping whole shards; only the newest shard takes insertions (an older day's entry
-//! joins it), the others are sealed into sorted arrays, half the memory of hash chains;
+//! dropping whole shards (a busy day spans several); only the newest shard takes
+//! insertions (an older day's entry joins it), the others are sealed into sorted arrays,
+//! about half the memory of hash chains;
 //! re-inserting an article replaces its entry (an edit keeps its story).
 //!
 //! A pair of Jaccard similarity J becomes a candidate with probability 1-(1-J³)⁴²: 0.94
@@ -32,6 +33,12 @@ const NONE: u32 = u32::MAX;
 /// stored (thousands of identical items): the cost of a lookup stays bounded.
 const MAX_CANDIDATES: usize = 2_000;
 const DAY: i64 = 86_400;
+/// A day's entries may span several shards: once the open one holds this many, it is
+/// sealed and a new one opened, so a burst (a first poll of thousands of feeds) does not
+/// keep a whole day in the larger open form.
+const SEAL_AT: usize = 16_384;
+/// Shard keys are `day * PARTS + part`.
+const PARTS: i64 = 1 << 16;
 
 /// Keys are already mixed: spreading them over 64 bits is all the hashing they need.
 #[derive(Default)]
@@ -100,7 +107,7 @@ struct Shard {
 #[derive(Default)]
 pub struct Index {
     shards: BTreeMap<i64, Shard>,
-    /// Where each article's live entry is: (day, slot).
+    /// Where each article's live entry is: (shard key, slot).
     by_article: HashMap<i64, (i64, u32)>,
 }
 
@@ -217,10 +224,19 @@ impl Index {
         }
         let seen_at = e.seen_at.timestamp();
         let day = match self.shards.last_key_value() {
-            Some((&newest, _)) if seen_at.div_euclid(DAY) <= newest => newest,
+            Some((&newest, shard)) if seen_at.div_euclid(DAY) <= newest.div_euclid(PARTS) => {
+                if shard.metas.len() >= SEAL_AT && newest.rem_euclid(PARTS) < PARTS - 1 {
+                    if let Some(s) = self.shards.get_mut(&newest) {
+                        s.seal();
+                    }
+                    newest + 1
+                } else {
+                    newest
+                }
+            }
             _ => {
                 self.shards.values_mut().for_each(Shard::seal);
-                seen_at.div_euclid(DAY)
+                seen_at.div_euclid(DAY) * PARTS
             }
         };
         let shard = self.shards.entry(day).or_insert_with(Shard::open);
@@ -252,7 +268,7 @@ impl Index {
     /// entry of an older day may sit in a newer shard, never the other way round.
     fn recent(&self, since: i64) -> impl Iterator<Item = &Shard> {
         self.shards
-            .range(since.div_euclid(DAY)..)
+            .range(since.div_euclid(DAY) * PARTS..)
             .rev()
             .map(|(_, s)| s)
     }
@@ -336,7 +352,7 @@ impl Index {
     /// Drop the entries first seen before `before`, whole days at a time: a day goes
     /// once its last second is older (lookups filter the rest by `since`).
     pub fn evict(&mut self, before: DateTime<Utc>) {
-        let keep_from = before.timestamp().div_euclid(DAY);
+        let keep_from = before.timestamp().div_euclid(DAY) * PARTS;
         let kept = self.shards.split_off(&keep_from);
         for (day, shard) in std::mem::replace(&mut self.shards, kept) {
             for m in shard.metas {
@@ -415,5 +431,35 @@ mod tests {
         assert_eq!(ix.find(&fp(WIRE), at(-1, 0)), None);
         assert_eq!(ix.find(&fp(OTHER), at(-1, 0)).unwrap().story_id, 1);
         assert!(ix.heap_bytes() > crate::stories::K);
+    }
+
+    #[test]
+    fn a_busy_day_spans_sealed_shards_that_are_still_searched() {
+        let mut ix = Index::new();
+        ix.insert(entry(1, 1, at(0, 1), WIRE));
+        // Enough other articles the same day to seal the first shard and open another.
+        for id in 2..(SEAL_AT as i64 + 100) {
+            let mut e = entry(id, id, at(0, 2), OTHER);
+            e.fingerprint.exact = id as u64;
+            e.fingerprint.signature.0[0] = (id % 256) as u8;
+            ix.insert(e);
+        }
+        assert!(ix.shards.len() >= 2, "{} shards", ix.shards.len());
+        let open = ix
+            .shards
+            .values()
+            .filter(|s| matches!(s.table, Table::Open { .. }))
+            .count();
+        assert_eq!(open, 1);
+        // The first article, now in a sealed shard, is still found; a late one too.
+        assert_eq!(ix.find(&fp(WIRE), at(-1, 0)).unwrap().story_id, 1);
+        let late = SEAL_AT as i64 + 50;
+        assert_eq!(
+            ix.find_exact(late as u64, at(-1, 0)).unwrap().0.article_id,
+            late
+        );
+        // The whole day goes at once.
+        ix.evict(at(1, 0));
+        assert!(ix.is_empty() && ix.shards.is_empty());
     }
 }

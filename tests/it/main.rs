@@ -13,6 +13,7 @@ mod end_to_end;
 mod failing_feeds;
 mod hostile;
 mod ops;
+mod places;
 mod polling;
 mod rules_cli;
 mod stories;

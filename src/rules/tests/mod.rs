@@ -1,9 +1,11 @@
 //! Tests of the rule language: parsing, compilation and matching, on the seed article and on
 //! targeted snippets (`language`, `parsing`); property tests for offsets, candidate selection
-//! and parser robustness (`properties`). Shared helpers live here.
+//! and parser robustness (`properties`); `place:` and `within()` on the shipped gazetteer
+//! (`places`). Shared helpers live here.
 
 mod language;
 mod parsing;
+mod places;
 mod properties;
 
 use super::*;

@@ -87,8 +87,8 @@ fn build_reports_every_error() {
         "Palmyre",
         "(Daech",
         "@nobody OR @daech OR @nothing",
-        "place:Palmyra",
-        "Homs OR within(30km, Homs)",
+        "place:Zzyzxopolis",
+        "Homs OR within(30km, Zzyzxopolis)",
     ]);
     let errors = match Matcher::build(&daech(), &ws) {
         Ok(_) => panic!("bad watches compiled"),
@@ -97,7 +97,8 @@ fn build_reports_every_error() {
     let got: Vec<(usize, usize)> = errors.iter().map(|e| (e.watch, e.offset)).collect();
     assert_eq!(got, [(1, 0), (2, 0), (2, 21), (3, 0), (4, 8)]);
     assert!(errors[1].message.contains("@nobody"));
-    assert!(errors[3].message.contains("gazetteer"));
+    assert!(errors[3].message.contains("«Zzyzxopolis»"));
+    assert!(errors[4].message.contains("«Zzyzxopolis»"));
 }
 
 #[test]
