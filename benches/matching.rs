@@ -5,6 +5,8 @@
 //! generated ones, and `@daech` in 1 watch in 20, which the seed article always matches).
 //! Throughput is in article bytes, folding included; the setup line printed before each size
 //! gives the pattern count, the build time and how many (watch, article) matches there are.
+//! At 1,000 watches, a variant adds one `within(100km, Damascus)` watch: the cost of a place
+//! watch (its build, gazetteer decoding included, is printed too).
 //! Invariant: everything is generated from fixed seeds, so runs are comparable.
 
 use std::collections::HashSet;
@@ -386,19 +388,75 @@ fn bench_matching(c: &mut Criterion) {
             bytes / docs.len(),
         );
         group.bench_function(format!("{n}_watches_{ARTICLES}_articles"), |b| {
-            b.iter(|| {
-                for d in &docs {
+            b.iter(|| match_all(&matcher, &docs))
+        });
+        if n == 1_000 {
+            bench_with_place(&mut group, &ents, defs, &docs);
+        }
+    }
+    group.finish();
+}
+
+/// The same 1,000 watches plus one `within(100km, Damascus)` (some 1,600 place names more in
+/// the automaton): what a place watch costs.
+fn bench_with_place(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    ents: &[EntityDef],
+    mut defs: Vec<WatchDef>,
+    docs: &[String],
+) {
+    let n = defs.len();
+    defs.push(WatchDef {
+        name: "damascus-area".into(),
+        query: "within(100km, Damascus)".into(),
+    });
+    // The first build also decodes the gazetteer; the second is what a reload costs.
+    for pass in ["first", "again"] {
+        let t0 = Instant::now();
+        let matcher = match Matcher::build(ents, &defs) {
+            Ok(m) => m,
+            Err(e) => panic!("within(100km, Damascus) does not compile: {e:?}"),
+        };
+        eprintln!(
+            "{n} watches + within(100km, Damascus): {} patterns, built in {:.2?} ({pass})",
+            matcher.pattern_count(),
+            t0.elapsed()
+        );
+        if pass == "again" {
+            let place_hits: usize = docs
+                .iter()
+                .map(|d| {
                     let doc = Document {
                         title: "",
                         summary: "",
                         content: d,
                     };
-                    black_box(matcher.match_document(black_box(&doc)));
-                }
-            })
-        });
+                    (matcher.match_document(&doc).iter())
+                        .filter(|w| w.watch == n)
+                        .count()
+                })
+                .sum();
+            eprintln!(
+                "  the place watch matches {place_hits} of {} articles",
+                docs.len()
+            );
+            group.bench_function(
+                format!("{n}_watches_plus_within_100km_damascus_{ARTICLES}_articles"),
+                |b| b.iter(|| match_all(&matcher, docs)),
+            );
+        }
     }
-    group.finish();
+}
+
+fn match_all(matcher: &Matcher, docs: &[String]) {
+    for d in docs {
+        let doc = Document {
+            title: "",
+            summary: "",
+            content: d,
+        };
+        black_box(matcher.match_document(black_box(&doc)));
+    }
 }
 
 criterion_group!(benches, bench_matching);

@@ -1,0 +1,84 @@
+//! Tests of `config::load`.
+use super::*;
+
+fn load_pair(main: &str, rules: &str) -> Result<Config, Diagnostics> {
+    let rules = rules.to_string();
+    load_str(
+        Path::new("/etc/v/vigie.toml"),
+        main.to_string(),
+        &mut |_| Ok(rules.clone()),
+    )
+}
+
+fn messages(r: Result<Config, Diagnostics>) -> Vec<String> {
+    r.err()
+        .map(|d| d.0.iter().map(|x| x.to_string()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_full_configuration_loads_with_defaults_and_relative_paths() {
+    let main = "state_dir = \"state\"\nrules = [\"r.toml\"]\n[poll]\ninterval = \"5m\"\nmax_body = \"2MB\"\n\
+        [[feed]]\nname = \"a\"\nurl = \"https://ex.org/rss\"\ntags = [\"fr\"]\ninterval = \"auto\"\n\
+        [mail]\nfrom = \"v <v@ex.org>\"\n[[digest]]\nname = \"morning\"\nat = \"07:00\"\nto = [\"d@ex.org\"]\n";
+    let rules =
+        "[entity.daech]\nnames = [\"Daech\", \"EI\"]\n[[watch]]\nname = \"w\"\nquery = '@daech'\n";
+    let cfg = load_pair(main, rules).unwrap();
+    assert_eq!(cfg.state_dir, Path::new("/etc/v/state"));
+    assert_eq!(
+        cfg.poll.interval,
+        Interval::Fixed(std::time::Duration::from_secs(300))
+    );
+    assert_eq!(cfg.poll.max_body, 2_000_000);
+    assert_eq!(cfg.feeds[0].interval, Some(Interval::Auto));
+    assert_eq!(cfg.rules.entities[0].names, vec!["Daech", "EI"]);
+    assert_eq!(cfg.rules.watches[0].alert, AlertMode::Digest);
+    assert_eq!(cfg.digests[0].schedule, Schedule::At { hour: 7, minute: 0 });
+    match &cfg.mail.transport {
+        Transport::Maildir { dir } => assert_eq!(dir, Path::new("/etc/v/state/mail")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cfg.files.len(), 2);
+}
+
+#[test]
+fn every_error_is_collected_across_both_files() {
+    let main = "rules = [\"r.toml\"]\nbackfill = 3\n[[feed]]\nname = \"a\"\nurl = \"ftp://x\"\n[[feed]]\nurl = \"http://x\"\n\
+        [mail]\ntransport = \"smtp\"\ntimezone = \"Mars/Olympus\"\n";
+    let rules = "[[watch]]\nname = \"w\"\nquery = 'a AND'\nalert = \"immediate\"\n\
+        [[watch]]\nname = \"v\"\nquery = '@nobody'\ndigest = \"evening\"\nsurprise = 1\n";
+    let m = messages(load_pair(main, rules));
+    let all = m.join("\n");
+    for needle in [
+        "vigie.toml:2:12: expected",
+        "feed url must be http or https",
+        "missing key `name` in [[feed]]",
+        "needs a [mail.smtp] section",
+        "unknown time zone \"Mars/Olympus\"",
+        "an immediate watch needs recipients",
+        "watch \"w\":",
+        "unknown entity",
+        "digest \"evening\"",
+        "unknown key `surprise`",
+    ] {
+        assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+    }
+}
+
+#[test]
+fn a_toml_syntax_error_is_located() {
+    let m = messages(load_pair("state_dir = \"x\nrules = []\n", ""));
+    assert_eq!(m.len(), 1);
+    assert!(m[0].starts_with("/etc/v/vigie.toml:1:"), "{m:?}");
+}
+
+#[test]
+fn passwords_are_referenced_not_stored() {
+    let main = "[mail]\nfrom = \"v@ex.org\"\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"h\"\nusername = \"u\"\npassword_env = \"VIGIE_TEST_PW\"\n";
+    let cfg = load_pair(main, "").unwrap();
+    let Transport::Smtp(s) = &cfg.mail.transport else {
+        panic!()
+    };
+    assert_eq!(s.port, 587);
+    assert!(matches!(&s.password, Some(PasswordSource::Env(v)) if v == "VIGIE_TEST_PW"));
+}
