@@ -27,6 +27,17 @@ pub struct MatchContext<'a> {
     pub config: &'a Config,
 }
 
+impl<'a> MatchContext<'a> {
+    /// The watches of `config`, compiled into `matcher`.
+    pub fn new(matcher: &'a Matcher, config: &'a Config) -> Self {
+        MatchContext {
+            matcher,
+            watches: &config.rules.watches,
+            config,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IngestStats {
     pub items: usize,

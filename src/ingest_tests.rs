@@ -45,11 +45,7 @@ fn pending(store: &Store) -> i64 {
 fn a_repolled_or_edited_article_does_not_alert_again() {
     let dir = tempfile::tempdir().unwrap();
     let (cfg, matcher, mut store) = setup(dir.path());
-    let ctx = MatchContext {
-        matcher: &matcher,
-        watches: &cfg.rules.watches,
-        config: &cfg,
-    };
+    let ctx = MatchContext::new(&matcher, &cfg);
     let now = Utc::now();
     let f1 = store.feed_state("f1").unwrap().unwrap();
     let items = vec![
@@ -81,11 +77,7 @@ fn a_repolled_or_edited_article_does_not_alert_again() {
 fn the_same_link_in_two_feeds_is_one_article() {
     let dir = tempfile::tempdir().unwrap();
     let (cfg, matcher, mut store) = setup(dir.path());
-    let ctx = MatchContext {
-        matcher: &matcher,
-        watches: &cfg.rules.watches,
-        config: &cfg,
-    };
+    let ctx = MatchContext::new(&matcher, &cfg);
     let now = Utc::now();
     let (f1, f2) = (
         store.feed_state("f1").unwrap().unwrap(),
@@ -121,11 +113,7 @@ fn the_same_link_in_two_feeds_is_one_article() {
 fn a_renewed_guid_with_the_same_link_is_the_same_article() {
     let dir = tempfile::tempdir().unwrap();
     let (cfg, matcher, mut store) = setup(dir.path());
-    let ctx = MatchContext {
-        matcher: &matcher,
-        watches: &cfg.rules.watches,
-        config: &cfg,
-    };
+    let ctx = MatchContext::new(&matcher, &cfg);
     let now = Utc::now();
     let f1 = store.feed_state("f1").unwrap().unwrap();
     let first = vec![item(Some("urn:1"), "http://ex.org/a?xtor=RSS-1", "Palmyre")];
@@ -154,11 +142,7 @@ fn an_edit_alerts_only_the_watches_it_matches_for_the_first_time() {
     );
     let dir = tempfile::tempdir().unwrap();
     let (cfg, matcher, mut store) = setup_with(dir.path(), &rules);
-    let ctx = MatchContext {
-        matcher: &matcher,
-        watches: &cfg.rules.watches,
-        config: &cfg,
-    };
+    let ctx = MatchContext::new(&matcher, &cfg);
     let t0 = Utc::now() - chrono::Duration::hours(1);
     let f1 = store.feed_state("f1").unwrap().unwrap();
     let v1 = vec![item(Some("a"), "http://ex.org/a", "Palmyre : l'offensive")];
@@ -196,11 +180,7 @@ fn an_edit_alerts_only_the_watches_it_matches_for_the_first_time() {
 fn old_items_on_a_first_poll_are_stored_without_alerting() {
     let dir = tempfile::tempdir().unwrap();
     let (cfg, matcher, mut store) = setup(dir.path());
-    let ctx = MatchContext {
-        matcher: &matcher,
-        watches: &cfg.rules.watches,
-        config: &cfg,
-    };
+    let ctx = MatchContext::new(&matcher, &cfg);
     let now = Utc::now();
     let f1 = store.feed_state("f1").unwrap().unwrap();
     let mut old = item(Some("old"), "http://ex.org/old", "Palmyre en 2015");

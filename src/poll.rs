@@ -283,11 +283,7 @@ fn spawn_writer(rt: &Runtime) -> Writer {
             let results = rt
                 .store
                 .call(move |s| {
-                    let ctx = MatchContext {
-                        matcher: &matcher,
-                        watches: &config.rules.watches,
-                        config: &config,
-                    };
+                    let ctx = MatchContext::new(&matcher, &config);
                     Ok(store_batches(s, &batches, &ctx, now))
                 })
                 .await;
@@ -347,11 +343,7 @@ async fn process(
     // 2. Off the lock, in parallel with other feeds: match and fingerprint those.
     let (config, matcher, feed) = (rt.config.clone(), rt.matcher.clone(), feed.clone());
     let batch = tokio::task::spawn_blocking(move || {
-        let ctx = MatchContext {
-            matcher: &matcher,
-            watches: &config.rules.watches,
-            config: &config,
-        };
+        let ctx = MatchContext::new(&matcher, &config);
         let (mut prepared, mut carried) = (Vec::new(), Vec::new());
         for (it, class) in items.into_iter().zip(classes) {
             match class {

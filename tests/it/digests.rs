@@ -96,11 +96,7 @@ impl Harness {
             .call(move |s| {
                 let feed = cfg.feeds[0].clone();
                 let id = s.feed_state(&feed.name)?.expect("synced").id;
-                let ctx = MatchContext {
-                    matcher: &m,
-                    watches: &cfg.rules.watches,
-                    config: &cfg,
-                };
+                let ctx = MatchContext::new(&m, &cfg);
                 ingest(s, &feed, id, false, &items, &ctx, now)
             })
             .await

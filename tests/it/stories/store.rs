@@ -64,11 +64,7 @@ impl Lib {
     ) -> IngestStats {
         let f = &self.cfg.feeds[feed];
         let id = store.feed_state(&f.name).unwrap().unwrap().id;
-        let ctx = MatchContext {
-            matcher: &self.matcher,
-            watches: &self.cfg.rules.watches,
-            config: &self.cfg,
-        };
+        let ctx = MatchContext::new(&self.matcher, &self.cfg);
         ingest(store, f, id, false, items, &ctx, now).unwrap()
     }
 
