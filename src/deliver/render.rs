@@ -124,14 +124,19 @@ pub fn story_view(s: &Story<'_>, zone: Tz, width: usize) -> StoryView {
         } else {
             title
         },
-        title_segments: segments(s.title, 0, s.title.len(), &spans(s.hits, Field::Title)),
+        title_segments: segments(
+            s.title,
+            0,
+            s.title.len(),
+            &spans(s.hits, Field::Title, s.title),
+        ),
         link: s
             .link
             .filter(|l| l.starts_with("http://") || l.starts_with("https://"))
             .map(str::to_string),
         outlets: s.outlets.iter().map(|o| header_safe(o)).collect(),
         published: s.published.map(|p| local_time(p, zone)),
-        excerpt: excerpt(body, &spans(s.hits, body_field), width),
+        excerpt: excerpt(body, &spans(s.hits, body_field, body), width),
         words,
         also: Vec::new(),
     }
@@ -163,10 +168,13 @@ impl StoryView {
     }
 }
 
-fn spans(hits: &[Hit], field: Field) -> Vec<(usize, usize)> {
+/// The hits of `field` that still sit where they were found in `text`: an article
+/// edited since it matched may have moved them, and a stale offset must neither mark the
+/// wrong words nor cut a character in two.
+fn spans(hits: &[Hit], field: Field, text: &str) -> Vec<(usize, usize)> {
     let mut v: Vec<_> = hits
         .iter()
-        .filter(|h| h.field == field)
+        .filter(|h| h.field == field && text.get(h.start..h.end) == Some(h.text.as_str()))
         .map(|h| (h.start, h.end))
         .collect();
     v.sort_unstable();
@@ -176,12 +184,15 @@ fn spans(hits: &[Hit], field: Field) -> Vec<(usize, usize)> {
 /// About `width` characters of `text` around the first hit, as segments with the hits
 /// marked; "…" where text was cut. Offsets off char boundaries are ignored, not trusted.
 pub fn excerpt(text: &str, hits: &[(usize, usize)], width: usize) -> Vec<Segment> {
-    let first = hits.first().map_or(0, |h| h.0).min(text.len());
+    let first = floor_char(text, hits.first().map_or(0, |h| h.0).min(text.len()));
     // Start about a third of the window before the first hit, at a word start.
     let mut start = floor_char(text, first.saturating_sub(width / 3));
     if start > 0 {
-        if let Some(sp) = text[start..first].find(char::is_whitespace) {
-            start += sp + 1;
+        if let Some((sp, c)) = text[start..first]
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace())
+        {
+            start += sp + c.len_utf8();
         }
     }
     let mut end = start;
@@ -336,5 +347,37 @@ mod tests {
         assert!(segs.iter().any(|s| s.mark && s.text == "Palmyre"));
         let len: usize = segs.iter().map(|s| s.text.chars().count()).sum();
         assert!(len <= 302, "excerpt of {len} chars");
+    }
+
+    #[test]
+    fn stale_or_broken_offsets_never_panic_nor_mark_the_wrong_words() {
+        let text = format!("{}été à Genève, «Palmyre»\u{3000}fin", "mot ".repeat(120));
+        let n = text.len();
+        // Offsets inside multi-byte characters, past the end, reversed: no panic.
+        for (s, e) in [
+            (n - 5, n - 4),
+            (1, 2),
+            (n + 10, n + 20),
+            (500, 480),
+            (481, 483),
+        ] {
+            let segs = excerpt(&text, &[(s, e)], 300);
+            assert!(!segs.is_empty());
+        }
+        // A hit recorded before an edit moved the text is not marked.
+        let hits = [Hit {
+            field: Field::Content,
+            start: 0,
+            end: 7,
+            text: "Palmyre".into(),
+        }];
+        assert!(spans(&hits, Field::Content, &text).is_empty());
+        let at = text.find("Palmyre").unwrap();
+        let moved = [Hit {
+            start: at,
+            end: at + 7,
+            ..hits[0].clone()
+        }];
+        assert_eq!(spans(&moved, Field::Content, &text), vec![(at, at + 7)]);
     }
 }
