@@ -277,3 +277,72 @@ async fn healthz_answers_both_ways_and_metrics_move() {
     assert_eq!(get(&format!("{base}/nope")).await.0, 404);
     assert_eq!(stop(d).await.code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_added_and_removed_by_a_reload_take_effect_without_restart() {
+    let (http, smtp) = (HttpServer::start().await, SmtpServer::start().await);
+    let dir = tempfile::tempdir().unwrap();
+    publish(&http, &[("a", "Palmyre : premier article")]);
+    let other = rss(
+        "autre",
+        &[FeedItem::new(
+            "b",
+            "Palmyre vue d'ailleurs",
+            "http://example.org/b",
+            "texte",
+        )],
+        "UTF-8",
+    );
+    http.route("/other.xml", Route::ok("application/rss+xml", other));
+    let cfg = config(dir.path(), &http, &smtp, "");
+    let d = spawn_vigie(&cfg, &["run"]);
+    assert!(
+        eventually(20, || subjects(&smtp).len() == 1).await,
+        "{}",
+        d.log()
+    );
+
+    // Add a feed: polled without a restart.
+    let with_both = std::fs::read_to_string(&cfg).unwrap()
+        + &format!(
+            "\n[[feed]]\nname = \"autre\"\nurl = \"{}\"\n",
+            http.url("/other.xml")
+        );
+    std::fs::write(&cfg, &with_both).unwrap();
+    assert!(
+        eventually(8, || subjects(&smtp)
+            .iter()
+            .any(|s| s.contains("Palmyre vue d'ailleurs")))
+        .await,
+        "{:?}\n{}",
+        subjects(&smtp),
+        d.log()
+    );
+
+    // Remove the first feed: it is no longer polled.
+    let only_other = with_both.replace(
+        &format!(
+            "[[feed]]\nname = \"fil\"\nurl = \"{}\"\n",
+            http.url("/feed.xml")
+        ),
+        "",
+    );
+    assert_ne!(only_other, with_both);
+    std::fs::write(&cfg, &only_other).unwrap();
+    let reloads = d.log().matches("configuration reloaded").count();
+    assert!(
+        eventually(5, || d.log().matches("configuration reloaded").count()
+            > reloads)
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let hits = http.hits("/feed.xml");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        http.hits("/feed.xml"),
+        hits,
+        "a removed feed is still polled"
+    );
+    assert!(http.hits("/other.xml") >= 2);
+    assert_eq!(stop(d).await.code(), Some(0));
+}
