@@ -150,8 +150,8 @@ pub fn main() -> ExitCode {
     let cfg = match config::load(&path) {
         Ok(c) => c,
         Err(diags) => {
-            eprintln!("{diags}");
-            eprintln!(
+            errln!("{diags}");
+            errln!(
                 "vigie: {} error{} in the configuration",
                 diags.0.len(),
                 if diags.0.len() == 1 { "" } else { "s" }
@@ -190,7 +190,7 @@ pub fn main() -> ExitCode {
             match crate::feeds_cmd::list(&cfg, &mut std::io::stdout().lock(), chrono::Utc::now()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("vigie: {e}");
+                    errln!("vigie: {e}");
                     ExitCode::from(1)
                 }
             }
@@ -206,6 +206,9 @@ fn init_logging(daemon: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(false)
+        // A closed stderr (a pipe whose reader went away) must not turn a log line into
+        // a panic: tracing would otherwise report the failed write with eprintln!.
+        .log_internal_errors(false)
         .init();
 }
 
@@ -222,14 +225,14 @@ fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCod
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("vigie: cannot start the async runtime: {e}");
+            errln!("vigie: cannot start the async runtime: {e}");
             return ExitCode::from(1);
         }
     };
     match rt.block_on(f) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("vigie: {e:#}");
+            errln!("vigie: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -241,7 +244,7 @@ fn check(cfg: &Config) -> ExitCode {
         Err(errs) => {
             // Unreachable for a loaded configuration, which compiled its rules once.
             for e in errs {
-                eprintln!("{e}");
+                errln!("{e}");
             }
             return ExitCode::from(2);
         }
@@ -263,19 +266,19 @@ fn check(cfg: &Config) -> ExitCode {
         .collect();
     recipients.sort_unstable();
     recipients.dedup();
-    println!("configuration {} is valid", cfg.path.display());
-    println!("  feeds:      {}", cfg.feeds.len());
-    println!(
+    outln!("configuration {} is valid", cfg.path.display());
+    outln!("  feeds:      {}", cfg.feeds.len());
+    outln!(
         "  watches:    {} ({immediate} immediate, {} digest)",
         cfg.rules.watches.len(),
         cfg.rules.watches.len() - immediate
     );
-    println!("  entities:   {}", cfg.rules.entities.len());
-    println!("  patterns:   {}", matcher.pattern_count());
+    outln!("  entities:   {}", cfg.rules.entities.len());
+    outln!("  patterns:   {}", matcher.pattern_count());
     check_places(cfg, &matcher);
-    println!("  digests:    {}", cfg.digests.len());
-    println!("  recipients: {}", recipients.len());
-    println!("  state:      {}", cfg.state_dir.display());
+    outln!("  digests:    {}", cfg.digests.len());
+    outln!("  recipients: {}", recipients.len());
+    outln!("  state:      {}", cfg.state_dir.display());
     ExitCode::SUCCESS
 }
 
@@ -292,10 +295,10 @@ fn check_places(cfg: &Config, matcher: &Matcher) {
         None => "gazetteer not loaded".to_owned(),
     };
     if places.is_empty() {
-        println!("  places:     none ({loaded})");
+        outln!("  places:     none ({loaded})");
         return;
     }
-    println!("  places:     {} ({loaded})", places.len());
+    outln!("  places:     {} ({loaded})", places.len());
     for report in places {
         let names: Vec<&str> = (report.watches.iter())
             .filter_map(|&w| cfg.rules.watches.get(w).map(|w| w.name.as_str()))
@@ -305,9 +308,9 @@ fn check_places(cfg: &Config, matcher: &Matcher) {
             [one] => format!(" [watch {one}]"),
             [first, rest @ ..] => format!(" [watches {first} and {} more]", rest.len()),
         };
-        println!("    {}{used_by}", report.describe());
+        outln!("    {}{used_by}", report.describe());
         if let Some(warning) = report.warning() {
-            eprintln!(
+            errln!(
                 "warning: watch \"{}\": {warning}",
                 names.first().copied().unwrap_or_default()
             );
@@ -325,7 +328,7 @@ fn rules_test(cfg: &Config, json: bool, files: &[PathBuf]) -> ExitCode {
         let bytes = match std::fs::read(file) {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("vigie: {}: {e}", file.display());
+                errln!("vigie: {}: {e}", file.display());
                 failed = true;
                 continue;
             }
@@ -499,7 +502,7 @@ async fn poll(cfg: Config, feeds: Vec<String>) -> anyhow::Result<()> {
         if let Some(bar) = &bar {
             bar.inc(1);
             bar.set_message(r.name.clone());
-            bar.suspend(|| println!("{}", poll_line(r, width)));
+            bar.suspend(|| outln!("{}", poll_line(r, width)));
         }
     })
     .await;
@@ -519,10 +522,10 @@ async fn poll(cfg: Config, feeds: Vec<String>) -> anyhow::Result<()> {
             Outcome::NotModified | Outcome::Skipped(_) => {}
         }
         if bar.is_none() {
-            println!("{}", poll_line(r, width));
+            outln!("{}", poll_line(r, width));
         }
     }
-    println!(
+    outln!(
         "{} feeds, {failed} failed, {new} new articles, {matches} matches, {} alerts sent, {} to retry",
         reports.len(),
         delivered.sent,

@@ -13,7 +13,7 @@ use crate::config::{self, Config};
 use crate::store::Store;
 
 fn fail(msg: impl std::fmt::Display, code: u8) -> ExitCode {
-    eprintln!("vigie: {msg}");
+    errln!("vigie: {msg}");
     ExitCode::from(code)
 }
 
@@ -21,17 +21,18 @@ pub fn man() -> ExitCode {
     let mut out = std::io::stdout().lock();
     match clap_mangen::Man::new(Cli::command()).render(&mut out) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`vigie man | head`): nothing more to say.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => fail(e, 1),
     }
 }
 
 pub fn completions(shell: clap_complete::Shell) -> ExitCode {
-    clap_complete::generate(
-        shell,
-        &mut Cli::command(),
-        "vigie",
-        &mut std::io::stdout().lock(),
-    );
+    // Generated into memory first: the generator panics on a failed write, and a closed
+    // stdout (`vigie completions bash | head`) must not be a panic.
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "vigie", &mut buf);
+    let _ = std::io::stdout().lock().write_all(&buf);
     ExitCode::SUCCESS
 }
 
@@ -49,7 +50,7 @@ pub fn feeds_import(cfg: &Config, file: &Path, dry_run: bool) -> ExitCode {
     let (added, skipped) = crate::opml::plan_import(&cfg.feeds, &incoming);
     let entries = crate::opml::to_toml(&added);
     if dry_run {
-        print!("{entries}");
+        out!("{entries}");
     } else if !added.is_empty() {
         let old = match std::fs::read_to_string(&cfg.path) {
             Ok(t) => t,
@@ -81,7 +82,7 @@ pub fn feeds_import(cfg: &Config, file: &Path, dry_run: bool) -> ExitCode {
             return fail(format!("{}: {e}", cfg.path.display()), 1);
         }
     }
-    eprintln!(
+    errln!(
         "{} feed{} {}, {} skipped (already configured or not an http(s) URL)",
         added.len(),
         if added.len() == 1 { "" } else { "s" },
@@ -92,7 +93,7 @@ pub fn feeds_import(cfg: &Config, file: &Path, dry_run: bool) -> ExitCode {
 }
 
 pub fn feeds_export(cfg: &Config) -> ExitCode {
-    print!("{}", crate::opml::export(&cfg.feeds, chrono::Utc::now()));
+    out!("{}", crate::opml::export(&cfg.feeds, chrono::Utc::now()));
     ExitCode::SUCCESS
 }
 
@@ -124,7 +125,7 @@ pub fn search(cfg: &Config, query: &str, limit: usize) -> ExitCode {
                         .unwrap_or_default()
                 );
             }
-            eprintln!(
+            errln!(
                 "{} article{}",
                 found.len(),
                 if found.len() == 1 { "" } else { "s" }

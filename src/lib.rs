@@ -7,6 +7,31 @@
 //! current time included, as arguments and do no I/O.
 #![forbid(unsafe_code)]
 
+/// `println!` for command output that never panics: when stdout is closed (`vigie poll |
+/// head -1`) the rest of the output is dropped instead.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that never panics (see `outln!`): errors still reach a live stderr.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `print!` that never panics (see `outln!`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod backtest;
 pub mod charset;
 pub mod cli;

@@ -38,7 +38,7 @@ fn block_on(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("vigie: {e}");
+    errln!("vigie: {e}");
     ExitCode::from(1)
 }
 
@@ -142,9 +142,11 @@ async fn retry_async(cfg: &Config) -> ExitCode {
     };
     match run.await {
         Ok((revived, s)) => {
-            println!(
+            outln!(
                 "{revived} failed deliveries retried; {} emails sent, {} to retry, {} failed",
-                s.sent, s.retried, s.failed
+                s.sent,
+                s.retried,
+                s.failed
             );
             if s.retried + s.failed > 0 {
                 ExitCode::from(1)
@@ -164,7 +166,7 @@ pub fn digest_send(cfg: &Config, name: &str, dry_run: bool) -> ExitCode {
 
 async fn digest_send_async(cfg: &Config, name: &str, dry_run: bool) -> ExitCode {
     if !cfg.digests.iter().any(|d| d.name == name) {
-        eprintln!("vigie: {}", DeliverError::NoDigest(name.to_string()));
+        errln!("vigie: {}", DeliverError::NoDigest(name.to_string()));
         return ExitCode::from(2);
     }
     let result = if dry_run {
@@ -174,15 +176,15 @@ async fn digest_send_async(cfg: &Config, name: &str, dry_run: bool) -> ExitCode 
     };
     match result {
         Ok(0) => {
-            eprintln!("digest \"{name}\": nothing to send");
+            errln!("digest \"{name}\": nothing to send");
             ExitCode::SUCCESS
         }
         Ok(n) if dry_run => {
-            eprintln!("digest \"{name}\": {n} email(s) written to stdout, nothing sent");
+            errln!("digest \"{name}\": {n} email(s) written to stdout, nothing sent");
             ExitCode::SUCCESS
         }
         Ok(n) => {
-            println!("digest \"{name}\": {n} email(s) sent");
+            outln!("digest \"{name}\": {n} email(s) sent");
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),

@@ -159,3 +159,31 @@ async fn man_page_and_completions_come_from_the_cli_definition() {
     assert!(bash.status.success());
     assert!(stdout(&bash).contains("_vigie()"));
 }
+
+/// `vigie check | head -0` and the like: a closed stdout or stderr ends the output, not
+/// the process with a panic.
+#[tokio::test]
+async fn a_closed_output_pipe_is_not_a_panic() {
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/vigie.toml");
+    for args in [
+        &["check"][..],
+        &["man"][..],
+        &["feeds", "export"][..],
+        &["completions", "bash"][..],
+    ] {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+            .arg("-c")
+            .arg(&cfg)
+            .args(args)
+            .env_remove("VIGIE_CONFIG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading ends before vigie writes anything.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let status = child.wait().await.unwrap();
+        assert_eq!(status.code(), Some(0), "vigie {args:?}");
+    }
+}
