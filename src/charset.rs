@@ -57,12 +57,12 @@ fn demoronize(text: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if c == '&' {
-            if let Some((ch, len)) = c1_reference(rest) {
-                out.push(ch);
-                rest = &rest[len..];
-                continue;
-            }
+        if c == '&'
+            && let Some((ch, len)) = c1_reference(rest)
+        {
+            out.push(ch);
+            rest = &rest[len..];
+            continue;
         }
         out.push(c1_meaning(c));
         rest = &rest[c.len_utf8()..];

@@ -141,10 +141,10 @@ pub fn backtest(cfg: &Config, since: &str, watch: Option<&str>) -> ExitCode {
         Ok(d) => d,
         Err(e) => return fail(format!("--since: {e}"), 2),
     };
-    if let Some(w) = watch {
-        if !cfg.rules.watches.iter().any(|x| x.name == w) {
-            return fail(format!("no watch named \"{w}\""), 2);
-        }
+    if let Some(w) = watch
+        && !cfg.rules.watches.iter().any(|x| x.name == w)
+    {
+        return fail(format!("no watch named \"{w}\""), 2);
     }
     let Ok(matcher) = cfg.rules.compile() else {
         return ExitCode::from(2);

@@ -88,10 +88,10 @@ fn item_from_entry(e: feed_rs::model::Entry) -> Item {
 /// Read a file given to `vigie rules test`: a feed of any format, else an HTML page,
 /// else plain text. `name` (the file name) identifies the item when nothing else does.
 pub fn parse_any(bytes: &[u8], name: &str) -> Vec<Item> {
-    if let Ok(feed) = parse_feed(bytes, None) {
-        if !feed.items.is_empty() {
-            return feed.items;
-        }
+    if let Ok(feed) = parse_feed(bytes, None)
+        && !feed.items.is_empty()
+    {
+        return feed.items;
     }
     let text = String::from_utf8_lossy(bytes);
     let lower_head: String = text.chars().take(2048).collect::<String>().to_lowercase();

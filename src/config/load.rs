@@ -91,11 +91,11 @@ pub fn load_str(
         if let Some(d) = w.duration(&mut root, "story_window") {
             cfg.story_window = d;
         }
-        if let Some((_, mut v)) = root.take("poll") {
-            if let Some(mut th) = w.table(&mut v, "[poll]") {
-                poll_section(&mut w, &mut th, &mut cfg.poll);
-                w.finish(th, "[poll]");
-            }
+        if let Some((_, mut v)) = root.take("poll")
+            && let Some(mut th) = w.table(&mut v, "[poll]")
+        {
+            poll_section(&mut w, &mut th, &mut cfg.poll);
+            w.finish(th, "[poll]");
         }
         for mut v in w.array_of_tables(&mut root, "feed") {
             let span = v.span;
@@ -118,11 +118,11 @@ pub fn load_str(
                 w.finish(th, "[server]");
             }
         }
-        if let Some((_, mut v)) = root.take("mail") {
-            if let Some(mut th) = w.table(&mut v, "[mail]") {
-                mail_section(&mut w, &mut th, &dir, &mut cfg.mail);
-                w.finish(th, "[mail]");
-            }
+        if let Some((_, mut v)) = root.take("mail")
+            && let Some(mut th) = w.table(&mut v, "[mail]")
+        {
+            mail_section(&mut w, &mut th, &dir, &mut cfg.mail);
+            w.finish(th, "[mail]");
         }
         for mut v in w.array_of_tables(&mut root, "digest") {
             let span = v.span;
@@ -138,10 +138,10 @@ pub fn load_str(
         }
         w.finish(root, "the configuration");
     }
-    if let Transport::Maildir { dir: d } = &mut cfg.mail.transport {
-        if d.as_os_str().is_empty() {
-            *d = cfg.state_dir.join("mail");
-        }
+    if let Transport::Maildir { dir: d } = &mut cfg.mail.transport
+        && d.as_os_str().is_empty()
+    {
+        *d = cfg.state_dir.join("mail");
     }
     check_feeds(&mut w, &cfg.feeds);
     errors.append(&mut w.errors);
@@ -229,10 +229,10 @@ fn feed_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, at: Span) -> Optio
             Err(e) => w.error(u.span, format!("invalid feed url \"{}\": {e}", u.value)),
         }
     }
-    if let Some(n) = &name {
-        if n.value.trim().is_empty() {
-            w.error(n.span, "feed name must not be empty");
-        }
+    if let Some(n) = &name
+        && n.value.trim().is_empty()
+    {
+        w.error(n.span, "feed name must not be empty");
     }
     Some(FeedConfig {
         name: name?.value,

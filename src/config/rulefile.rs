@@ -36,30 +36,30 @@ pub fn load_rules(
     };
     let mut w = Walker::new(src);
     if let Some(mut root) = w.table(&mut raw, "the rule file") {
-        if let Some((_, mut ents)) = root.take("entity") {
-            if let Some(mut th) = w.table(&mut ents, "[entity]") {
-                let keys: Vec<_> = th.table.keys().cloned().collect();
-                for key in keys {
-                    let Some(mut v) = th.table.remove(&key) else {
-                        continue;
-                    };
-                    let section = format!("[entity.{}]", key.name);
-                    if let Some(mut et) = w.table(&mut v, &section) {
-                        match w.strings(&mut et, "names") {
-                            Some(names) if !names.is_empty() => rules.entities.push(Entity {
-                                name: key.name.to_string(),
-                                names: names.into_iter().map(|n| n.value).collect(),
-                            }),
-                            _ => w.error(
-                                key.span,
-                                format!("{section} needs a non-empty `names` list"),
-                            ),
-                        }
-                        w.finish(et, &section);
+        if let Some((_, mut ents)) = root.take("entity")
+            && let Some(mut th) = w.table(&mut ents, "[entity]")
+        {
+            let keys: Vec<_> = th.table.keys().cloned().collect();
+            for key in keys {
+                let Some(mut v) = th.table.remove(&key) else {
+                    continue;
+                };
+                let section = format!("[entity.{}]", key.name);
+                if let Some(mut et) = w.table(&mut v, &section) {
+                    match w.strings(&mut et, "names") {
+                        Some(names) if !names.is_empty() => rules.entities.push(Entity {
+                            name: key.name.to_string(),
+                            names: names.into_iter().map(|n| n.value).collect(),
+                        }),
+                        _ => w.error(
+                            key.span,
+                            format!("{section} needs a non-empty `names` list"),
+                        ),
                     }
+                    w.finish(et, &section);
                 }
-                w.finish(th, "[entity]");
             }
+            w.finish(th, "[entity]");
         }
         for mut v in w.array_of_tables(&mut root, "watch") {
             let at = v.span;

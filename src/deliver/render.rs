@@ -187,13 +187,12 @@ pub fn excerpt(text: &str, hits: &[(usize, usize)], width: usize) -> Vec<Segment
     let first = floor_char(text, hits.first().map_or(0, |h| h.0).min(text.len()));
     // Start about a third of the window before the first hit, at a word start.
     let mut start = floor_char(text, first.saturating_sub(width / 3));
-    if start > 0 {
-        if let Some((sp, c)) = text[start..first]
+    if start > 0
+        && let Some((sp, c)) = text[start..first]
             .char_indices()
             .find(|(_, c)| c.is_whitespace())
-        {
-            start += sp + c.len_utf8();
-        }
+    {
+        start += sp + c.len_utf8();
     }
     let mut end = start;
     for (n, (i, c)) in text[start..].char_indices().enumerate() {
@@ -202,13 +201,12 @@ pub fn excerpt(text: &str, hits: &[(usize, usize)], width: usize) -> Vec<Segment
             break;
         }
     }
-    if end < text.len() {
-        if let Some(sp) = text[start..end]
+    if end < text.len()
+        && let Some(sp) = text[start..end]
             .rfind(char::is_whitespace)
             .filter(|sp| start + sp > first)
-        {
-            end = start + sp;
-        }
+    {
+        end = start + sp;
     }
     let mut out = Vec::new();
     if start > 0 {

@@ -268,10 +268,10 @@ impl<'a> Lowering<'a> {
             }
         };
         let (span, report) = cached?;
-        if let Some(r) = self.places.get_mut(report) {
-            if r.watches.last() != Some(&self.watch) {
-                r.watches.push(self.watch);
-            }
+        if let Some(r) = self.places.get_mut(report)
+            && r.watches.last() != Some(&self.watch)
+        {
+            r.watches.push(self.watch);
         }
         Ok(span)
     }

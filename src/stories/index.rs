@@ -213,14 +213,13 @@ impl Index {
 
     /// Add an entry; an article already present is replaced (its old entry is dead).
     pub fn insert(&mut self, e: Entry) {
-        if let Some((day, slot)) = self.by_article.remove(&e.article_id) {
-            if let Some(m) = self
+        if let Some((day, slot)) = self.by_article.remove(&e.article_id)
+            && let Some(m) = self
                 .shards
                 .get_mut(&day)
                 .and_then(|s| s.metas.get_mut(slot as usize))
-            {
-                m.live = false;
-            }
+        {
+            m.live = false;
         }
         let seen_at = e.seen_at.timestamp();
         let day = match self.shards.last_key_value() {

@@ -87,12 +87,13 @@ pub fn decoded_body(data: &str) -> String {
         let b = unfolded.as_bytes();
         let mut i = 0;
         while i < b.len() {
-            if b[i] == b'=' && i + 2 < b.len() {
-                if let Ok(v) = u8::from_str_radix(&unfolded[i + 1..i + 3], 16) {
-                    bytes.push(v);
-                    i += 3;
-                    continue;
-                }
+            if b[i] == b'='
+                && i + 2 < b.len()
+                && let Ok(v) = u8::from_str_radix(&unfolded[i + 1..i + 3], 16)
+            {
+                bytes.push(v);
+                i += 3;
+                continue;
             }
             bytes.push(b[i]);
             i += 1;
