@@ -14,11 +14,11 @@ use crate::config::{AlertMode, Config, FeedConfig, Watch};
 use crate::identify::{self, Identity, content_hash, identify};
 use crate::parse::Item;
 use crate::rules::{Document, Matcher};
-use crate::store::articles::{Seen, Upsert, carried_by, find, upsert};
+use crate::store::articles::{Seen, StoryColumns, Upsert, carried_by, find, upsert, upsert_placed};
 use crate::store::outbox::{Kind, add_delivery, record_match};
-use crate::store::stories::{assign, refingerprint};
+use crate::store::stories::{StoryRef, assign, refingerprint, story_for};
 use crate::store::{Result, Store};
-use crate::stories::{self, Fingerprint};
+use crate::stories::{self, Entry, Fingerprint};
 
 /// What the rules need to know to decide and address alerts.
 pub struct MatchContext<'a> {
@@ -237,16 +237,69 @@ fn write_batch(
                 hash: c.hash.clone(),
             };
             let p = prepare(&b.feed, it, ctx);
-            record(tx, cache, b.first_poll, &p, up, ctx, since, now, stats)?;
+            record(
+                tx,
+                cache,
+                b.first_poll,
+                &p,
+                up,
+                None,
+                ctx,
+                since,
+                now,
+                stats,
+            )?;
         }
     }
     for p in &b.prepared {
-        let up = upsert(tx, b.feed_id, &p.it.item, &p.it.id, &p.it.hash, now)?;
+        // A new article's story is decided before its row is inserted: the row is then
+        // written once, story and fingerprint included.
+        let mut decided = None;
+        let index = cache.index();
+        let up = upsert_placed(tx, b.feed_id, &p.it.item, &p.it.id, &p.it.hash, now, |tx| {
+            let placed = stories::place_prepared(index, p.story.as_ref(), since);
+            let copy = placed.found.is_some();
+            let story = story_for(tx, &p.it.id.key, placed.found, now)?;
+            let columns = StoryColumns {
+                story_id: Some(story.id),
+                fingerprint: placed.fingerprint.clone(),
+            };
+            decided = Some((story, placed.fingerprint, copy));
+            Ok(columns)
+        })?;
         if up.seen != Seen::Unchanged {
-            record(tx, cache, b.first_poll, p, up, ctx, since, now, stats)?;
+            let decided = decided.map(|(story, fingerprint, copy)| Decided {
+                entry: fingerprint.map(|fp| Entry {
+                    article_id: up.article_id,
+                    story_id: story.id,
+                    seen_at: now,
+                    fingerprint: fp,
+                }),
+                story,
+                copy,
+            });
+            record(
+                tx,
+                cache,
+                b.first_poll,
+                p,
+                up,
+                decided,
+                ctx,
+                since,
+                now,
+                stats,
+            )?;
         }
     }
     Ok(())
+}
+
+/// A new article's story, decided and written with its row.
+struct Decided {
+    story: StoryRef,
+    entry: Option<Entry>,
+    copy: bool,
 }
 
 /// The story, matches and deliveries of one new or edited article.
@@ -257,14 +310,25 @@ fn record(
     first_poll: bool,
     p: &Prepared,
     up: Upsert,
+    decided: Option<Decided>,
     ctx: &MatchContext<'_>,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
     stats: &mut IngestStats,
 ) -> Result<()> {
     let item = &p.it.item;
-    let story = match up.seen {
-        Seen::New => {
+    let story = match (up.seen, decided) {
+        (Seen::New, Some(d)) => {
+            stats.new += 1;
+            stats.copies += usize::from(d.copy);
+            // Learnt now so that a copy later in this same poll finds it; a rollback
+            // invalidates the whole index (see `store_prepared`).
+            if let Some(e) = d.entry {
+                cache.insert(e);
+            }
+            d.story
+        }
+        (Seen::New, None) => {
             stats.new += 1;
             let placed = stories::place_prepared(cache.index(), p.story.as_ref(), since);
             stats.copies += usize::from(placed.found.is_some());

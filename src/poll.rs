@@ -260,12 +260,30 @@ struct Job {
     reply: oneshot::Sender<Result<IngestStats, String>>,
 }
 
-type Writer = mpsc::Sender<Job>;
+/// The way to the writer, and the permits that bound how many fetched feeds are being
+/// parsed, matched or written at once.
+#[derive(Clone)]
+struct Writer {
+    jobs: mpsc::Sender<Job>,
+    /// Parsed items, matches and fingerprints are the bulk of a poll's memory: the CPU
+    /// and the single writer cannot go faster than a few feeds per core anyway, so more
+    /// in flight would only wait, holding memory (fetches still overlap freely).
+    working: Arc<Semaphore>,
+}
+
+/// Feeds processed at once, per core.
+const WORKING_PER_CORE: usize = 4;
 
 /// Group commit: one task writes the batches of feeds that finish at about the same
 /// time in one transaction (see `ingest::store_batches`); it ends with the last sender.
 fn spawn_writer(rt: &Runtime) -> Writer {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let working = cores * WORKING_PER_CORE;
     let (tx, mut rx) = mpsc::channel::<Job>(64);
+    let writer = Writer {
+        jobs: tx,
+        working: Arc::new(Semaphore::new(working)),
+    };
     let rt = rt.clone();
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
@@ -301,7 +319,7 @@ fn spawn_writer(rt: &Runtime) -> Writer {
             }
         }
     });
-    tx
+    writer
 }
 
 /// Parse, classify, match and store one fetched body.
@@ -314,6 +332,11 @@ async fn process(
     charset: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(IngestStats, Vec<DateTime<Utc>>), String> {
+    let _working = writer
+        .working
+        .acquire()
+        .await
+        .map_err(|_| "the database writer stopped".to_string())?;
     let name = feed.name.clone();
     let (items, dates) = tokio::task::spawn_blocking(move || {
         let parsed = crate::parse::parse_feed(&bytes, charset.as_deref())?;
@@ -366,6 +389,7 @@ async fn process(
     // 3. The writer stores it, in one transaction with whatever other feeds are ready.
     let (reply, answer) = oneshot::channel();
     writer
+        .jobs
         .send(Job { batch, now, reply })
         .await
         .map_err(|_| "the database writer stopped".to_string())?;

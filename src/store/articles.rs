@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::{Cached, Result, to_ts};
 use crate::identify::Identity;
 use crate::parse::Item;
+use crate::stories::Fingerprint;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seen {
@@ -26,6 +27,14 @@ pub struct Upsert {
     pub seen: Seen,
 }
 
+/// A new article's story and fingerprint, decided before its row is inserted so that the
+/// row (title, summary and content included) is written once, not rewritten at once.
+#[derive(Debug, Default)]
+pub struct StoryColumns {
+    pub story_id: Option<i64>,
+    pub fingerprint: Option<Fingerprint>,
+}
+
 /// Store or refresh one item inside the caller's transaction.
 pub fn upsert(
     tx: &Transaction<'_>,
@@ -35,13 +44,31 @@ pub fn upsert(
     content_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Upsert> {
+    upsert_placed(tx, feed_id, item, id, content_hash, now, |_| {
+        Ok(StoryColumns::default())
+    })
+}
+
+/// As [`upsert`], asking `story` (only when the item is new) for the story columns the
+/// new row is inserted with.
+pub fn upsert_placed(
+    tx: &Transaction<'_>,
+    feed_id: i64,
+    item: &Item,
+    id: &Identity,
+    content_hash: &str,
+    now: DateTime<Utc>,
+    story: impl FnOnce(&Transaction<'_>) -> Result<StoryColumns>,
+) -> Result<Upsert> {
     let now_ts = to_ts(now);
     let existing = find(tx, feed_id, id)?;
     let Some((article_id, old_hash)) = existing else {
+        let story = story(tx)?;
+        let fp = story.fingerprint.as_ref();
         tx.exec(
             "INSERT INTO articles (key, feed_id, guid, link, canonical_link, title_hash, title, summary,
-             content, content_hash, published_at, first_seen_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             content, content_hash, published_at, first_seen_at, story_id, text_hash, shingles, signature)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 id.key,
                 feed_id,
@@ -54,7 +81,11 @@ pub fn upsert(
                 item.content,
                 content_hash,
                 item.published.map(to_ts),
-                now_ts
+                now_ts,
+                story.story_id,
+                fp.map(|f| f.exact as i64),
+                fp.map(|f| i64::from(f.shingles)),
+                fp.map(|f| f.signature.to_bytes())
             ],
         )?;
         let article_id = tx.last_insert_rowid();

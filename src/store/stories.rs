@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{Cached, Result, from_ts, to_ts};
-use crate::stories::{Entry, Fingerprint, Index, Placement, Signature};
+use crate::stories::{Entry, Fingerprint, Found, Index, Placement, Signature};
 
 /// A story as alerts name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +135,38 @@ pub fn assign(
     placement: Placement,
     now: DateTime<Utc>,
 ) -> Result<(StoryRef, Option<Entry>)> {
-    let joined = match placement.found {
+    let story = story_for(tx, article_key, placement.found, now)?;
+    let entry = placement.fingerprint.map(|fp| Entry {
+        article_id,
+        story_id: story.id,
+        seen_at: now,
+        fingerprint: fp,
+    });
+    // One rewrite of the article's row for its story and fingerprint together.
+    let fp = entry.as_ref().map(|e| &e.fingerprint);
+    tx.exec(
+        "UPDATE articles SET story_id = ?2, text_hash = ?3, shingles = ?4, signature = ?5 WHERE id = ?1",
+        params![
+            article_id,
+            story.id,
+            fp.map(|f| f.exact as i64),
+            fp.map(|f| i64::from(f.shingles)),
+            fp.map(|f| f.signature.to_bytes())
+        ],
+    )?;
+    Ok((story, entry))
+}
+
+/// The story a new article joins (`found`) or starts (keyed by `article_key`); callers
+/// that know it before inserting the article write it with the row (see
+/// `articles::upsert_placed`).
+pub fn story_for(
+    tx: &Transaction<'_>,
+    article_key: &str,
+    found: Option<Found>,
+    now: DateTime<Utc>,
+) -> Result<StoryRef> {
+    let joined = match found {
         // The story may have gone meanwhile (retention), then the article starts anew.
         Some(f) => tx
             .row("SELECT key FROM stories WHERE id = ?1", [f.story_id], |r| {
@@ -174,25 +205,7 @@ pub fn assign(
             }
         }
     };
-    let entry = placement.fingerprint.map(|fp| Entry {
-        article_id,
-        story_id: story.id,
-        seen_at: now,
-        fingerprint: fp,
-    });
-    // One rewrite of the article's row for its story and fingerprint together.
-    let fp = entry.as_ref().map(|e| &e.fingerprint);
-    tx.exec(
-        "UPDATE articles SET story_id = ?2, text_hash = ?3, shingles = ?4, signature = ?5 WHERE id = ?1",
-        params![
-            article_id,
-            story.id,
-            fp.map(|f| f.exact as i64),
-            fp.map(|f| i64::from(f.shingles)),
-            fp.map(|f| f.signature.to_bytes())
-        ],
-    )?;
-    Ok((story, entry))
+    Ok(story)
 }
 
 /// An edited article keeps its story; its fingerprint follows its new text, so that
