@@ -5,17 +5,6 @@ use crate::support::http::{HttpServer, Route};
 use crate::support::smtp::SmtpServer;
 use crate::support::*;
 
-const RULES: &str = r#"
-[entity.daech]
-names = ["Etat islamique", "Islamic State", "Daech", "Daesh", "ISIS", "EI"]
-
-[[watch]]
-name = "palmyra-front"
-query = 'Palmyre AND (@daech OR offensive)'
-alert = "immediate"
-to = ["duty@example.org"]
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_article_alerts_once_by_email() {
     let http = HttpServer::start().await;
@@ -46,7 +35,7 @@ async fn seed_article_alerts_once_by_email() {
         feeds_toml(&[("elwatan", http.url("/feed.xml"))]),
         smtp_toml(smtp.addr.port())
     );
-    let cfg = write_config(dir.path(), &main, RULES);
+    let cfg = write_config(dir.path(), &main, PALMYRA_FRONT);
 
     let first = vigie(&cfg, &["poll"]).await;
     assert!(first.status.success(), "first poll: {}", stderr(&first));

@@ -112,16 +112,7 @@ async fn the_seed_article_is_caught_under_its_own_spellings() {
     let cfg = write_config(dir.path(), MAIN, rules);
     let article = dir.path().join("seed.txt");
     std::fs::write(&article, seed_article()).unwrap();
-    let out = vigie(
-        &cfg,
-        &["rules", "test", "--json", article.to_str().unwrap()],
-    )
-    .await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    let lines: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect();
+    let lines = rules_test_json(&cfg, &article).await;
     let hits = |watch: &str| -> Vec<String> {
         let line = lines
             .iter()

@@ -25,16 +25,7 @@ async fn json_lines_locate_every_hit_in_the_seed_article() {
     let cfg = write_config(dir.path(), "rules = [\"rules.toml\"]\n", RULES);
     let article = dir.path().join("seed.txt");
     std::fs::write(&article, seed_article()).unwrap();
-    let out = vigie(
-        &cfg,
-        &["rules", "test", "--json", article.to_str().unwrap()],
-    )
-    .await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    let lines: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect();
+    let lines = rules_test_json(&cfg, &article).await;
     let watches: Vec<&str> = lines.iter().map(|l| l["watch"].as_str().unwrap()).collect();
     // «un» (French) and «inter-syriens» never make the UN watch fire.
     assert_eq!(watches, vec!["daech", "onu-geneve"]);

@@ -9,16 +9,8 @@ use crate::support::http::{HttpServer, Route};
 use crate::support::smtp::SmtpServer;
 use crate::support::*;
 
-const E2E_RULES: &str = r#"
-[entity.daech]
-names = ["Etat islamique", "Islamic State", "Daech", "Daesh", "ISIS", "EI"]
-
-[[watch]]
-name = "palmyra-front"
-query = 'Palmyre AND (@daech OR offensive)'
-alert = "immediate"
-to = ["duty@example.org"]
-
+/// Added to `PALMYRA_FRONT`: a digest watch on the same place.
+const DESK_WATCH: &str = r#"
 [[watch]]
 name = "palmyra-desk"
 query = 'Palmyre'
@@ -53,7 +45,7 @@ async fn setup_e2e(
         feeds_toml(&named),
         smtp_toml(smtp.addr.port())
     );
-    let cfg = write_config(dir.path(), &main, E2E_RULES);
+    let cfg = write_config(dir.path(), &main, &format!("{PALMYRA_FRONT}{DESK_WATCH}"));
     (http, smtp, dir, cfg)
 }
 

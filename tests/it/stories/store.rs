@@ -11,17 +11,6 @@ use vigie::store::Store;
 use super::{article_id, count, fixture_item, t0};
 use crate::support::*;
 
-const RULES: &str = r#"
-[entity.daech]
-names = ["Etat islamique", "Islamic State", "Daech", "Daesh", "ISIS", "EI"]
-
-[[watch]]
-name = "palmyra-front"
-query = 'Palmyre AND (@daech OR offensive)'
-alert = "immediate"
-to = ["duty@example.org"]
-"#;
-
 struct Lib {
     _dir: tempfile::TempDir,
     cfg: Config,
@@ -38,7 +27,7 @@ fn lib(extra: &str) -> Lib {
             ("lexpression", "http://127.0.0.1:9/c".into()),
         ])
     );
-    let path = write_config(dir.path(), &main, RULES);
+    let path = write_config(dir.path(), &main, PALMYRA_FRONT);
     let cfg = vigie::config::load(&path).unwrap();
     let matcher = cfg.rules.compile().unwrap();
     Lib {

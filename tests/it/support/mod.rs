@@ -9,6 +9,28 @@ pub mod smtp;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+/// The contract's example watch: the Islamic State near Palmyra, alerting at once.
+pub const PALMYRA_FRONT: &str = r#"
+[entity.daech]
+names = ["Etat islamique", "Islamic State", "Daech", "Daesh", "ISIS", "EI"]
+
+[[watch]]
+name = "palmyra-front"
+query = 'Palmyre AND (@daech OR offensive)'
+alert = "immediate"
+to = ["duty@example.org"]
+"#;
+
+/// `vigie rules test --json FILE` must succeed; its output, one JSON object per line.
+pub async fn rules_test_json(cfg: &Path, file: &Path) -> Vec<serde_json::Value> {
+    let out = vigie(cfg, &["rules", "test", "--json", &file.to_string_lossy()]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
 /// The reference article (French press on Syria, February 2017).
 pub fn seed_article() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-article.txt");
