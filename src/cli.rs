@@ -239,10 +239,10 @@ fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCod
 }
 
 fn check(cfg: &Config) -> ExitCode {
-    let matcher = match cfg.rules.compile() {
+    let matcher = match cfg.matcher() {
         Ok(m) => m,
         Err(errs) => {
-            // Unreachable for a loaded configuration, which compiled its rules once.
+            // Unreachable for a loaded configuration: loading compiled its rules.
             for e in errs {
                 errln!("{e}");
             }
@@ -319,7 +319,7 @@ fn check_places(cfg: &Config, matcher: &Matcher) {
 }
 
 fn rules_test(cfg: &Config, json: bool, files: &[PathBuf]) -> ExitCode {
-    let Ok(matcher) = cfg.rules.compile() else {
+    let Ok(matcher) = cfg.matcher() else {
         return ExitCode::from(2);
     };
     let mut out = std::io::stdout().lock();

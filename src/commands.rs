@@ -146,7 +146,7 @@ pub fn backtest(cfg: &Config, since: &str, watch: Option<&str>) -> ExitCode {
     {
         return fail(format!("no watch named \"{w}\""), 2);
     }
-    let Ok(matcher) = cfg.rules.compile() else {
+    let Ok(matcher) = cfg.matcher() else {
         return ExitCode::from(2);
     };
     let store = match open_store(cfg) {

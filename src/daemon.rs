@@ -46,7 +46,7 @@ pub async fn runtime(config: Config) -> Result<Runtime, DaemonError> {
 /// A runtime for `config` over an open store: the store's feeds synced to the
 /// configuration, the watches compiled, fresh HTTP and mail clients.
 async fn assemble(store: StoreHandle, config: Config) -> Result<Runtime, DaemonError> {
-    let matcher = config.rules.compile().map_err(|errs| {
+    let matcher = config.matcher().map_err(|errs| {
         DaemonError::Rules(
             errs.iter()
                 .map(|e| e.message.clone())
@@ -59,7 +59,7 @@ async fn assemble(store: StoreHandle, config: Config) -> Result<Runtime, DaemonE
     Ok(Runtime {
         fetcher: Fetcher::new(config.poll.timeout)?,
         mailer: Mailer::new(&config.mail)?,
-        matcher: Arc::new(matcher),
+        matcher,
         store,
         config: Arc::new(config),
     })

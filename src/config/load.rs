@@ -11,6 +11,7 @@ use toml_span::de_helpers::TableHelper;
 use super::walk::Walker;
 use super::*;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
+use crate::rules::Matcher;
 
 /// Load the configuration at `path` and every rule file it names.
 pub fn load(path: &Path) -> Result<Config, Diagnostics> {
@@ -76,6 +77,7 @@ pub fn load_str(
         digests: Vec::new(),
         rules: Rules::default(),
         files: vec![path.to_path_buf()],
+        compiled: None,
     };
     let mut rule_paths = Vec::new();
     if let Some(mut root) = w.table(&mut raw, "the configuration") {
@@ -170,7 +172,7 @@ pub fn load_str(
     for (i, rsrc) in sources.iter().enumerate() {
         super::rulefile::load_rules(rsrc, i, &mut cfg.rules, &mut query_origin, &mut errors);
     }
-    cross_check(&cfg, &sources, &query_origin, &mut errors);
+    cfg.compiled = cross_check(&cfg, &sources, &query_origin, &mut errors).map(std::sync::Arc::new);
     if errors.is_empty() {
         Ok(cfg)
     } else {
@@ -434,13 +436,14 @@ fn check_feeds(w: &mut Walker<'_>, feeds: &[FeedConfig]) {
     }
 }
 
-/// Checks that need both files: a watch's digest exists, its feeds exist, its query compiles.
+/// Checks that need both files: a watch's digest exists, its feeds exist, its query
+/// compiles. Returns the compiled watches, so that nothing compiles them a second time.
 fn cross_check(
     cfg: &Config,
     sources: &[SourceFile],
     origin: &[super::rulefile::Origin],
     errors: &mut Vec<Diagnostic>,
-) {
+) -> Option<Matcher> {
     let digests: HashSet<&str> = cfg.digests.iter().map(|d| d.name.as_str()).collect();
     let feeds: HashSet<&str> = cfg.feeds.iter().map(|f| f.name.as_str()).collect();
     let tags: HashSet<&str> = cfg
@@ -472,7 +475,8 @@ fn cross_check(
             }
         }
     }
-    if let Err(rule_errors) = cfg.rules.compile() {
+    let compiled = cfg.rules.compile();
+    if let Err(rule_errors) = &compiled {
         for e in rule_errors {
             let Some(o) = origin.get(e.watch) else {
                 continue;
@@ -502,6 +506,7 @@ fn cross_check(
             ));
         }
     }
+    compiled.ok()
 }
 
 #[cfg(test)]

@@ -53,6 +53,9 @@ pub struct Config {
     pub rules: Rules,
     /// Every file the configuration was read from (for reload watching).
     pub files: Vec<PathBuf>,
+    /// The watches as loading compiled them (to validate them): compiling once is
+    /// enough, and with `place:` rules it is the costly part of loading.
+    pub compiled: Option<std::sync::Arc<Matcher>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,8 +215,8 @@ pub struct Rules {
 }
 
 impl Rules {
-    /// Compile the watches into one matcher. Cannot fail for a loaded `Config`:
-    /// loading already compiled them once and reported every fault.
+    /// Compile the watches into one matcher, collecting every fault. Loading does this
+    /// once; everything after it uses [`Config::matcher`].
     pub fn compile(&self) -> Result<Matcher, Vec<crate::rules::RuleError>> {
         let defs: Vec<WatchDef> = self
             .watches
@@ -236,6 +239,15 @@ impl Rules {
 }
 
 impl Config {
+    /// The compiled watches: those loading compiled, else compiled now (a `Config`
+    /// built by hand).
+    pub fn matcher(&self) -> Result<std::sync::Arc<Matcher>, Vec<crate::rules::RuleError>> {
+        match &self.compiled {
+            Some(m) => Ok(m.clone()),
+            None => self.rules.compile().map(std::sync::Arc::new),
+        }
+    }
+
     pub fn feed(&self, name: &str) -> Option<&FeedConfig> {
         self.feeds.iter().find(|f| f.name == name)
     }
