@@ -213,11 +213,13 @@ fn init_logging(daemon: bool) {
 }
 
 fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
-    // Blocking threads run parsing, matching and SQLite: more of them than a few per
-    // core only adds memory and lock contention.
+    // Blocking threads run parsing, matching and SQLite (and the system's DNS lookups):
+    // one per core keeps every core busy; more only add memory (each thread that
+    // allocates keeps its own malloc arena) and time-slicing. Measured with
+    // bench/poll/run.sh: on 2 cores, 2 threads poll faster and in less memory than 3 or 4.
     let blocking = std::thread::available_parallelism()
-        .map_or(4, |n| n.get() * 2)
-        .max(4);
+        .map_or(2, |n| n.get())
+        .max(2);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(blocking)

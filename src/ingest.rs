@@ -103,7 +103,7 @@ pub fn classify(store: &Store, feed_id: i64, items: &[Identified]) -> Result<Vec
 pub struct Prepared {
     pub it: Identified,
     pub matches: Vec<(usize, String)>,
-    pub story: Option<(stories::Text, Fingerprint)>,
+    pub story: Option<Fingerprint>,
 }
 
 /// Match and fingerprint one item. Pure and CPU-bound: run it outside the store lock,
@@ -129,10 +129,8 @@ pub fn prepare(feed: &FeedConfig, it: Identified, ctx: &MatchContext<'_>) -> Pre
             (m.watch, hits)
         })
         .collect();
-    let story = stories::text(&item.title, &item.summary, &item.content).map(|t| {
-        let fp = t.fingerprint();
-        (t, fp)
-    });
+    // Only the fingerprint is kept: the shingles it came from would outweigh the item.
+    let story = stories::text(&item.title, &item.summary, &item.content).map(|t| t.fingerprint());
     Prepared { it, matches, story }
 }
 
@@ -342,11 +340,7 @@ fn record(
         }
         _ => {
             stats.edited += 1;
-            let (story, entry) = refingerprint(
-                tx,
-                up.article_id,
-                p.story.as_ref().map(|(_, fp)| fp.clone()),
-            )?;
+            let (story, entry) = refingerprint(tx, up.article_id, p.story.clone())?;
             if let Some(e) = entry {
                 cache.insert(e);
             }

@@ -200,3 +200,39 @@ fn old_items_on_a_first_poll_are_stored_without_alerting() {
     .unwrap();
     assert_eq!((s.new, s.matches, s.deliveries), (3, 3, 4));
 }
+
+#[test]
+fn an_article_stored_under_an_earlier_versions_longer_key_is_found_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, matcher, mut store) = setup(dir.path());
+    let ctx = MatchContext::new(&matcher, &cfg);
+    let now = Utc::now();
+    let f1 = store.feed_state("f1").unwrap().unwrap();
+    // No link: only the key and the feed's own id can recognise the item.
+    let mut it = item(Some("g-1"), "", "Palmyre reprise");
+    it.link = None;
+    let s = ingest(
+        &mut store,
+        &cfg.feeds[0],
+        f1.id,
+        false,
+        std::slice::from_ref(&it),
+        &ctx,
+        now,
+    )
+    .unwrap();
+    assert_eq!((s.new, s.deliveries), (1, 2));
+    // Earlier versions keyed items by the whole 256-bit hash.
+    let old_key = format!("id:{}", identify::sha256_hex(&["f1", "g-1"]));
+    store
+        .conn
+        .execute("UPDATE articles SET key = ?1", [&old_key])
+        .unwrap();
+    let s = ingest(&mut store, &cfg.feeds[0], f1.id, false, &[it], &ctx, now).unwrap();
+    assert_eq!((s.new, s.edited, s.deliveries), (0, 0, 0));
+    let n: i64 = store
+        .conn
+        .query_row("SELECT COUNT(*) FROM articles", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}

@@ -8,10 +8,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, FeedConfig, Interval};
@@ -91,12 +92,25 @@ pub async fn poll_feeds_with(
             .or_insert_with(|| Arc::new(Semaphore::new(rt.config.poll.per_host.max(1))))
             .clone();
         let (rt, global, writer) = (rt.clone(), global.clone(), writer.clone());
+        // Counted before any task runs, so that the writer never thinks the poll done
+        // while feeds are still waiting for a slot.
+        let expecting = writer.expected.expect();
         tasks.spawn(async move {
             // Per host first: a task waiting for a busy host holds no global slot.
-            let _h = host_limit.acquire_owned().await;
-            let _g = global.acquire_owned().await;
+            let host = host_limit.acquire_owned().await;
+            let all = global.acquire_owned().await;
             let started = std::time::Instant::now();
-            let outcome = poll_one(&rt, &writer, &feed, now).await;
+            let outcome = match (host, all) {
+                (Ok(host), Ok(all)) => {
+                    let flight = Flight {
+                        request: Some((host, all)),
+                        expecting: Some(expecting),
+                    };
+                    poll_one(&rt, &writer, flight, &feed, now).await
+                }
+                // The semaphores live as long as this function and are never closed.
+                _ => Outcome::Failed("the poll was cancelled".into()),
+            };
             record_metrics(&feed.name, &outcome, started.elapsed().as_secs_f64());
             match &outcome {
                 Outcome::Failed(cause) => tracing::warn!(feed = %feed.name, cause = %cause, "poll failed"),
@@ -124,7 +138,13 @@ pub async fn poll_feeds_with(
     reports
 }
 
-async fn poll_one(rt: &Runtime, writer: &Writer, feed: &FeedConfig, now: DateTime<Utc>) -> Outcome {
+async fn poll_one(
+    rt: &Runtime,
+    writer: &Writer,
+    mut flight: Flight,
+    feed: &FeedConfig,
+    now: DateTime<Utc>,
+) -> Outcome {
     let name = feed.name.clone();
     let state = match rt.store.call(move |s| s.feed_state(&name)).await {
         Ok(Some(s)) => s,
@@ -153,6 +173,17 @@ async fn poll_one(rt: &Runtime, writer: &Writer, feed: &FeedConfig, now: DateTim
         .fetcher
         .fetch(&state.url, &validators, rt.config.poll.max_body)
         .await;
+    if !matches!(
+        &fetched,
+        Ok(Fetched {
+            content: Content::Body { .. },
+            ..
+        })
+    ) {
+        // No body: the request is over and the writer will get nothing from this feed.
+        flight.request = None;
+        flight.expecting = None;
+    }
     let at = |secs: i64| now + chrono::Duration::seconds(secs);
     let (record, outcome) = match fetched {
         Ok(Fetched { moved_to, content }) => {
@@ -175,29 +206,32 @@ async fn poll_one(rt: &Runtime, writer: &Writer, feed: &FeedConfig, now: DateTim
                     charset,
                     validators,
                     ..
-                } => match process(rt, writer, feed, &state, bytes, charset, now).await {
-                    Ok((stats, dates)) => {
-                        let interval = match configured {
-                            Interval::Auto => {
-                                schedule::auto_interval(&dates, now, state.interval_secs)
-                            }
-                            Interval::Fixed(_) => interval,
-                        };
-                        (
-                            PollRecord {
-                                result: PollResult::Success {
-                                    etag: validators.etag,
-                                    last_modified: validators.last_modified,
+                } => {
+                    match process(rt, writer, &mut flight, feed, &state, bytes, charset, now).await
+                    {
+                        Ok((stats, dates)) => {
+                            let interval = match configured {
+                                Interval::Auto => {
+                                    schedule::auto_interval(&dates, now, state.interval_secs)
+                                }
+                                Interval::Fixed(_) => interval,
+                            };
+                            (
+                                PollRecord {
+                                    result: PollResult::Success {
+                                        etag: validators.etag,
+                                        last_modified: validators.last_modified,
+                                    },
+                                    next: at(interval),
+                                    interval,
+                                    moved_to,
                                 },
-                                next: at(interval),
-                                interval,
-                                moved_to,
-                            },
-                            Outcome::Updated(stats),
-                        )
+                                Outcome::Updated(stats),
+                            )
+                        }
+                        Err(cause) => failure(&state, interval, None, cause, now, moved_to),
                     }
-                    Err(cause) => failure(&state, interval, None, cause, now, moved_to),
-                },
+                }
             }
         }
         Err(FetchError::Gone { url }) => {
@@ -251,8 +285,6 @@ fn failure(
     )
 }
 
-/// Parse on a blocking thread, then store and match in the database's thread. Returns
-/// the feed's item dates too, for the adaptive interval.
 /// A feed's batch on its way to the writer, and where its result goes.
 struct Job {
     batch: Batch,
@@ -261,37 +293,100 @@ struct Job {
 }
 
 /// The way to the writer, and the permits that bound how many fetched feeds are being
-/// parsed, matched or written at once.
+/// parsed and matched at once.
 #[derive(Clone)]
 struct Writer {
     jobs: mpsc::Sender<Job>,
     /// Parsed items, matches and fingerprints are the bulk of a poll's memory: the CPU
-    /// and the single writer cannot go faster than a few feeds per core anyway, so more
-    /// in flight would only wait, holding memory (fetches still overlap freely).
+    /// cannot go faster than a few feeds per core anyway, so more in flight would only
+    /// wait, holding memory (fetches still overlap freely).
     working: Arc<Semaphore>,
+    /// How many feeds of this poll may still send a batch.
+    expected: Arc<Expected>,
 }
 
-/// Feeds processed at once, per core.
-const WORKING_PER_CORE: usize = 4;
+/// A count of the feeds that may still send the writer a batch, so that it stops
+/// gathering a group as soon as nothing more can come (the poll's last group is written
+/// at once, not after [`GROUP_WAIT`]).
+#[derive(Default)]
+struct Expected {
+    count: AtomicUsize,
+    changed: Notify,
+}
 
-/// Group commit: one task writes the batches of feeds that finish at about the same
-/// time in one transaction (see `ingest::store_batches`); it ends with the last sender.
+/// One feed that may still send a batch; dropped once it has sent it or knows it won't.
+struct Expecting(Arc<Expected>);
+
+impl Expected {
+    fn expect(self: &Arc<Self>) -> Expecting {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        Expecting(self.clone())
+    }
+}
+
+impl Drop for Expecting {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, Ordering::SeqCst);
+        self.0.changed.notify_one();
+    }
+}
+
+/// What one feed being polled holds, each part let go as soon as it is done with.
+struct Flight {
+    /// The per-host and global slots of its request (contract §6: requests in flight).
+    request: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
+    /// Its place in the writer's count of feeds that may still send a batch.
+    expecting: Option<Expecting>,
+}
+
+/// Feeds parsed and matched at once, per core.
+const WORKING_PER_CORE: usize = 4;
+/// Batches waiting for the writer. They are few because the writer is faster than the
+/// parsing and matching that feed it; the bound is on memory should the disk stall.
+const QUEUED: usize = 16;
+/// A group is written once it holds this many items...
+const GROUP_ITEMS: usize = 1_000;
+/// ...or this long after its first batch arrived, whichever comes first.
+const GROUP_WAIT: Duration = Duration::from_millis(100);
+
+/// Group commit: one task writes the batches of the feeds that finish within
+/// [`GROUP_WAIT`] of each other in one transaction (see `ingest::store_batches`). A burst
+/// of new articles then rewrites each index page once per group rather than once per
+/// feed: their keys are random, so a group of a few feeds dirties nearly every leaf of
+/// those indexes, and the write-ahead log grows by that much per commit. It ends with
+/// the last sender.
 fn spawn_writer(rt: &Runtime) -> Writer {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let working = cores * WORKING_PER_CORE;
-    let (tx, mut rx) = mpsc::channel::<Job>(64);
+    let (tx, mut rx) = mpsc::channel::<Job>(QUEUED);
+    let expected = Arc::new(Expected::default());
     let writer = Writer {
         jobs: tx,
-        working: Arc::new(Semaphore::new(working)),
+        working: Arc::new(Semaphore::new(cores * WORKING_PER_CORE)),
+        expected: expected.clone(),
     };
     let rt = rt.clone();
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
+            let deadline = tokio::time::Instant::now() + GROUP_WAIT;
+            let mut items = first.batch.prepared.len() + first.batch.carried.len();
             let mut jobs = vec![first];
-            while jobs.len() < 32 {
-                match rx.try_recv() {
-                    Ok(j) => jobs.push(j),
-                    Err(_) => break,
+            while items < GROUP_ITEMS {
+                let job = match rx.try_recv() {
+                    Ok(j) => Some(j),
+                    Err(_) if expected.count.load(Ordering::SeqCst) == 0 => break,
+                    Err(_) => tokio::select! {
+                        j = rx.recv() => match j {
+                            Some(j) => Some(j),
+                            None => break,
+                        },
+                        // A feed finished without a batch: count again.
+                        () = expected.changed.notified() => None,
+                        () = tokio::time::sleep_until(deadline) => break,
+                    },
+                };
+                if let Some(j) = job {
+                    items += j.batch.prepared.len() + j.batch.carried.len();
+                    jobs.push(j);
                 }
             }
             let now = jobs.iter().map(|j| j.now).max().unwrap_or_else(Utc::now);
@@ -323,20 +418,25 @@ fn spawn_writer(rt: &Runtime) -> Writer {
 }
 
 /// Parse, classify, match and store one fetched body.
+#[allow(clippy::too_many_arguments)]
 async fn process(
     rt: &Runtime,
     writer: &Writer,
+    flight: &mut Flight,
     feed: &FeedConfig,
     state: &FeedState,
     bytes: Vec<u8>,
     charset: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(IngestStats, Vec<DateTime<Utc>>), String> {
-    let _working = writer
+    let working = writer
         .working
         .acquire()
         .await
         .map_err(|_| "the database writer stopped".to_string())?;
+    // The request is over: its slots go to the next fetch. They are let go only now, so
+    // that bodies fetched do not pile up while the CPU is busy with earlier ones.
+    flight.request = None;
     let name = feed.name.clone();
     let (items, dates) = tokio::task::spawn_blocking(move || {
         let parsed = crate::parse::parse_feed(&bytes, charset.as_deref())?;
@@ -393,6 +493,9 @@ async fn process(
         .send(Job { batch, now, reply })
         .await
         .map_err(|_| "the database writer stopped".to_string())?;
+    // Handed over: the next feed may be parsed while this one waits for its group.
+    drop(working);
+    flight.expecting = None;
     let stats = answer
         .await
         .map_err(|_| "the database writer stopped".to_string())??;

@@ -68,9 +68,15 @@ pub fn text(title: &str, summary: &str, content: &str) -> Option<Text> {
     } else {
         content
     };
-    let mut words = words(head(body));
-    if words.len() < SHORT_BODY {
-        let mut with_title = self::words(head(title));
+    let body = crate::fold::fold(head(body)).text;
+    let mut words = split_words(&body);
+    let title = if words.len() < SHORT_BODY {
+        crate::fold::fold(head(title)).text
+    } else {
+        String::new()
+    };
+    if !title.is_empty() {
+        let mut with_title = split_words(&title);
         with_title.append(&mut words);
         words = with_title;
     }
@@ -106,16 +112,16 @@ pub struct Placement {
 /// hash first, then MinHash with LSH.
 pub fn place_prepared(
     index: &Index,
-    prepared: Option<&(Text, Fingerprint)>,
+    prepared: Option<&Fingerprint>,
     since: chrono::DateTime<chrono::Utc>,
 ) -> Placement {
-    let Some((t, fp)) = prepared else {
+    let Some(fp) = prepared else {
         return Placement {
             fingerprint: None,
             found: None,
         };
     };
-    if let Some((found, stored)) = index.find_exact(t.exact, since) {
+    if let Some((found, stored)) = index.find_exact(fp.exact, since) {
         return Placement {
             fingerprint: Some(stored),
             found: Some(found),
@@ -169,11 +175,17 @@ fn head(text: &str) -> &str {
 
 /// The words of `text`, folded as the watches fold it.
 pub fn words(text: &str) -> Vec<String> {
-    crate::fold::fold(text)
-        .text
+    split_words(&crate::fold::fold(text).text)
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The words of an already folded text (borrowed: a poll cuts every body into words).
+fn split_words(folded: &str) -> Vec<&str> {
+    folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_string)
         .collect()
 }
 
@@ -181,7 +193,7 @@ fn sip() -> SipHasher13 {
     SipHasher13::new_with_keys(KEYS.0, KEYS.1)
 }
 
-fn exact_hash(words: &[String]) -> u64 {
+fn exact_hash(words: &[&str]) -> u64 {
     let mut h = sip();
     for w in words {
         h.write(w.as_bytes());
@@ -192,7 +204,7 @@ fn exact_hash(words: &[String]) -> u64 {
 
 /// Distinct hashes of the `k`-word shingles of `words`, sorted (a text shorter than `k`
 /// words is one shingle).
-pub fn shingles(words: &[String], k: usize) -> Vec<u64> {
+pub fn shingles(words: &[&str], k: usize) -> Vec<u64> {
     let hashes: Vec<u64> = words
         .iter()
         .map(|w| {
