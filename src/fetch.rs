@@ -96,6 +96,9 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The most memory set aside for a body before it arrives.
+const RESERVE_AT_MOST: u64 = 4 << 20;
+
 impl Fetcher {
     /// `timeout` bounds a whole fetch; connecting alone gets at most 10 s of it.
     pub fn new(timeout: Duration) -> Result<Fetcher, FetchError> {
@@ -206,7 +209,11 @@ impl Fetcher {
         if resp.content_length().is_some_and(|n| n > max_body) {
             return Err(FetchError::TooLarge { limit: max_body });
         }
-        let mut bytes = Vec::new();
+        // Sized once when the length is known (a poll holds dozens of bodies at once;
+        // growing by doubling would leave up to half of each unused), within reason
+        // should the server promise more than it sends.
+        let expected = resp.content_length().unwrap_or(0).min(RESERVE_AT_MOST);
+        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         // Decompressed chunks: the cap holds after decompression, checked per chunk, so
         // a bomb stops within one chunk of the limit.
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.request_error(e))? {

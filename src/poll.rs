@@ -79,6 +79,14 @@ pub async fn poll_feeds_with(
     let mut per_host: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let mut tasks = JoinSet::new();
     let writer = spawn_writer(rt);
+    // Every feed's state in one read: a call per feed would queue behind the writer's
+    // groups and pin a blocking thread each while it waits.
+    let mut states: Result<HashMap<String, FeedState>, String> = rt
+        .store
+        .call(|s| s.feed_states())
+        .await
+        .map(|all| all.into_iter().map(|s| (s.name.clone(), s)).collect())
+        .map_err(|e| format!("reading the feeds' state: {e}"));
     for name in names {
         let Some(feed) = rt.config.feed(name).cloned() else {
             continue;
@@ -91,6 +99,12 @@ pub async fn poll_feeds_with(
             .entry(host)
             .or_insert_with(|| Arc::new(Semaphore::new(rt.config.poll.per_host.max(1))))
             .clone();
+        let state = match &mut states {
+            Ok(all) => all
+                .remove(name)
+                .ok_or_else(|| "feed is not in the database".to_string()),
+            Err(e) => Err(e.clone()),
+        };
         let (rt, global, writer) = (rt.clone(), global.clone(), writer.clone());
         // Counted before any task runs, so that the writer never thinks the poll done
         // while feeds are still waiting for a slot.
@@ -106,7 +120,7 @@ pub async fn poll_feeds_with(
                         request: Some((host, all)),
                         expecting: Some(expecting),
                     };
-                    poll_one(&rt, &writer, flight, &feed, now).await
+                    poll_one(&rt, &writer, flight, &feed, state, now).await
                 }
                 // The semaphores live as long as this function and are never closed.
                 _ => Outcome::Failed("the poll was cancelled".into()),
@@ -143,13 +157,12 @@ async fn poll_one(
     writer: &Writer,
     mut flight: Flight,
     feed: &FeedConfig,
+    state: Result<FeedState, String>,
     now: DateTime<Utc>,
 ) -> Outcome {
-    let name = feed.name.clone();
-    let state = match rt.store.call(move |s| s.feed_state(&name)).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return Outcome::Failed("feed is not in the database".into()),
-        Err(e) => return Outcome::Failed(e.to_string()),
+    let state = match state {
+        Ok(s) => s,
+        Err(why) => return Outcome::Failed(why),
     };
     if let Some(why) = &state.disabled {
         return Outcome::Skipped(format!("disabled: {why}"));
