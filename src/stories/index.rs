@@ -504,4 +504,24 @@ mod tests {
         ix.evict(at(1, 0));
         assert!(ix.is_empty() && ix.shards.is_empty());
     }
+
+    #[test]
+    fn a_sealed_directory_finds_exactly_the_pairs_of_a_key() {
+        for n in [0usize, 1, 3, 17, 1_000, 20_000] {
+            // Mixed keys, some repeated, and the extremes of the key space.
+            let mut pairs: Vec<(u32, u32)> = (0..n as u64)
+                .map(|i| ((mix(i % 700) >> 32) as u32, i as u32))
+                .collect();
+            pairs.extend([(0, 1), (u32::MAX, 2), (u32::MAX, 3)]);
+            let sealed = Sealed::new(pairs.clone());
+            let mut probes: Vec<u32> = pairs.iter().map(|p| p.0).step_by(7).collect();
+            probes.extend([0, 1, u32::MAX, u32::MAX - 1, 1 << 31]);
+            for key in probes {
+                let mut want: Vec<(u32, u32)> =
+                    pairs.iter().copied().filter(|p| p.0 == key).collect();
+                want.sort_unstable();
+                assert_eq!(sealed.get(key), &want[..], "n = {n}, key = {key}");
+            }
+        }
+    }
 }

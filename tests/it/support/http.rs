@@ -175,18 +175,34 @@ async fn serve(mut sock: TcpStream, state: State) -> std::io::Result<()> {
         .lock()
         .unwrap()
         .push((path.clone(), headers.clone()));
-    // Counted from the request to the end of the answer: requests served at once.
-    let now = state.active.fetch_add(1, Ordering::SeqCst) + 1;
-    state.max_active.fetch_max(now, Ordering::SeqCst);
-    let r = answer(&mut sock, &state, &path, &headers).await;
-    state.active.fetch_sub(1, Ordering::SeqCst);
-    r?;
+    answer(&mut sock, &state, Serving::start(&state), &path, &headers).await?;
     sock.shutdown().await
+}
+
+/// A request counted as being served, from its arrival until the server sends its whole
+/// answer (or until the end of a streamed one). Counting until the write has returned
+/// instead would let the client, which has all the bytes by then and may send its next
+/// request at once, overlap with a handler that has not yet counted itself out.
+struct Serving(Arc<AtomicUsize>);
+
+impl Serving {
+    fn start(state: &State) -> Serving {
+        let now = state.active.fetch_add(1, Ordering::SeqCst) + 1;
+        state.max_active.fetch_max(now, Ordering::SeqCst);
+        Serving(state.active.clone())
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 async fn answer(
     sock: &mut TcpStream,
     state: &State,
+    serving: Serving,
     path: &str,
     headers: &[(String, String)],
 ) -> std::io::Result<()> {
@@ -240,8 +256,10 @@ async fn answer(
                 "Content-Length: {}\r\nConnection: close\r\n\r\n",
                 route.body.len()
             ));
-            sock.write_all(out.as_bytes()).await?;
-            sock.write_all(&route.body).await?;
+            let mut whole = out.into_bytes();
+            whole.extend_from_slice(&route.body);
+            drop(serving);
+            sock.write_all(&whole).await?;
         }
         Some(Stream::Zeros {
             len,
