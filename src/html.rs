@@ -142,7 +142,21 @@ fn push_decoded(out: &mut String, text: &str) {
 pub fn normalise_space(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut pending: Option<char> = None;
-    for c in raw.chars() {
+    let mut rest = raw;
+    while let Some(c) = rest.chars().next() {
+        // A run of printable ASCII, the bulk of most text, is copied at once.
+        let run = rest.bytes().take_while(u8::is_ascii_graphic).count();
+        if run > 0 {
+            if let Some(p) = pending.take()
+                && !out.is_empty()
+            {
+                out.push(p);
+            }
+            out.push_str(&rest[..run]);
+            rest = &rest[run..];
+            continue;
+        }
+        rest = &rest[c.len_utf8()..];
         if c == '\n' || c == '\r' || c == '\u{2028}' || c == '\u{2029}' {
             pending = Some('\n');
         } else if c.is_whitespace() {
@@ -206,5 +220,35 @@ mod tests {
         assert_eq!(to_text("3 < 5 et 6 > 2"), "3 < 5 et 6 > 2");
         assert_eq!(to_text("<a href='x>y'>lien</a>"), "lien");
         assert_eq!(to_text("fin <"), "fin <");
+    }
+
+    /// The rule of `normalise_space`, one character at a time.
+    fn normalise_by_char(raw: &str) -> String {
+        let mut out = String::new();
+        let mut pending = None;
+        for c in raw.chars() {
+            if matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}') {
+                pending = Some('\n');
+            } else if c.is_whitespace() {
+                pending = pending.or(Some(' '));
+            } else if !c.is_control() {
+                if let Some(p) = pending.take()
+                    && !out.is_empty()
+                {
+                    out.push(p);
+                }
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn copying_ascii_runs_at_once_changes_nothing(
+            raw in "([a-zA-Z0-9.,;'&<>-]{0,6}|[ \t\r\n\u{a0}\u{2028}\u{1}\u{7f}]{0,3}|[éà«»’\u{85}\u{3000}]{0,2}){0,20}"
+        ) {
+            proptest::prop_assert_eq!(normalise_space(&raw), normalise_by_char(&raw));
+        }
     }
 }
