@@ -216,11 +216,14 @@ fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCod
     // Blocking threads run parsing, matching and SQLite (and the system's DNS lookups):
     // one per core keeps every core busy; more only add memory (each thread that
     // allocates keeps its own malloc arena) and time-slicing. Measured with
-    // bench/poll/run.sh: on 2 cores, 2 threads poll faster and in less memory than 3 or 4.
+    // bench/poll/run.sh: on 2 cores, 2 threads poll faster and in less memory than 3 or 4,
+    // and a current-thread runtime in less memory than two workers.
     let blocking = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .max(2);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    // The async side only waits: on sockets, timers and those blocking threads. One thread
+    // does that, and each thread less is a malloc arena less (about 1 MB in a first poll).
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(blocking)
         .build()

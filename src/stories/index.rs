@@ -35,9 +35,9 @@ const MAX_CANDIDATES: usize = 2_000;
 const DAY: i64 = 86_400;
 /// A day's entries may span several shards: once the open one holds this many, it is
 /// sealed and a new one opened, so a burst (a first poll of thousands of feeds) does not
-/// keep a whole day in the larger open form (4,096 entries open take about 2.5 MB; the
-/// same sealed, about 1.6 MB).
-const SEAL_AT: usize = 4_096;
+/// keep a whole day in the larger open form (2,048 entries take about 1.6 MB open and
+/// 1.1 MB sealed; a smaller open shard also grows its hash table in smaller steps).
+const SEAL_AT: usize = 2_048;
 /// Shard keys are `day * PARTS + part`.
 const PARTS: i64 = 1 << 16;
 
