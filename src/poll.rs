@@ -381,7 +381,8 @@ fn spawn_writer(rt: &Runtime) -> Writer {
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
             let deadline = tokio::time::Instant::now() + GROUP_WAIT;
-            let mut items = first.batch.prepared.len() + first.batch.carried.len();
+            let size = |j: &Job| j.batch.prepared.len() + j.batch.carried.len();
+            let mut items = size(&first);
             let mut jobs = vec![first];
             while items < GROUP_ITEMS {
                 let job = match rx.try_recv() {
@@ -398,7 +399,7 @@ fn spawn_writer(rt: &Runtime) -> Writer {
                     },
                 };
                 if let Some(j) = job {
-                    items += j.batch.prepared.len() + j.batch.carried.len();
+                    items += size(&j);
                     jobs.push(j);
                 }
             }

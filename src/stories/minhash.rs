@@ -69,21 +69,19 @@ pub fn signature(shingles: &[u64]) -> Signature {
     // shingle (this is most of a poll's fingerprinting time).
     const LANES: usize = 4;
     for ((m, a), b) in mins
-        .chunks_exact_mut(LANES)
-        .zip(A.chunks_exact(LANES))
-        .zip(B.chunks_exact(LANES))
+        .as_chunks_mut::<LANES>()
+        .0
+        .iter_mut()
+        .zip(A.as_chunks::<LANES>().0)
+        .zip(B.as_chunks::<LANES>().0)
     {
-        let (mut lane, a, b) = (
-            [u64::MAX; LANES],
-            [a[0], a[1], a[2], a[3]],
-            [b[0], b[1], b[2], b[3]],
-        );
+        let mut lane = [u64::MAX; LANES];
         for &x in shingles {
             for j in 0..LANES {
                 lane[j] = lane[j].min(a[j].wrapping_mul(x).wrapping_add(b[j]));
             }
         }
-        m.copy_from_slice(&lane);
+        *m = lane;
     }
     // Mixing keeps the bits that identify the minimum, not the small values of its rank.
     Signature(mins.map(|m| (mix(m) >> 56) as u8))

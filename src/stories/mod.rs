@@ -70,13 +70,10 @@ pub fn text(title: &str, summary: &str, content: &str) -> Option<Text> {
     };
     let body = crate::fold::fold(head(body)).text;
     let mut words = split_words(&body);
-    let title = if words.len() < SHORT_BODY {
-        crate::fold::fold(head(title)).text
-    } else {
-        String::new()
-    };
-    if !title.is_empty() {
-        let mut with_title = split_words(&title);
+    let title_text;
+    if words.len() < SHORT_BODY {
+        title_text = crate::fold::fold(head(title)).text;
+        let mut with_title = split_words(&title_text);
         with_title.append(&mut words);
         words = with_title;
     }
