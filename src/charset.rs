@@ -48,9 +48,12 @@ fn owned(text: String) -> Cow<'static, [u8]> {
 fn demoronize(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
     // In UTF-8, every C1 control is 0xC2 followed by 0x80..=0x9F.
-    let has_c1 = b
-        .windows(2)
-        .any(|w| (w[0] == 0xC2 && (0x80..=0x9F).contains(&w[1])) || w == b"&#");
+    let has_c1 = memchr::memchr2_iter(0xC2, b'&', b).any(|i| {
+        matches!(
+            (b[i], b.get(i + 1)),
+            (0xC2, Some(0x80..=0x9F)) | (b'&', Some(b'#'))
+        )
+    });
     if !has_c1 {
         return Cow::Borrowed(text);
     }

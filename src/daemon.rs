@@ -16,6 +16,7 @@ use crate::config::{self, Config};
 use crate::deliver::{self, DeliverError, Mailer};
 use crate::fetch::Fetcher;
 use crate::poll::{FeedReport, Runtime, poll_feeds};
+use crate::rules::Matcher;
 use crate::server::{self, Health};
 use crate::store::{Store, StoreHandle};
 use crate::{maintenance, reload, systemd};
@@ -37,15 +38,47 @@ pub enum DaemonError {
 /// Build the runtime for a configuration: store opened and synced, matcher compiled.
 pub async fn runtime(config: Config) -> Result<Runtime, DaemonError> {
     let state_dir = config.state_dir.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open_in(&state_dir))
+    let feeds = config.feeds.clone();
+    // The store opens (schema brought up to date, feeds synced) on a blocking thread
+    // while this one builds the HTTP client (which reads the system's CA certificates):
+    // a command starts in the longer of the two, not their sum.
+    let opening = tokio::task::spawn_blocking(move || {
+        let mut store = Store::open_in(&state_dir)?;
+        store.sync_feeds(&feeds)?;
+        Ok::<_, crate::store::StoreError>(store)
+    });
+    let parts = parts(&config);
+    let store = opening
         .await
         .map_err(|e| crate::store::StoreError::Task(e.to_string()))??;
-    assemble(StoreHandle::new(store), config).await
+    let (matcher, fetcher, mailer) = parts?;
+    Ok(Runtime {
+        fetcher,
+        mailer,
+        matcher,
+        store: StoreHandle::new(store),
+        config: Arc::new(config),
+    })
 }
 
 /// A runtime for `config` over an open store: the store's feeds synced to the
 /// configuration, the watches compiled, fresh HTTP and mail clients.
 async fn assemble(store: StoreHandle, config: Config) -> Result<Runtime, DaemonError> {
+    let (matcher, fetcher, mailer) = parts(&config)?;
+    let feeds = config.feeds.clone();
+    store.call(move |s| s.sync_feeds(&feeds)).await?;
+    Ok(Runtime {
+        fetcher,
+        mailer,
+        matcher,
+        store,
+        config: Arc::new(config),
+    })
+}
+
+/// What a runtime needs of the configuration besides the store: the compiled watches and
+/// the HTTP and mail clients.
+fn parts(config: &Config) -> Result<(Arc<Matcher>, Fetcher, Mailer), DaemonError> {
     let matcher = config.matcher().map_err(|errs| {
         DaemonError::Rules(
             errs.iter()
@@ -54,15 +87,11 @@ async fn assemble(store: StoreHandle, config: Config) -> Result<Runtime, DaemonE
                 .join("; "),
         )
     })?;
-    let feeds = config.feeds.clone();
-    store.call(move |s| s.sync_feeds(&feeds)).await?;
-    Ok(Runtime {
-        fetcher: Fetcher::new(config.poll.timeout)?,
-        mailer: Mailer::new(&config.mail)?,
+    Ok((
         matcher,
-        store,
-        config: Arc::new(config),
-    })
+        Fetcher::new(config.poll.timeout)?,
+        Mailer::new(&config.mail)?,
+    ))
 }
 
 /// Poll the given feeds (all configured ones when empty) once, then deliver what is due.

@@ -14,7 +14,9 @@ use crate::config::{AlertMode, Config, FeedConfig, Watch};
 use crate::identify::{self, Identity, content_hash, identify};
 use crate::parse::Item;
 use crate::rules::{Document, Matcher};
-use crate::store::articles::{Seen, StoryColumns, Upsert, carried_by, find, upsert, upsert_placed};
+use crate::store::articles::{
+    Carrier, Seen, StoryColumns, Upsert, carried_by, find, upsert, upsert_placed,
+};
 use crate::store::outbox::{Kind, add_delivery, record_match};
 use crate::store::stories::{StoryRef, assign, refingerprint, story_for};
 use crate::store::{Result, Store};
@@ -84,7 +86,7 @@ pub fn classify(store: &Store, feed_id: i64, items: &[Identified]) -> Result<Vec
     items
         .iter()
         .map(|it| {
-            Ok(match find(&store.conn, feed_id, &it.id)? {
+            Ok(match find(&store.conn, Carrier::known(feed_id), &it.id)? {
                 Some((article_id, hash)) if hash == it.hash => {
                     if carried_by(&store.conn, article_id, feed_id, it.id.guid.as_deref())? {
                         Class::Known
@@ -192,7 +194,7 @@ fn write_group(
     let Store {
         conn,
         stories: cache,
-        ..
+        checkpointer,
     } = store;
     let result = (|| {
         let tx = conn.transaction()?;
@@ -208,6 +210,9 @@ fn write_group(
         tx.commit()?;
         Ok(all)
     })();
+    if result.is_ok() {
+        checkpointer.nudge();
+    }
     if result.is_err() {
         // The index may have learnt of articles the rollback took away: reload it.
         cache.invalidate();
@@ -224,10 +229,11 @@ fn write_batch(
     now: DateTime<Utc>,
     stats: &mut IngestStats,
 ) -> Result<()> {
+    let feed = Carrier::of(tx, b.feed_id, b.first_poll)?;
     for c in &b.carried {
         // Unchanged but for the feed carrying it; an edit since classification (another
         // feed's copy, a race) is handled like any fresh item.
-        let up = upsert(tx, b.feed_id, &c.item, &c.id, &c.hash, now)?;
+        let up = upsert(tx, feed, &c.item, &c.id, &c.hash, now)?;
         if up.seen != Seen::Unchanged {
             let it = Identified {
                 item: c.item.clone(),
@@ -254,7 +260,7 @@ fn write_batch(
         // written once, story and fingerprint included.
         let mut decided = None;
         let index = cache.index();
-        let up = upsert_placed(tx, b.feed_id, &p.it.item, &p.it.id, &p.it.hash, now, |tx| {
+        let up = upsert_placed(tx, feed, &p.it.item, &p.it.id, &p.it.hash, now, |tx| {
             let placed = stories::place_prepared(index, p.story.as_ref(), since);
             let copy = placed.found.is_some();
             let story = story_for(tx, &p.it.id.key, placed.found, now)?;

@@ -39,6 +39,7 @@ pub fn parse_feed(bytes: &[u8], http_charset: Option<&str>) -> Result<Feed, Pars
     let parser = feed_rs::parser::Builder::new()
         // An empty id means "none given": identity falls back to link, then hash.
         .id_generator(|_, _, _| String::new())
+        .timestamp_parser(timestamp)
         .build();
     let feed = parser
         .parse(bytes.as_ref())
@@ -46,6 +47,35 @@ pub fn parse_feed(bytes: &[u8], http_charset: Option<&str>) -> Result<Feed, Pars
     let title = feed.title.map(|t| html::one_line(&t.content));
     let items = feed.entries.into_iter().map(item_from_entry).collect();
     Ok(Feed { title, items })
+}
+
+/// A feed's date as feed-rs's own lenient reader reads it, faster. Nearly every feed
+/// writes RFC 2822 (RSS) or RFC 3339 (Atom, JSON Feed) dates, which chrono reads at once;
+/// on such a date the lenient reader's repairs (regular-expression rewrites before each
+/// attempt: a tenth of a first poll's parsing) change nothing, so it would give the same
+/// instant. Any other date still goes through it.
+fn timestamp(text: &str) -> Option<DateTime<Utc>> {
+    let t = text.trim();
+    DateTime::parse_from_rfc3339(t)
+        .or_else(|_| DateTime::parse_from_rfc2822(t))
+        .map(|d| d.with_timezone(&Utc))
+        .ok()
+        .or_else(|| lenient_timestamp(t))
+}
+
+/// feed-rs's lenient date reader, which it keeps to itself: reached through a one-item
+/// feed, the rare date that is neither RFC 2822 nor RFC 3339 is read exactly as before.
+fn lenient_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.replace('&', "&amp;").replace('<', "&lt;");
+    let doc = format!(
+        "<rss version=\"2.0\"><channel><item><pubDate>{text}</pubDate></item></channel></rss>"
+    );
+    feed_rs::parser::parse(doc.as_bytes())
+        .ok()?
+        .entries
+        .into_iter()
+        .next()?
+        .published
 }
 
 fn item_from_entry(e: feed_rs::model::Entry) -> Item {
@@ -155,6 +185,43 @@ mod tests {
 <description>&lt;p&gt;Les forces &lt;b&gt;syriennes&lt;/b&gt;&lt;/p&gt;</description></item>
 <item><title>Sans id</title><link>https://ex.org/b</link></item>
 </channel></rss>"#;
+
+    #[test]
+    fn dates_read_as_feed_rs_reads_them() {
+        // Standard and broken dates alike: the fast path must agree with feed-rs's own
+        // lenient reader (here through a default parser) on every one.
+        let dates = [
+            "Tue, 07 Feb 2017 10:00:00 GMT",
+            "Tue, 07 Feb 2017 10:00:00 +0100",
+            "  Tue, 07 Feb 2017 10:00:00 -0000 ",
+            "7 Feb 2017 9:05:00 UT",
+            "Tue, 07 Feb 2017 10:00:00 EST",
+            "Wed, 07 Feb 2017 10:00:00 GMT",
+            "Thurs, 13 Jul 2011 07:38:00 GMT",
+            "Tue, 07 February 2017 10:00:00 UTC",
+            "Feb 07 2017 10:00:00 +0000",
+            "Tue, 07 Feb 2017 24:10:00 +0000",
+            "Tue, 15 Nov 2022 20:15:04 Z",
+            "2017-02-07T10:00:00Z",
+            "2017-02-07T10:00:00.123+02:00",
+            "2017-02-07 10:00:00+02:00",
+            "2017-02-07T10:00:00+0200",
+            "2017-02-07",
+            "07/02/2017",
+            "hier & <demain>",
+            "",
+        ];
+        for d in dates {
+            let doc = format!(
+                "<rss version=\"2.0\"><channel><item><pubDate>{}</pubDate></item></channel></rss>",
+                d.replace('&', "&amp;").replace('<', "&lt;")
+            );
+            let theirs = feed_rs::parser::parse(doc.as_bytes()).unwrap().entries[0].published;
+            assert_eq!(timestamp(d), theirs, "{d:?}");
+        }
+        assert!(timestamp("Tue, 07 Feb 2017 10:00:00 GMT").is_some());
+        assert!(timestamp("Thurs, 13 Jul 2011 07:38:00 GMT").is_some());
+    }
 
     #[test]
     fn rss_items_become_plain_text() {

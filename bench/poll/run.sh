@@ -7,7 +7,8 @@
 #   2. a poll where nothing changed (every feed answers 304);
 #   3. vigie alone: 10,000 feeds x 10 items in one cycle.
 # and prints the ratios against the targets. Installs newsboat (apt-get) and rss2email
-# (pip) when missing. Usage: bench/poll/run.sh [--quick]   (--quick skips 10,000 feeds)
+# (pip) when missing. Each figure is the median of RUNS runs (default 3; peak memory: the
+# largest of them). Usage: [RUNS=n] bench/poll/run.sh [--quick]   (--quick skips 10,000 feeds)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -16,6 +17,7 @@ FEEDS=${FEEDS:-200}
 ITEMS=${ITEMS:-50}
 BIG_FEEDS=${BIG_FEEDS:-10000}
 BIG_ITEMS=${BIG_ITEMS:-10}
+RUNS=${RUNS:-3}
 QUICK=${1:-}
 
 need() { command -v "$1" >/dev/null 2>&1; }
@@ -51,18 +53,25 @@ serve() {
     PORT=$(cat "$pf")
 }
 
-# measure NAME CMD... -> prints and records "seconds kB"
+# measure NAME RESET CMD... -> runs CMD $RUNS times, RESET (a shell command) before each;
+# records the median wall time and the largest peak memory of those runs, and prints them
+# with every run's time. The machine this was written on varies by 10-25 % from one run to
+# the next, for every tool alike: a median of a few runs compares the tools, not the noise.
 declare -A SECS KB
 measure() {
-    local name=$1; shift
-    local log=$WORK/time.$name
-    /usr/bin/time -v "$@" >"$WORK/out.$name" 2>"$log" || { echo "$name failed:"; tail -20 "$log"; tail -5 "$WORK/out.$name"; exit 1; }
-    local wall kb
-    wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')
-    kb=$(grep 'Maximum resident set size' "$log" | awk '{print $NF}')
-    SECS[$name]=$(python3 -c "p='$wall'.split(':'); print(sum(float(x)*60**i for i,x in enumerate(reversed(p))))")
-    KB[$name]=$kb
-    printf '%-22s %8.2f s  %7d kB\n' "$name" "${SECS[$name]}" "$kb"
+    local name=$1 reset=$2; shift 2
+    local log=$WORK/time.$name runs=() kbs=() wall kb
+    for _ in $(seq "$RUNS"); do
+        eval "$reset"
+        /usr/bin/time -v "$@" >"$WORK/out.$name" 2>"$log" || { echo "$name failed:"; tail -20 "$log"; tail -5 "$WORK/out.$name"; exit 1; }
+        wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')
+        kb=$(grep 'Maximum resident set size' "$log" | awk '{print $NF}')
+        runs+=("$(python3 -c "p='$wall'.split(':'); print(sum(float(x)*60**i for i,x in enumerate(reversed(p))))")")
+        kbs+=("$kb")
+    done
+    SECS[$name]=$(printf '%s\n' "${runs[@]}" | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}')
+    KB[$name]=$(printf '%s\n' "${kbs[@]}" | sort -n | tail -1)
+    printf '%-22s %8.2f s  %7d kB   (runs: %s s)\n' "$name" "${SECS[$name]}" "${KB[$name]}" "${runs[*]}"
 }
 
 ratio() { python3 -c "print(f'{$1/$2:.1f}')"; }
@@ -77,9 +86,9 @@ curl -s -o /dev/null "http://127.0.0.1:$PORT/feed/0.xml" || true
 for i in $(seq 0 $((FEEDS - 1))); do echo "url = http://127.0.0.1:$PORT/feed/$i.xml"; done \
     | curl -s -K - >/dev/null || true
 
-measure vigie-first "$VIGIE" -c "$WORK/vigie/vigie.toml" poll
+measure vigie-first 'rm -rf "$WORK/vigie/state"' "$VIGIE" -c "$WORK/vigie/vigie.toml" poll
 tail -1 "$WORK/out.vigie-first"
-measure vigie-unchanged "$VIGIE" -c "$WORK/vigie/vigie.toml" poll
+measure vigie-unchanged : "$VIGIE" -c "$WORK/vigie/vigie.toml" poll
 tail -1 "$WORK/out.vigie-unchanged"
 
 cp "$WORK/vigie/urls" "$WORK/newsboat/urls"
@@ -87,13 +96,13 @@ cp "$WORK/vigie/urls" "$WORK/newsboat/urls"
 # newsboat's one-thread default.
 printf 'reload-threads 32\n' >"$WORK/newsboat/config"
 NB=(newsboat -u "$WORK/newsboat/urls" -c "$WORK/newsboat/cache.db" -C "$WORK/newsboat/config" -x reload)
-measure newsboat-first env HOME="$WORK/newsboat" "${NB[@]}"
-measure newsboat-unchanged env HOME="$WORK/newsboat" "${NB[@]}"
+measure newsboat-first 'rm -f "$WORK/newsboat/cache.db"' env HOME="$WORK/newsboat" "${NB[@]}"
+measure newsboat-unchanged : env HOME="$WORK/newsboat" "${NB[@]}"
 
 cp "$WORK/vigie/r2e.cfg" "$WORK/r2e/r2e.cfg"
 R2E=(r2e -c "$WORK/r2e/r2e.cfg" -d "$WORK/r2e/data.json" run --no-send)
-measure r2e-first env HOME="$WORK/r2e" "${R2E[@]}"
-measure r2e-unchanged env HOME="$WORK/r2e" "${R2E[@]}"
+measure r2e-first 'rm -f "$WORK/r2e/data.json"' env HOME="$WORK/r2e" "${R2E[@]}"
+measure r2e-unchanged : env HOME="$WORK/r2e" "${R2E[@]}"
 
 echo
 echo "== ratios (target)"
@@ -107,9 +116,9 @@ if [ "$QUICK" != "--quick" ]; then
     echo "== $BIG_FEEDS feeds x $BIG_ITEMS items on 127.0.0.1:$PORT"
     mkdir -p "$WORK/big"
     python3 "$HERE/feeds.py" setup --dir "$WORK/big" --feeds "$BIG_FEEDS" --port "$PORT" --watches 1000
-    measure vigie-10k-first "$VIGIE" -c "$WORK/big/vigie.toml" poll
+    measure vigie-10k-first 'rm -rf "$WORK/big/state"' "$VIGIE" -c "$WORK/big/vigie.toml" poll
     tail -1 "$WORK/out.vigie-10k-first"
-    measure vigie-10k-unchanged "$VIGIE" -c "$WORK/big/vigie.toml" poll
+    measure vigie-10k-unchanged : "$VIGIE" -c "$WORK/big/vigie.toml" poll
     tail -1 "$WORK/out.vigie-10k-unchanged"
     echo "10,000 feeds: peak memory ${KB[vigie-10k-first]} kB (target <= 150 MB = 153600 kB)"
 fi

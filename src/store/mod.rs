@@ -5,6 +5,7 @@
 //! lock across an `.await`.
 
 pub mod articles;
+mod checkpoint;
 pub mod digests;
 pub mod feeds;
 pub mod outbox;
@@ -80,6 +81,8 @@ pub struct Store {
     pub(crate) conn: Connection,
     /// Recent articles' fingerprints, loaded from the database on first use.
     pub(crate) stories: stories::Cache,
+    /// Copies the write-ahead log into the database off the writer's thread.
+    pub(crate) checkpointer: checkpoint::Checkpointer,
 }
 
 impl Store {
@@ -104,8 +107,9 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
-        // A first poll writes thousands of articles in a burst: fewer, larger checkpoints
-        // keep those writes from being copied twice mid-burst.
+        // A first poll writes thousands of articles in a burst: the background checkpoints
+        // (`checkpoint`) copy the log as it grows; SQLite's own, on the writer's thread,
+        // only step in past this many pages, should those fall behind.
         conn.pragma_update(None, "wal_autocheckpoint", 8_000)
             .map_err(open_err)?;
         conn.pragma_update(None, "temp_store", "MEMORY")
@@ -116,6 +120,7 @@ impl Store {
         Ok(Store {
             conn,
             stories: stories::Cache::default(),
+            checkpointer: checkpoint::Checkpointer::new(path.to_path_buf()),
         })
     }
 
