@@ -13,13 +13,11 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::AhoCorasick;
-
 use crate::rules::code::{ALL_FIELDS, Code, Term, TermId, collect_terms, to_u32};
 use crate::rules::lower::Lowering;
 use crate::rules::places::PlaceReport;
 use crate::rules::query;
-use crate::rules::scan::build_scanner;
+use crate::rules::scan::{Scanner, build_scanner};
 use crate::rules::trigger::trigger;
 use crate::rules::{EntityDef, RuleError, WatchDef};
 
@@ -30,7 +28,7 @@ const MAX_SECONDARY: usize = 16;
 #[derive(Clone, Debug)]
 pub struct Matcher {
     /// Every distinct pattern, in one automaton; `None` when there are none (no watches).
-    pub(crate) scanner: Option<AhoCorasick>,
+    pub(crate) scanner: Option<Scanner>,
     /// For each pattern of the automaton, the terms that use it.
     pub(crate) pattern_terms: Vec<Box<[TermId]>>,
     pub(crate) terms: Vec<Term>,
@@ -45,6 +43,9 @@ pub struct Matcher {
     pub(crate) always: Box<[u32]>,
     /// What each distinct `place:` and `within()` term resolved to.
     pub(crate) places: Vec<PlaceReport>,
+    /// Every pattern, in automaton order: the tests build the reference scan from them.
+    #[cfg(test)]
+    pub(crate) patterns: Vec<String>,
 }
 
 impl Matcher {
@@ -173,6 +174,8 @@ impl Matcher {
             roots,
             always: always.into_boxed_slice(),
             places,
+            #[cfg(test)]
+            patterns: interner.patterns,
         })
     }
 

@@ -8,7 +8,8 @@
 //! document live in a per-thread `Scratch` that the next document reuses, so matching does not
 //! allocate once they are warm (only the hits handed out do).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, BuildError, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{Anchored, BuildError, MatchKind, StartKind, dfa, nfa};
 
 use crate::fold::Folded;
 use crate::rules::code::TermId;
@@ -209,21 +210,94 @@ impl Matcher {
 
     /// Find the terms in one folded field and append them to `out`.
     fn scan(&self, field: u8, original: &str, folded: &Folded, out: &mut Vec<TermHit>) {
-        let Some(ac) = &self.scanner else {
+        match &self.scanner {
+            Some(Scanner::Dfa(a)) => self.scan_with(a, field, original, folded, out),
+            Some(Scanner::Nfa(a)) => self.scan_with(a, field, original, folded, out),
+            None => {}
+        }
+    }
+
+    /// The scan proper: every pattern ending at every byte, as an overlapping search
+    /// reports them, but walked here in one loop over the automaton's transitions. Common
+    /// short words among the terms («en», «la») end inside most words; each such report
+    /// costs only a look at the byte before it, where the search iterator would return,
+    /// resume and rebuild its state for each (most of the scan's time, measured).
+    fn scan_with<A: Automaton>(
+        &self,
+        ac: &A,
+        field: u8,
+        original: &str,
+        folded: &Folded,
+        out: &mut Vec<TermHit>,
+    ) {
+        let Ok(mut sid) = ac.start_state(Anchored::No) else {
             return;
         };
-        let Ok(iter) = ac.try_find_overlapping_iter(folded.text.as_str()) else {
-            return;
-        };
-        for m in iter {
+        for (i, &b) in folded.text.as_bytes().iter().enumerate() {
+            sid = ac.next_state(Anchored::No, sid, b);
+            if !ac.is_special(sid) {
+                continue;
+            }
+            if ac.is_dead(sid) {
+                return;
+            }
+            let end = i + 1;
+            for k in 0..ac.match_len(sid) {
+                let pattern = ac.match_pattern(sid, k);
+                let Some(start) = end.checked_sub(ac.pattern_len(pattern)) else {
+                    continue;
+                };
+                // Every term starts on a word boundary, between two original chars.
+                if folded.word_char_before(start) || !folded.is_source_boundary(start) {
+                    continue;
+                }
+                self.on_match(pattern.as_usize(), start, end, field, original, folded, out);
+            }
+        }
+    }
+
+    /// What [`Matcher::scan`] must agree with: the search iterator of a general-purpose
+    /// automaton over the same patterns, the hits that do not start a word dropped after.
+    #[cfg(test)]
+    pub(crate) fn scan_reference(
+        &self,
+        patterns: &[String],
+        field: u8,
+        original: &str,
+        folded: &Folded,
+        out: &mut Vec<TermHit>,
+    ) {
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(patterns)
+            .expect("the patterns built once already");
+        for m in ac.find_overlapping_iter(folded.text.as_str()) {
             let (start, end) = (m.start(), m.end());
-            // Every term starts on a word boundary, between two original chars.
             if folded.word_char_before(start) || !folded.is_source_boundary(start) {
                 continue;
             }
-            let pattern = m.pattern().as_usize();
-            self.on_match(pattern, start, end, field, original, folded, out);
+            self.on_match(
+                m.pattern().as_usize(),
+                start,
+                end,
+                field,
+                original,
+                folded,
+                out,
+            );
         }
+    }
+
+    /// [`Matcher::scan`], for the tests.
+    #[cfg(test)]
+    pub(crate) fn scan_field(
+        &self,
+        field: u8,
+        original: &str,
+        folded: &Folded,
+        out: &mut Vec<TermHit>,
+    ) {
+        self.scan(field, original, folded, out);
     }
 
     /// Pattern `pattern` found at folded [start, end), `start` a valid start: record the terms
@@ -275,14 +349,29 @@ impl Matcher {
 
 /// Largest number of patterns compiled into a DFA. A DFA scans about a third faster than the
 /// contiguous NFA but takes about 0.5 KB a pattern (21 MB for 40,000 patterns); above this,
-/// aho-corasick chooses (a contiguous NFA).
+/// a contiguous NFA.
 const DFA_MAX_PATTERNS: usize = 60_000;
 
-/// The automaton of every pattern, for overlapping unanchored searches.
-pub(crate) fn build_scanner(patterns: &[String]) -> Result<AhoCorasick, BuildError> {
-    let kind = (patterns.len() <= DFA_MAX_PATTERNS).then_some(AhoCorasickKind::DFA);
-    AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .kind(kind)
-        .build(patterns)
+/// The automaton of every pattern, for overlapping unanchored scans.
+#[derive(Clone, Debug)]
+pub(crate) enum Scanner {
+    Dfa(dfa::DFA),
+    Nfa(nfa::contiguous::NFA),
+}
+
+pub(crate) fn build_scanner(patterns: &[String]) -> Result<Scanner, BuildError> {
+    if patterns.len() <= DFA_MAX_PATTERNS {
+        dfa::Builder::new()
+            .match_kind(MatchKind::Standard)
+            .start_kind(StartKind::Unanchored)
+            .prefilter(false)
+            .build(patterns)
+            .map(Scanner::Dfa)
+    } else {
+        nfa::contiguous::Builder::new()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns)
+            .map(Scanner::Nfa)
+    }
 }

@@ -166,6 +166,27 @@ proptest! {
     }
 
     #[test]
+    fn the_scan_finds_what_a_search_iterator_finds(text in text_strategy()) {
+        let mut queries: Vec<String> = TERMS
+            .iter()
+            .map(|&(t, prefix)| if prefix { format!("\"{t}*\"") } else { format!("\"{t}\"") })
+            .collect();
+        // Terms that start or end with punctuation, and short ones found inside words.
+        queries.extend(
+            ["\"(ONU)\"", "\"e\"", "\"ei*\"", "\"O.N.U.\"", "\"#syrie\"", "\"-inter\""].map(String::from),
+        );
+        let qs: Vec<&str> = queries.iter().map(String::as_str).collect();
+        let m = matcher(&qs);
+        let folded = crate::fold::fold(&text);
+        let (mut fast, mut reference) = (Vec::new(), Vec::new());
+        m.scan_field(0, &text, &folded, &mut fast);
+        m.scan_reference(&m.patterns, 0, &text, &folded, &mut reference);
+        fast.sort_unstable();
+        reference.sort_unstable();
+        prop_assert_eq!(fast, reference);
+    }
+
+    #[test]
     fn random_queries_parse_or_fail_at_a_position(q in any::<String>()) {
         if let Err(e) = parse_query(&q) {
             prop_assert!(e.offset <= q.len());
