@@ -20,6 +20,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Utc};
 
+use super::keyfilter::KeyFilter;
 use super::minhash::mix;
 use super::{Fingerprint, Signature, THRESHOLD, similarity};
 
@@ -154,6 +155,8 @@ pub struct Index {
     shards: BTreeMap<i64, Shard>,
     /// Where each article's live entry is: (shard key, slot).
     by_article: HashMap<i64, (i64, u32)>,
+    /// The chain keys stored in any shard: a lookup skips every shard for a key not in it.
+    filter: KeyFilter,
 }
 
 /// The chain keys of a fingerprint: one per band, then the exact hash's.
@@ -281,14 +284,19 @@ impl Index {
                 seen_at.div_euclid(DAY) * PARTS
             }
         };
+        let entry_keys = keys(e.fingerprint.exact, &e.fingerprint.signature);
+        if self.filter.is_full_for(CHAINS) {
+            self.rebuild_filter(CHAINS);
+        }
         let shard = self.shards.entry(day).or_insert_with(Shard::open);
         let Ok(slot) = u32::try_from(shard.metas.len()) else {
             return; // four billion entries in one day: the index stops growing
         };
         match &mut shard.table {
             Table::Open { heads, next } => {
-                for key in keys(e.fingerprint.exact, &e.fingerprint.signature) {
+                for key in entry_keys {
                     next.push(heads.insert(key, slot).unwrap_or(NONE));
+                    self.filter.insert(key);
                 }
             }
             // Only the newest shard takes entries, and it is open.
@@ -304,6 +312,22 @@ impl Index {
         });
         shard.sigs.push(e.fingerprint.signature);
         self.by_article.insert(e.article_id, (day, slot));
+    }
+
+    /// A new key filter holding every key stored, sized for them and `more` to come. It
+    /// is rebuilt only once full, and its size is a power of two: each rebuild at least
+    /// doubles it, which keeps the rebuilds' cost in proportion.
+    fn rebuild_filter(&mut self, more: usize) {
+        let stored: usize = self.shards.values().map(|s| s.metas.len() * CHAINS).sum();
+        let mut filter = KeyFilter::with_capacity(stored + more);
+        for shard in self.shards.values() {
+            for (m, sig) in shard.metas.iter().zip(&shard.sigs) {
+                keys(m.exact, sig)
+                    .into_iter()
+                    .for_each(|k| filter.insert(k));
+            }
+        }
+        self.filter = filter;
     }
 
     /// Shards that may hold entries first seen at or after `since`, newest first. An
@@ -328,6 +352,9 @@ impl Index {
     pub fn find_exact(&self, exact: u64, since: DateTime<Utc>) -> Option<(Found, Fingerprint)> {
         let since = since.timestamp();
         let key = keys(exact, &Signature([0; super::K]))[EXACT];
+        if !self.filter.may_contain(key) {
+            return None;
+        }
         for shard in self.recent(since) {
             let mut hit = None;
             shard.each(EXACT, key, |slot| {
@@ -354,13 +381,23 @@ impl Index {
     /// similarity reaches [`THRESHOLD`], through LSH candidates.
     pub fn find_similar(&self, fp: &Fingerprint, since: DateTime<Utc>) -> Option<Found> {
         let since = since.timestamp();
-        let keys = keys(fp.exact, &fp.signature);
+        let mut bands = [(0usize, 0u32); BANDS];
+        let mut n = 0;
+        for (chain, &key) in keys(fp.exact, &fp.signature).iter().take(BANDS).enumerate() {
+            if self.filter.may_contain(key) {
+                bands[n] = (chain, key);
+                n += 1;
+            }
+        }
+        if n == 0 {
+            return None;
+        }
         let mut best: Option<Found> = None;
         let mut slots: Vec<u32> = Vec::new();
         let mut budget = MAX_CANDIDATES;
         for shard in self.recent(since) {
             slots.clear();
-            for (chain, &key) in keys.iter().take(BANDS).enumerate() {
+            for &(chain, key) in &bands[..n] {
                 shard.each(chain, key, |slot| {
                     slots.push(slot);
                     slots.len() < budget
@@ -396,7 +433,11 @@ impl Index {
     pub fn evict(&mut self, before: DateTime<Utc>) {
         let keep_from = before.timestamp().div_euclid(DAY) * PARTS;
         let kept = self.shards.split_off(&keep_from);
-        for (day, shard) in std::mem::replace(&mut self.shards, kept) {
+        let dropped = std::mem::replace(&mut self.shards, kept);
+        if dropped.is_empty() {
+            return;
+        }
+        for (day, shard) in dropped {
             for m in shard.metas {
                 if self
                     .by_article
@@ -407,6 +448,8 @@ impl Index {
                 }
             }
         }
+        // The dropped entries' keys go with them.
+        self.rebuild_filter(0);
     }
 
     /// Heap bytes held by the index (capacities, hash tables with their control bytes):
@@ -415,6 +458,7 @@ impl Index {
         let per_article = std::mem::size_of::<(i64, (i64, u32))>() + 1;
         self.shards.values().map(Shard::heap_bytes).sum::<usize>()
             + self.by_article.capacity() * per_article
+            + self.filter.heap_bytes()
     }
 }
 

@@ -15,6 +15,7 @@
 //! share, and LSH banding ([`index`]) finds the few candidates worth comparing.
 
 pub mod index;
+mod keyfilter;
 pub mod minhash;
 
 use std::hash::Hasher;
