@@ -183,7 +183,14 @@ proptest! {
         m.scan_reference(&m.patterns, 0, &text, &folded, &mut reference);
         fast.sort_unstable();
         reference.sort_unstable();
-        prop_assert_eq!(fast, reference);
+        prop_assert_eq!(&fast, &reference);
+        // The automaton of large rule sets, on the same patterns.
+        let mut large = m.clone();
+        large.scanner = Some(crate::rules::scan::build_nfa(&m.patterns).unwrap());
+        let mut by_nfa = Vec::new();
+        large.scan_field(0, &text, &folded, &mut by_nfa);
+        by_nfa.sort_unstable();
+        prop_assert_eq!(by_nfa, reference);
     }
 
     #[test]
