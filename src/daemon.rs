@@ -89,7 +89,10 @@ fn parts(config: &Config) -> Result<(Arc<Matcher>, Fetcher, Mailer), DaemonError
     })?;
     Ok((
         matcher,
-        Fetcher::new(config.poll.timeout)?,
+        Fetcher::new(
+            config.poll.timeout,
+            Fetcher::needs_tls(config.feeds.iter().map(|f| f.url.as_str())),
+        )?,
         Mailer::new(&config.mail)?,
     ))
 }

@@ -6,6 +6,7 @@
 //! refused before it is held; one timeout bounds the whole fetch (every hop and the
 //! body), so a server that trickles or never answers costs one `timeout`.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -86,7 +87,12 @@ pub enum Content {
 
 #[derive(Clone)]
 pub struct Fetcher {
-    client: reqwest::Client,
+    /// For `http://` URLs: a client without TLS roots, which costs next to nothing to
+    /// build (reading the system's CA certificates is most of building one).
+    plain: reqwest::Client,
+    /// For `https://` URLs: built with the fetcher when a configured feed needs it, else on
+    /// the first HTTPS request (a redirect).
+    tls: Arc<OnceLock<reqwest::Client>>,
     timeout: Duration,
 }
 
@@ -96,25 +102,59 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// What both clients share.
+fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        // Followed by hand, to learn whether a redirect was permanent.
+        .redirect(reqwest::redirect::Policy::none())
+        .gzip(true)
+        .brotli(true)
+        .deflate(true)
+}
+
 /// The most memory set aside for a body before it arrives.
 const RESERVE_AT_MOST: u64 = 4 << 20;
 
 impl Fetcher {
-    /// `timeout` bounds a whole fetch; connecting alone gets at most 10 s of it.
-    pub fn new(timeout: Duration) -> Result<Fetcher, FetchError> {
+    /// `timeout` bounds a whole fetch; connecting alone gets at most 10 s of it. With
+    /// `tls_now`, the HTTPS client is built at once rather than on first use.
+    pub fn new(timeout: Duration, tls_now: bool) -> Result<Fetcher, FetchError> {
         install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            // Followed by hand, to learn whether a redirect was permanent.
-            .redirect(reqwest::redirect::Policy::none())
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
+        let plain = client_builder(timeout)
+            .tls_certs_only(std::iter::empty())
             .build()
             .map_err(|e| FetchError::Client(e.to_string()))?;
-        Ok(Fetcher { client, timeout })
+        let fetcher = Fetcher {
+            plain,
+            tls: Arc::default(),
+            timeout,
+        };
+        if tls_now {
+            fetcher.tls_client()?;
+        }
+        Ok(fetcher)
+    }
+
+    /// Whether some of these URLs are fetched over TLS (anything not plainly `http://`
+    /// counts as such).
+    pub fn needs_tls<'a>(mut urls: impl Iterator<Item = &'a str>) -> bool {
+        urls.any(|u| {
+            !u.get(..7)
+                .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+        })
+    }
+
+    fn tls_client(&self) -> Result<&reqwest::Client, FetchError> {
+        if let Some(c) = self.tls.get() {
+            return Ok(c);
+        }
+        let c = client_builder(self.timeout)
+            .build()
+            .map_err(|e| FetchError::Client(e.to_string()))?;
+        Ok(self.tls.get_or_init(|| c))
     }
 
     pub async fn fetch(
@@ -234,7 +274,11 @@ impl Fetcher {
     }
 
     async fn get(&self, url: &Url, v: &Validators) -> Result<reqwest::Response, FetchError> {
-        let mut req = self.client.get(url.clone()).header(header::ACCEPT, ACCEPT);
+        let client = match url.scheme() {
+            "http" => &self.plain,
+            _ => self.tls_client()?,
+        };
+        let mut req = client.get(url.clone()).header(header::ACCEPT, ACCEPT);
         if let Some(etag) = &v.etag {
             req = req.header(header::IF_NONE_MATCH, etag);
         }
@@ -296,6 +340,32 @@ pub fn charset_of(content_type: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plain_http_feeds_need_no_tls_client() {
+        let no = ["http://a.example/f", "HTTP://b.example/"];
+        assert!(!Fetcher::needs_tls(no.into_iter()));
+        for odd in [
+            "https://a.example/f",
+            "HTTPS://b.example/",
+            "ftp://c/",
+            "http:/d",
+            "",
+        ] {
+            assert!(Fetcher::needs_tls(no.into_iter().chain([odd])), "{odd:?}");
+        }
+        // Built lazily: a fetcher for plain-HTTP feeds has no HTTPS client until one is used.
+        let f = Fetcher::new(Duration::from_secs(5), false).unwrap();
+        assert!(f.tls.get().is_none());
+        assert!(f.tls_client().is_ok() && f.tls.get().is_some());
+        assert!(
+            Fetcher::new(Duration::from_secs(5), true)
+                .unwrap()
+                .tls
+                .get()
+                .is_some()
+        );
+    }
 
     #[test]
     fn charset_from_content_type() {

@@ -265,12 +265,7 @@ async fn poll_one(
         }
         Err(e) => failure(&state, interval, e.retry_after(), e.to_string(), now, None),
     };
-    let id = state.id;
-    if let Err(e) = rt
-        .store
-        .call(move |s| s.record_poll(id, now, &record))
-        .await
-    {
+    if let Err(e) = writer.record(state.id, now, record).await {
         return Outcome::Failed(format!("recording the poll: {e}"));
     }
     outcome
@@ -316,6 +311,68 @@ struct Writer {
     working: Arc<Semaphore>,
     /// How many feeds of this poll may still send a batch.
     expected: Arc<Expected>,
+    /// The way to the recorder of polls' outcomes.
+    records: mpsc::UnboundedSender<Record>,
+}
+
+/// A poll's outcome for a feed's row, and where to say it is written.
+type Record = (
+    i64,
+    DateTime<Utc>,
+    PollRecord,
+    oneshot::Sender<Result<(), String>>,
+);
+
+impl Writer {
+    /// Write a feed's poll outcome, together with those of the feeds that finish while
+    /// the previous ones are being written.
+    async fn record(
+        &self,
+        feed_id: i64,
+        now: DateTime<Utc>,
+        rec: PollRecord,
+    ) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        self.records
+            .send((feed_id, now, rec, reply))
+            .map_err(|_| "the database writer stopped".to_string())?;
+        answer
+            .await
+            .map_err(|_| "the database writer stopped".to_string())?
+    }
+}
+
+/// Group commit for the feeds' rows: a poll where nothing changed is little but these
+/// writes, and a commit per feed was most of its time. One task takes whatever records
+/// are waiting and writes them in one transaction; it ends with the last sender.
+fn spawn_recorder(rt: &Runtime) -> mpsc::UnboundedSender<Record> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Record>();
+    let store = rt.store.clone();
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut polls = vec![first];
+            while let Ok(more) = rx.try_recv() {
+                polls.push(more);
+            }
+            let (polls, replies): (Vec<_>, Vec<_>) = polls
+                .into_iter()
+                .map(|(id, now, rec, reply)| ((id, now, rec), reply))
+                .unzip();
+            match store.call(move |s| Ok(s.record_polls(&polls))).await {
+                Ok(results) => {
+                    for (reply, r) in replies.into_iter().zip(results) {
+                        let _ = reply.send(r.map_err(|e| e.to_string()));
+                    }
+                }
+                Err(e) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(e.to_string()));
+                    }
+                }
+            }
+        }
+    });
+    tx
 }
 
 /// A count of the feeds that may still send the writer a batch, so that it stops
@@ -376,6 +433,7 @@ fn spawn_writer(rt: &Runtime) -> Writer {
         jobs: tx,
         working: Arc::new(Semaphore::new(cores * WORKING_PER_CORE)),
         expected: expected.clone(),
+        records: spawn_recorder(rt),
     };
     let rt = rt.clone();
     tokio::spawn(async move {

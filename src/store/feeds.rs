@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, from_ts, to_ts};
+use super::{Cached, Result, Store, from_ts, to_ts};
 use crate::config::FeedConfig;
 
 #[derive(Debug, Clone)]
@@ -141,44 +141,76 @@ impl Store {
         rec: &PollRecord,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
-        let (now, next) = (to_ts(now), to_ts(rec.next));
-        match &rec.result {
-            PollResult::Success {
-                etag,
-                last_modified,
-            } => tx.execute(
-                "UPDATE feeds SET etag = ?2, last_modified = ?3, next_poll_at = ?4, last_poll_at = ?5,
-                 last_success_at = ?5, error_count = 0, polls = polls + 1, interval_secs = ?6
-                 WHERE id = ?1",
-                params![feed_id, etag, last_modified, next, now, rec.interval],
-            )?,
-            PollResult::NotModified => tx.execute(
-                "UPDATE feeds SET next_poll_at = ?2, last_poll_at = ?3, last_success_at = ?3,
-                 error_count = 0, polls = polls + 1, interval_secs = ?4 WHERE id = ?1",
-                params![feed_id, next, now, rec.interval],
-            )?,
-            PollResult::Failure { error } => tx.execute(
-                "UPDATE feeds SET next_poll_at = ?2, last_poll_at = ?3, last_error = ?4,
-                 last_error_at = ?3, error_count = error_count + 1, polls = polls + 1,
-                 interval_secs = ?5 WHERE id = ?1",
-                params![feed_id, next, now, error, rec.interval],
-            )?,
-            PollResult::Gone { error } => tx.execute(
-                "UPDATE feeds SET next_poll_at = ?2, last_poll_at = ?3, last_error = ?4,
-                 last_error_at = ?3, error_count = error_count + 1, polls = polls + 1,
-                 disabled = ?4, disabled_at = ?3 WHERE id = ?1",
-                params![feed_id, next, now, error],
-            )?,
-        };
-        if let Some(url) = &rec.moved_to {
-            tx.execute(
-                "UPDATE feeds SET url = ?2 WHERE id = ?1",
-                params![feed_id, url],
-            )?;
-        }
+        write_poll(&tx, feed_id, now, rec)?;
         tx.commit()?;
         Ok(())
     }
+
+    /// Record several feeds' polls in one transaction (a commit per feed is most of a
+    /// poll where nothing changed); should that fail, each on its own, so that one bad
+    /// record costs only its feed.
+    pub fn record_polls(&mut self, polls: &[(i64, DateTime<Utc>, PollRecord)]) -> Vec<Result<()>> {
+        let together = (|| {
+            let tx = self.conn.transaction()?;
+            for (feed_id, now, rec) in polls {
+                write_poll(&tx, *feed_id, *now, rec)?;
+            }
+            tx.commit()
+        })();
+        match together {
+            Ok(()) => polls.iter().map(|_| Ok(())).collect(),
+            Err(_) if polls.len() > 1 => polls
+                .iter()
+                .map(|(feed_id, now, rec)| self.record_poll(*feed_id, *now, rec))
+                .collect(),
+            Err(e) => vec![Err(e.into())],
+        }
+    }
+}
+
+/// One poll's outcome written to its feed's row.
+fn write_poll(
+    tx: &rusqlite::Transaction<'_>,
+    feed_id: i64,
+    now: DateTime<Utc>,
+    rec: &PollRecord,
+) -> rusqlite::Result<()> {
+    let (now, next) = (to_ts(now), to_ts(rec.next));
+    match &rec.result {
+        PollResult::Success {
+            etag,
+            last_modified,
+        } => tx.exec(
+            "UPDATE feeds SET etag = ?2, last_modified = ?3, next_poll_at = ?4, last_poll_at = ?5,
+                 last_success_at = ?5, error_count = 0, polls = polls + 1, interval_secs = ?6
+                 WHERE id = ?1",
+            params![feed_id, etag, last_modified, next, now, rec.interval],
+        )?,
+        PollResult::NotModified => tx.exec(
+            "UPDATE feeds SET next_poll_at = ?2, last_poll_at = ?3, last_success_at = ?3,
+                 error_count = 0, polls = polls + 1, interval_secs = ?4 WHERE id = ?1",
+            params![feed_id, next, now, rec.interval],
+        )?,
+        PollResult::Failure { error } => tx.exec(
+            "UPDATE feeds SET next_poll_at = ?2, last_poll_at = ?3, last_error = ?4,
+                 last_error_at = ?3, error_count = error_count + 1, polls = polls + 1,
+                 interval_secs = ?5 WHERE id = ?1",
+            params![feed_id, next, now, error, rec.interval],
+        )?,
+        PollResult::Gone { error } => tx.exec(
+            "UPDATE feeds SET next_poll_at = ?2, last_poll_at = ?3, last_error = ?4,
+                 last_error_at = ?3, error_count = error_count + 1, polls = polls + 1,
+                 disabled = ?4, disabled_at = ?3 WHERE id = ?1",
+            params![feed_id, next, now, error],
+        )?,
+    };
+    if let Some(url) = &rec.moved_to {
+        tx.exec(
+            "UPDATE feeds SET url = ?2 WHERE id = ?1",
+            params![feed_id, url],
+        )?;
+    }
+    Ok(())
 }
 
 const FEED_SELECT: &str =
@@ -219,6 +251,51 @@ mod tests {
             interval: None,
             tags: Vec::new(),
         }
+    }
+
+    #[test]
+    fn several_polls_recorded_together_each_reach_their_feed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open_in(dir.path()).unwrap();
+        let feeds: Vec<FeedConfig> = (0..3)
+            .map(|i| FeedConfig {
+                name: format!("f{i}"),
+                ..feed(&format!("http://a.example/{i}"))
+            })
+            .collect();
+        s.sync_feeds(&feeds).unwrap();
+        let id = |s: &Store, n: &str| s.feed_state(n).unwrap().unwrap().id;
+        let now = Utc::now();
+        let rec = |result| PollRecord {
+            result,
+            next: now + chrono::Duration::minutes(15),
+            interval: 900,
+            moved_to: None,
+        };
+        let polls = vec![
+            (id(&s, "f0"), now, rec(PollResult::NotModified)),
+            (
+                id(&s, "f1"),
+                now,
+                rec(PollResult::Failure {
+                    error: "HTTP 500".into(),
+                }),
+            ),
+            (
+                id(&s, "f2"),
+                now,
+                rec(PollResult::Success {
+                    etag: Some("\"v2\"".into()),
+                    last_modified: None,
+                }),
+            ),
+        ];
+        assert!(s.record_polls(&polls).iter().all(Result::is_ok));
+        let st = |n: &str| s.feed_state(n).unwrap().unwrap();
+        assert_eq!((st("f0").polls, st("f0").error_count), (1, 0));
+        assert_eq!(st("f1").error_count, 1);
+        assert_eq!(st("f1").last_error.as_deref(), Some("HTTP 500"));
+        assert_eq!(st("f2").etag.as_deref(), Some("\"v2\""));
     }
 
     #[test]
