@@ -174,13 +174,16 @@ fn keys(exact: u64, sig: &Signature) -> [u32; CHAINS] {
 }
 
 impl Shard {
+    /// A shard sized at once for the [`SEAL_AT`] entries it takes before it is sealed:
+    /// its hash table is not rebuilt on the way (each rebuild rehashes every key, and
+    /// holds the old table and the new one at once).
     fn open() -> Shard {
         Shard {
-            metas: Vec::new(),
-            sigs: Vec::new(),
+            metas: Vec::with_capacity(SEAL_AT),
+            sigs: Vec::with_capacity(SEAL_AT),
             table: Table::Open {
-                heads: HashMap::default(),
-                next: Vec::new(),
+                heads: HashMap::with_capacity_and_hasher(SEAL_AT * CHAINS, Default::default()),
+                next: Vec::with_capacity(SEAL_AT * CHAINS),
             },
         }
     }
