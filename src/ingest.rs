@@ -211,6 +211,7 @@ fn write_group(
         Ok(all)
     })();
     if result.is_ok() {
+        cache.committed();
         checkpointer.nudge();
     }
     if result.is_err() {
@@ -324,6 +325,7 @@ fn record(
     let story = match (up.seen, decided) {
         (Seen::New, Some(d)) => {
             stats.new += 1;
+            cache.wrote_new(up.article_id);
             stats.copies += usize::from(d.copy);
             // Learnt now so that a copy later in this same poll finds it; a rollback
             // invalidates the whole index (see `store_prepared`).
@@ -334,6 +336,7 @@ fn record(
         }
         (Seen::New, None) => {
             stats.new += 1;
+            cache.wrote_new(up.article_id);
             let placed = stories::place_prepared(cache.index(), p.story.as_ref(), since);
             stats.copies += usize::from(placed.found.is_some());
             let (story, entry) = assign(tx, up.article_id, &p.it.id.key, placed, now)?;

@@ -31,6 +31,9 @@ pub struct Cache {
     window: Option<Duration>,
     /// Articles with a higher id may not be in the index yet.
     loaded_upto: i64,
+    /// The lowest and highest ids of the new articles this process wrote (and the index
+    /// learnt) in the transaction under way.
+    written: Option<(i64, i64)>,
 }
 
 fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
@@ -122,6 +125,27 @@ impl Cache {
     /// Record an entry whose article's transaction committed (or is about to).
     pub fn insert(&mut self, e: Entry) {
         self.index.insert(e);
+    }
+
+    /// A new article was written in the transaction under way, and the index learnt it
+    /// (if it has a fingerprint: without one, `refresh` would not read it either).
+    pub fn wrote_new(&mut self, article_id: i64) {
+        self.written = Some(match self.written {
+            Some((lo, hi)) => (lo.min(article_id), hi.max(article_id)),
+            None => (article_id, article_id),
+        });
+    }
+
+    /// The transaction committed. If its new articles directly follow those already
+    /// loaded (nobody else wrote in between: SQLite gives a new row the next id), the next
+    /// `refresh` need not read them back — a thousand rows, signatures included, per
+    /// group of a first poll.
+    pub fn committed(&mut self) {
+        if let Some((lo, hi)) = self.written.take()
+            && lo == self.loaded_upto + 1
+        {
+            self.loaded_upto = hi;
+        }
     }
 }
 
@@ -292,6 +316,27 @@ pub fn members(conn: &Connection, article_id: i64) -> Result<Vec<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_articles_right_after_those_loaded_are_taken_as_read() {
+        let mut c = Cache {
+            loaded_upto: 5,
+            ..Cache::default()
+        };
+        // Another process wrote article 6 between the last refresh and this transaction:
+        // 7 and 8 must not hide it from the next refresh.
+        c.wrote_new(8);
+        c.wrote_new(7);
+        c.committed();
+        assert_eq!(c.loaded_upto, 5);
+        c.committed();
+        assert_eq!(c.loaded_upto, 5);
+        // Right after: read already.
+        c.wrote_new(6);
+        c.wrote_new(7);
+        c.committed();
+        assert_eq!(c.loaded_upto, 7);
+    }
 
     #[test]
     fn a_story_key_already_taken_is_that_story_and_a_gone_story_starts_anew() {
