@@ -71,8 +71,9 @@ impl Store {
     pub fn sync_feeds(&mut self, feeds: &[FeedConfig]) -> Result<()> {
         let tx = self.conn.transaction()?;
         for f in feeds {
+            // Cached statements: a command starts with this, for every configured feed.
             let existing: Option<String> = tx
-                .query_row(
+                .row(
                     "SELECT config_url FROM feeds WHERE name = ?1",
                     [&f.name],
                     |r| r.get(0),
@@ -80,13 +81,13 @@ impl Store {
                 .optional()?;
             match existing {
                 None => {
-                    tx.execute(
+                    tx.exec(
                         "INSERT INTO feeds (name, config_url, url) VALUES (?1, ?2, ?2)",
                         params![f.name, f.url],
                     )?;
                 }
                 Some(u) if u != f.url => {
-                    tx.execute(
+                    tx.exec(
                         "UPDATE feeds SET config_url = ?2, url = ?2, etag = NULL, last_modified = NULL,
                          next_poll_at = 0, disabled = NULL, disabled_at = NULL, error_count = 0,
                          interval_secs = NULL WHERE name = ?1",

@@ -116,6 +116,9 @@ impl Store {
             .map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
+        // Room for every statement of the ingest path and the commands (rusqlite keeps 16
+        // by default: past that, the least recently used is parsed again at its next use).
+        conn.set_prepared_statement_cache_capacity(64);
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
         Ok(Store {
             conn,
