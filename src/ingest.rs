@@ -213,8 +213,7 @@ fn write_group(
     if result.is_ok() {
         cache.committed();
         checkpointer.nudge();
-    }
-    if result.is_err() {
+    } else {
         // The index may have learnt of articles the rollback took away: reload it.
         cache.invalidate();
     }

@@ -358,21 +358,31 @@ fn spawn_recorder(rt: &Runtime) -> mpsc::UnboundedSender<Record> {
                 .into_iter()
                 .map(|(id, now, rec, reply)| ((id, now, rec), reply))
                 .unzip();
-            match store.call(move |s| Ok(s.record_polls(&polls))).await {
-                Ok(results) => {
-                    for (reply, r) in replies.into_iter().zip(results) {
-                        let _ = reply.send(r.map_err(|e| e.to_string()));
-                    }
-                }
-                Err(e) => {
-                    for reply in replies {
-                        let _ = reply.send(Err(e.to_string()));
-                    }
-                }
-            }
+            let results = store.call(move |s| Ok(s.record_polls(&polls))).await;
+            answer_each(replies, results);
         }
     });
     tx
+}
+
+/// Tell each sender of a group what became of its part: its own result, or the group's
+/// error when the store could not be reached at all.
+fn answer_each<T>(
+    replies: Vec<oneshot::Sender<Result<T, String>>>,
+    results: crate::store::Result<Vec<crate::store::Result<T>>>,
+) {
+    match results {
+        Ok(results) => {
+            for (reply, r) in replies.into_iter().zip(results) {
+                let _ = reply.send(r.map_err(|e| e.to_string()));
+            }
+        }
+        Err(e) => {
+            for reply in replies {
+                let _ = reply.send(Err(e.to_string()));
+            }
+        }
+    }
 }
 
 /// A count of the feeds that may still send the writer a batch, so that it stops
@@ -472,18 +482,7 @@ fn spawn_writer(rt: &Runtime) -> Writer {
                     Ok(store_batches(s, &batches, &ctx, now))
                 })
                 .await;
-            match results {
-                Ok(results) => {
-                    for (reply, r) in replies.into_iter().zip(results) {
-                        let _ = reply.send(r.map_err(|e| e.to_string()));
-                    }
-                }
-                Err(e) => {
-                    for reply in replies {
-                        let _ = reply.send(Err(e.to_string()));
-                    }
-                }
-            }
+            answer_each(replies, results);
         }
     });
     writer

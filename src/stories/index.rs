@@ -37,7 +37,7 @@ const DAY: i64 = 86_400;
 /// A day's entries may span several shards: once the open one holds this many, it is
 /// sealed and a new one opened, so a burst (a first poll of thousands of feeds) does not
 /// keep a whole day in the larger open form (2,048 entries take about 1.6 MB open and
-/// 1.1 MB sealed; a smaller open shard also grows its hash table in smaller steps).
+/// 1.1 MB sealed; an open shard is allocated at this size at once, see `Shard::open`).
 const SEAL_AT: usize = 2_048;
 /// Shard keys are `day * PARTS + part`.
 const PARTS: i64 = 1 << 16;
