@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use vigie::gazetteer::{self, Gazetteer};
+use vigie::rules::gazetteer::{self, Gazetteer};
 
 /// A line of /proc/self/status, in kB (Linux only; 0 elsewhere).
 fn status_kb(key: &str) -> u64 {

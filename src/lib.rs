@@ -1,10 +1,13 @@
 //! vigie: a news-feed monitor and alerting daemon.
 //!
 //! The pipeline, in the order data flows:
-//! `config → fetch → parse → identify → store → match → deliver`, with the daemon
-//! (scheduler, signals) on top and the CLI as a thin shell over this library.
-//! Pure stages (parse, folding, rules, identity, rendering) take their inputs, the
-//! current time included, as arguments and do no I/O.
+//! `config → fetch → parse → identify → stories → store → match → deliver`, one module
+//! per stage, `ingest` running one poll through them, the daemon (scheduler, signals,
+//! reload) on top and the CLI as a thin shell over this library. A module only imports
+//! modules declared above it (`tools/layout/check.py` checks that there is no cycle).
+//! Pure stages (parse, folding, rules, identity and stories, scheduling decisions,
+//! rendering) take their inputs, the current time included, as arguments and do no I/O.
+//! The map of the tree, with what flows in and out of each folder: `docs/architecture.md`.
 #![forbid(unsafe_code)]
 
 /// `println!` for command output that never panics: when stdout is closed (`vigie poll |
@@ -32,31 +35,26 @@ macro_rules! out {
     }};
 }
 
-pub mod backtest;
-pub mod charset;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod daemon;
-pub mod deliver;
-pub mod diag;
-pub mod feed_health;
-pub mod feeds_cmd;
-pub mod fetch;
-pub mod fold;
-pub mod gazetteer;
-pub mod html;
-pub mod identify;
-pub mod ingest;
-pub mod maintenance;
-pub mod metrics;
-pub mod opml;
-pub mod parse;
-pub mod poll;
-pub mod reload;
+// The watch language, first because the configuration is written in it: text folding,
+// the gazetteer, queries compiled into one matcher. Pure; the match stage applies it.
 pub mod rules;
-pub mod schedule;
-pub mod server;
-pub mod store;
+// Config: vigie.toml and its rule files → a validated `Config` (every fault collected).
+pub mod config;
+// Fetch: a feed's (or a page's) URL → its bytes, politely (contract §6).
+pub mod fetch;
+// Parse: bytes → items (charset, feed formats, HTML to text; OPML feed lists).
+pub mod parse;
+// Identify: an item → its identity (guid, canonical link, hash) and Message-IDs.
+pub mod identify;
+// Stories: an article's text → its fingerprint and the story it belongs to.
 pub mod stories;
-pub mod systemd;
+// Store: articles, stories, matches, the outbox and digests in SQLite.
+pub mod store;
+// Deliver: the outbox → emails (alerts, flood summaries, digests), with its policies.
+pub mod deliver;
+// Ingest: one poll of some feeds through every stage above, and its scheduling decisions.
+pub mod ingest;
+// Daemon: the loop that polls due feeds and delivers, with reload, housekeeping, health.
+pub mod daemon;
+// The command line: argument definitions and one file per command group.
+pub mod cli;

@@ -2,8 +2,10 @@
 //! Invariant: a `Config` only exists when every file parsed and every cross-reference
 //! (digests, feeds, entities, queries) checked out; otherwise every fault is reported.
 
+pub mod diag;
 mod load;
 mod rulefile;
+mod sections;
 pub mod units;
 mod walk;
 

@@ -6,7 +6,7 @@ use toml_span::Span;
 
 use super::walk::Walker;
 use super::{AlertMode, Entity, FeedSelector, Rules, Watch};
-use crate::diag::{Diagnostic, SourceFile};
+use crate::config::diag::{Diagnostic, SourceFile};
 
 /// Where a watch came from: which rule file (index into the loaded sources), where
 /// its table starts, and the byte offset of the first character of its query.

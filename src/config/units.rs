@@ -1,7 +1,13 @@
 //! Config stage: the units a user writes as strings — durations ("90s", "15m", "6h",
-//! "7d") and sizes ("10MB"). Pure parsing; every failure says what was expected.
+//! "7d"), sizes ("10MB"), cron expressions and IANA time zones. Pure parsing, shared by
+//! the configuration (which validates) and the stages that use the values (delivery's
+//! digest calendar); every failure says what was expected.
 
 use std::time::Duration;
+
+use chrono_tz::Tz;
+use croner::Cron;
+use croner::parser::{CronParser, Seconds, Year};
 
 /// Parse a duration such as `"90s"`, `"15m"`, `"6h"`, `"7d"` (also `"500ms"`, `"2w"`,
 /// and compound forms like `"1h30m"`).
@@ -81,6 +87,31 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     };
     n.checked_mul(factor)
         .ok_or_else(|| format!("invalid size \"{s}\": too large"))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CalendarError {
+    #[error("invalid cron expression \"{0}\": {1}")]
+    Cron(String, String),
+    #[error("unknown time zone \"{0}\" (expected an IANA name such as \"Europe/Paris\")")]
+    Zone(String),
+}
+
+/// Parse a five-field cron expression (minute hour day month weekday; `@daily` and the
+/// like are accepted too). Seconds and years are refused: digests are per minute.
+pub fn parse_cron(expr: &str) -> Result<Cron, CalendarError> {
+    CronParser::builder()
+        .seconds(Seconds::Disallowed)
+        .year(Year::Disallowed)
+        .build()
+        .parse(expr)
+        .map_err(|e| CalendarError::Cron(expr.to_string(), e.to_string()))
+}
+
+/// Parse an IANA time zone name.
+pub fn parse_zone(name: &str) -> Result<Tz, CalendarError> {
+    name.parse::<Tz>()
+        .map_err(|_| CalendarError::Zone(name.to_string()))
 }
 
 #[cfg(test)]

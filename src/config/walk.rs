@@ -9,7 +9,7 @@ use toml_span::value::ValueInner;
 use toml_span::{ErrorKind, Span, Spanned, Value};
 
 use super::units;
-use crate::diag::{Diagnostic, SourceFile};
+use crate::config::diag::{Diagnostic, SourceFile};
 
 /// Collects diagnostics for one file.
 pub struct Walker<'s> {

@@ -8,34 +8,9 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
-use croner::parser::{CronParser, Seconds, Year};
 
 use crate::config::Schedule;
-
-#[derive(Debug, thiserror::Error)]
-pub enum CalendarError {
-    #[error("invalid cron expression \"{0}\": {1}")]
-    Cron(String, String),
-    #[error("unknown time zone \"{0}\" (expected an IANA name such as \"Europe/Paris\")")]
-    Zone(String),
-}
-
-/// Parse a five-field cron expression (minute hour day month weekday; `@daily` and the
-/// like are accepted too). Seconds and years are refused: digests are per minute.
-pub fn parse_cron(expr: &str) -> Result<Cron, CalendarError> {
-    CronParser::builder()
-        .seconds(Seconds::Disallowed)
-        .year(Year::Disallowed)
-        .build()
-        .parse(expr)
-        .map_err(|e| CalendarError::Cron(expr.to_string(), e.to_string()))
-}
-
-/// Parse an IANA time zone name.
-pub fn parse_zone(name: &str) -> Result<Tz, CalendarError> {
-    name.parse::<Tz>()
-        .map_err(|_| CalendarError::Zone(name.to_string()))
-}
+use crate::config::units::{CalendarError, parse_cron, parse_zone};
 
 /// A digest's schedule in its time zone.
 #[derive(Debug, Clone)]

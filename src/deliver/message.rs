@@ -13,10 +13,10 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
 use super::DeliverError;
-use super::calendar::parse_zone;
 use super::digest::{Heading, Item, render_batch};
 use super::render::{self, Rendered, Story, header_safe};
 use crate::config::Config;
+use crate::config::units::parse_zone;
 use crate::rules::Hit;
 use crate::store::digests::{Batch, Entry};
 use crate::store::outbox::PendingAlert;

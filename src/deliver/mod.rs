@@ -7,10 +7,11 @@
 //! built and never logged.
 
 pub mod calendar;
-pub mod commands;
 pub mod digest;
 pub mod flood;
+pub mod manual;
 pub mod message;
+pub mod queue;
 pub mod render;
 pub mod worker;
 
@@ -52,7 +53,7 @@ pub enum DeliverError {
         source: std::io::Error,
     },
     #[error("digest \"{0}\": {1}")]
-    Calendar(String, calendar::CalendarError),
+    Calendar(String, crate::config::units::CalendarError),
     #[error("no digest named \"{0}\" in the configuration")]
     NoDigest(String),
     #[error(transparent)]

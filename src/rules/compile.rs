@@ -15,8 +15,8 @@ use std::collections::HashMap;
 
 use crate::rules::code::{ALL_FIELDS, Code, Term, TermId, collect_terms, to_u32};
 use crate::rules::lower::Lowering;
+use crate::rules::parser;
 use crate::rules::places::PlaceReport;
-use crate::rules::query;
 use crate::rules::scan::{Scanner, build_scanner};
 use crate::rules::trigger::trigger;
 use crate::rules::{EntityDef, RuleError, WatchDef};
@@ -62,7 +62,7 @@ impl Matcher {
         let mut errors = Vec::new();
         let mut roots = Vec::with_capacity(watches.len());
         for (i, watch) in watches.iter().enumerate() {
-            match query::parse(&watch.query) {
+            match parser::parse(&watch.query) {
                 Err(e) => errors.push(RuleError {
                     watch: i,
                     offset: e.offset,

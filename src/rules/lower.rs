@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use unicode_normalization::char::is_combining_mark;
 
-use crate::fold::fold;
 use crate::rules::code::{Code, FieldMask, Leaf, Node, Span, Term, TermId, to_u32};
+use crate::rules::fold::fold;
 use crate::rules::places::{self, PlaceKey, PlaceReport};
 use crate::rules::query::{self, Expr};
 

@@ -1,6 +1,7 @@
 //! Rules: the watch language, from query text to matches (user documentation: docs/rules.md).
 //! Stages:
-//! 1. `query` + `parser`: query text → [`Expr`], or a positioned [`ParseError`];
+//! 1. `query` + `parser`: query text → [`Expr`], or a positioned [`ParseError`] (`fold`:
+//!    text folding, shared with storage and stories; `gazetteer`: the built-in places);
 //! 2. `compile` (`lower`, `places`, `code`, `trigger`): entities and places (from the built-in
 //!    gazetteer, loaded only when a watch uses `place:` or `within()`) expanded, every term
 //!    folded into ONE aho-corasick automaton, each watch lowered into a boolean tree over term
@@ -15,6 +16,8 @@
 mod code;
 mod compile;
 mod eval;
+pub mod fold;
+pub mod gazetteer;
 mod lower;
 mod parser;
 mod places;
@@ -124,7 +127,7 @@ pub struct WatchMatch {
 
 /// Parse a query alone (for error reporting and tests). Error carries byte offset + message.
 pub fn parse_query(src: &str) -> Result<Expr, ParseError> {
-    query::parse(src)
+    parser::parse(src)
 }
 
 /// Render an error the way `vigie check` shows it: the query on one line, a caret under the

@@ -4,16 +4,20 @@
 //! input; the cursor only ever sits on char boundaries; every error carries a byte offset
 //! `<= src.len()` on a char boundary. Precedence: NOT (and `-`) > field scope > AND (explicit
 //! or implicit) > OR.
+//!
+//! One file on purpose (about 430 lines): the grammar's functions call each other in turn,
+//! and split across files they would be read apart.
 
-use crate::fold::fold_term;
 use crate::rules::Field;
+use crate::rules::fold::fold_term;
 use crate::rules::query::{Expr, MAX_NEAR, PResult, ParseErrorKind, check_near_operand, err, term};
 
 /// Deepest nesting of parentheses / NOT / scopes accepted.
 const MAX_DEPTH: usize = 64;
 
 /// Parse a whole query.
-pub(crate) fn parse(src: &str) -> PResult<Expr> {
+/// Parse a whole query.
+pub fn parse(src: &str) -> PResult<Expr> {
     let mut p = Parser {
         src,
         pos: 0,

@@ -8,7 +8,7 @@
 //! the names handed out are the gazetteer's usable names (noise already removed, folded, acronyms
 //! in capitals), so they are compiled exactly like an entity's names.
 
-use crate::gazetteer::{self, Kind, Place};
+use crate::rules::gazetteer::{self, Kind, Place};
 use crate::rules::query::Expr;
 
 /// Largest number of names one `within()` may expand to. `within(100km, Damascus)` gives some
@@ -168,12 +168,12 @@ pub(crate) struct PlaceKey {
 pub(crate) fn key(expr: &Expr) -> Option<PlaceKey> {
     match expr {
         Expr::Place { name, country, .. } => Some(PlaceKey {
-            name: crate::fold::fold_term(name),
+            name: crate::rules::fold::fold_term(name),
             country: country.as_ref().map(|c| c.to_ascii_uppercase()),
             km: None,
         }),
         Expr::Within { km, name, .. } => Some(PlaceKey {
-            name: crate::fold::fold_term(name),
+            name: crate::rules::fold::fold_term(name),
             country: None,
             km: Some(km.to_bits()),
         }),

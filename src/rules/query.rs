@@ -1,13 +1,13 @@
 //! Rules stage 1 — the query language's syntax tree ([`Expr`]) and parse errors; the parser
-//! itself is in `parser.rs`.
+//! itself is in `parser.rs`, which builds on this file (never the other way round).
 //!
 //! Invariants: every error carries a byte offset `<= src.len()` on a char boundary of the
 //! query; every node carries the byte offset where it starts; terms (words, phrases, prefixes)
 //! contain something to match once folded; NEAR operands are only terms, entities, places or
 //! OR-groups of them.
 
-use crate::fold::fold_term;
 use crate::rules::Field;
+use crate::rules::fold::fold_term;
 
 /// Largest NEAR distance accepted.
 pub(crate) const MAX_NEAR: u32 = 1000;
@@ -135,11 +135,6 @@ pub(crate) type PResult<T> = Result<T, ParseError>;
 
 pub(crate) fn err<T>(offset: usize, kind: ParseErrorKind) -> PResult<T> {
     Err(ParseError { offset, kind })
-}
-
-/// Parse a whole query.
-pub fn parse(src: &str) -> Result<Expr, ParseError> {
-    crate::rules::parser::parse(src)
 }
 
 pub(crate) fn check_near_operand(expr: &Expr) -> PResult<()> {

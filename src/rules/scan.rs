@@ -11,8 +11,8 @@
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{Anchored, BuildError, MatchKind, StartKind, dfa, nfa};
 
-use crate::fold::Folded;
 use crate::rules::code::TermId;
+use crate::rules::fold::Folded;
 use crate::rules::{Document, Matcher};
 
 /// A term found in a field, in folded offsets.

@@ -1,16 +1,15 @@
 //! Store stage, matches and the outbox. Invariants: a match is unique per (watch,
 //! article), so an edited article never alerts twice for one watch; a delivery is unique
 //! by its Message-ID, derived from (watch, story, recipient); both are written in the
-//! article's transaction, together with the flood decision (a delivery folded into its
-//! hour's summary points at that summary's batch); a delivery only leaves `pending` once
-//! it was sent or gave up.
+//! article's transaction, a delivery folded into a flood summary pointing at that
+//! summary's batch (which deliveries fold is the deliver stage's decision:
+//! `deliver::queue`); a delivery only leaves `pending` once it was sent or gave up.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::articles::{ArticleRow, article};
 use super::{Cached, Result, from_ts, to_ts};
-use crate::deliver::flood;
 
 /// Record that `watch` matched an article. `None` when it already had (no new alert).
 pub fn record_match(
@@ -43,8 +42,21 @@ impl Kind {
     }
 }
 
-/// Queue one email. Returns false when that Message-ID is already queued or sent.
-/// An immediate alert past its watch's hourly limit is folded into that hour's summary.
+/// Whether a delivery with this Message-ID is already queued or sent.
+pub fn is_queued(tx: &Transaction<'_>, message_id: &str) -> Result<bool> {
+    Ok(tx
+        .row(
+            "SELECT 1 FROM deliveries WHERE message_id = ?1",
+            [message_id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Queue one email; `batch` is the summary or digest it travels in, if not on its own.
+/// Returns false when that Message-ID is already queued or sent.
+#[allow(clippy::too_many_arguments)]
 pub fn add_delivery(
     tx: &Transaction<'_>,
     match_id: i64,
@@ -52,22 +64,9 @@ pub fn add_delivery(
     digest: Option<&str>,
     recipient: &str,
     message_id: &str,
+    batch: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let known: Option<i64> = tx
-        .row(
-            "SELECT id FROM deliveries WHERE message_id = ?1",
-            [message_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if known.is_some() {
-        return Ok(false);
-    }
-    let batch = match kind {
-        Kind::Immediate => flood_batch(tx, match_id, recipient, now)?,
-        Kind::Digest => None,
-    };
     let n = tx.exec(
         "INSERT INTO deliveries (match_id, kind, digest, recipient, message_id, next_attempt_at, created_at, batch_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) ON CONFLICT (message_id) DO NOTHING",
@@ -76,40 +75,53 @@ pub fn add_delivery(
     Ok(n == 1)
 }
 
-/// The summary batch this alert folds into, or `None` when it goes out on its own.
-fn flood_batch(
+/// How many immediate alerts of `watch` to `recipient` were queued in `[start, end)` to
+/// go out on their own (not folded into a summary).
+pub fn singles_between(
     tx: &Transaction<'_>,
-    match_id: i64,
+    watch: &str,
     recipient: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<i64>> {
-    let watch: String = tx.row("SELECT watch FROM matches WHERE id = ?1", [match_id], |r| {
-        r.get(0)
-    })?;
-    let (start, end) = flood::window(now);
-    let singles: i64 = tx.row(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<usize> {
+    let n: i64 = tx.row(
         "SELECT COUNT(*) FROM deliveries d JOIN matches m ON m.id = d.match_id
          WHERE d.kind = 'immediate' AND d.recipient = ?1 AND d.created_at >= ?2 AND d.created_at < ?3
            AND d.batch_id IS NULL AND m.watch = ?4",
         params![recipient, to_ts(start), to_ts(end), watch],
         |r| r.get(0),
     )?;
-    if !flood::folds(usize::try_from(singles).unwrap_or(usize::MAX)) {
-        return Ok(None);
-    }
-    let mid = flood::summary_message_id(&watch, start, recipient);
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// The pending summary batch `message_id` of `watch`'s alerts to `recipient` over
+/// `[start, end)`, created if it does not exist yet. `None` when that summary was already
+/// sent (only possible with a clock gone backwards): it takes nothing more.
+pub fn summary_batch(
+    tx: &Transaction<'_>,
+    watch: &str,
+    recipient: &str,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
     tx.exec(
         "INSERT INTO batches (kind, name, recipient, period_start, period_end, message_id,
                               next_attempt_at, retry_since, created_at)
          VALUES ('flood', ?1, ?2, ?3, ?4, ?5, ?4, ?4, ?6) ON CONFLICT (message_id) DO NOTHING",
-        params![watch, recipient, to_ts(start), to_ts(end), mid, to_ts(now)],
+        params![
+            watch,
+            recipient,
+            to_ts(start),
+            to_ts(end),
+            message_id,
+            to_ts(now)
+        ],
     )?;
-    // A summary already sent (only possible with a clock gone backwards) takes nothing
-    // more: the alert then goes out on its own rather than never.
     Ok(tx
         .row(
             "SELECT id FROM batches WHERE message_id = ?1 AND status = 'pending'",
-            [&mid],
+            [message_id],
             |r| r.get(0),
         )
         .optional()?)

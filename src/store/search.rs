@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 use super::{Result, StoreError, from_ts, to_ts};
-use crate::fold::fold;
+use crate::rules::fold::fold;
 
 /// Index every article that is new or edited since it was last indexed. Returns how
 /// many were (re)indexed.

@@ -17,6 +17,7 @@
 pub mod index;
 mod keyfilter;
 pub mod minhash;
+mod shard;
 
 use std::hash::Hasher;
 
@@ -69,11 +70,11 @@ pub fn text(title: &str, summary: &str, content: &str) -> Option<Text> {
     } else {
         content
     };
-    let body = crate::fold::fold(head(body)).text;
+    let body = crate::rules::fold::fold(head(body)).text;
     let mut words = split_words(&body);
     let title_text;
     if words.len() < SHORT_BODY {
-        title_text = crate::fold::fold(head(title)).text;
+        title_text = crate::rules::fold::fold(head(title)).text;
         let mut with_title = split_words(&title_text);
         with_title.append(&mut words);
         words = with_title;
@@ -173,7 +174,7 @@ fn head(text: &str) -> &str {
 
 /// The words of `text`, folded as the watches fold it.
 pub fn words(text: &str) -> Vec<String> {
-    split_words(&crate::fold::fold(text).text)
+    split_words(&crate::rules::fold::fold(text).text)
         .into_iter()
         .map(str::to_string)
         .collect()

@@ -12,9 +12,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use vigie::charset;
-use vigie::fold::fold;
+use vigie::parse::charset;
 use vigie::parse::parse_feed;
+use vigie::rules::fold::fold;
 use vigie::rules::{Document, EntityDef, Matcher, WatchDef};
 
 fn corpora() -> PathBuf {
@@ -319,7 +319,7 @@ fn feedparser_encoding_cases_decode_to_the_right_text() {
                 .unwrap_or_default()
         };
         // feedparser returns descriptions as (sanitised) HTML; vigie as plain text.
-        let want = vigie::html::to_text(&want);
+        let want = vigie::parse::html::to_text(&want);
         if got != want {
             failures.push(format!("{file}: expected {want:?}, got {got:?}"));
         }

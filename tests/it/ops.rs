@@ -16,7 +16,7 @@ fn corpora() -> PathBuf {
 }
 
 fn urls_of(opml: &str) -> Vec<String> {
-    let mut v: Vec<String> = vigie::opml::parse(opml.as_bytes())
+    let mut v: Vec<String> = vigie::parse::opml::parse(opml.as_bytes())
         .expect("valid OPML")
         .into_iter()
         .map(|f| f.xml_url)

@@ -191,7 +191,7 @@ async fn a_failing_feed_backs_off_exponentially_and_vigie_poll_waits_it_out() {
         let now = s.next_poll_at + chrono::Duration::seconds(1);
         let due = rt.store.call(move |st| st.due_feeds(now)).await.unwrap();
         assert_eq!(due, vec!["down".to_string()]);
-        vigie::poll::poll_feeds(&rt, &due, now).await;
+        vigie::ingest::poll_feeds(&rt, &due, now).await;
         let s = state(dir.path(), "down");
         let wait = (s.next_poll_at - now).num_seconds();
         assert_eq!(s.error_count, n);
@@ -211,7 +211,7 @@ async fn a_failing_feed_backs_off_exponentially_and_vigie_poll_waits_it_out() {
     );
     let s = state(dir.path(), "down");
     let now = s.next_poll_at + chrono::Duration::seconds(1);
-    vigie::poll::poll_feeds(&rt, &["down".to_string()], now).await;
+    vigie::ingest::poll_feeds(&rt, &["down".to_string()], now).await;
     let s = state(dir.path(), "down");
     assert_eq!(s.error_count, 0);
     assert_eq!((s.next_poll_at - now).num_seconds(), 600);

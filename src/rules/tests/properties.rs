@@ -2,7 +2,7 @@
 //! robustness of the parser to any input.
 
 use super::*;
-use crate::fold::fold_term;
+use crate::rules::fold::fold_term;
 use proptest::prelude::*;
 
 /// Pieces for generated texts: names in many spellings, separators, noise.
@@ -177,7 +177,7 @@ proptest! {
         );
         let qs: Vec<&str> = queries.iter().map(String::as_str).collect();
         let m = matcher(&qs);
-        let folded = crate::fold::fold(&text);
+        let folded = crate::rules::fold::fold(&text);
         let (mut fast, mut reference) = (Vec::new(), Vec::new());
         m.scan_field(0, &text, &folded, &mut fast);
         m.scan_reference(&m.patterns, 0, &text, &folded, &mut reference);

@@ -1,0 +1,267 @@
+//! Config stage, the sections of `vigie.toml` one by one (`[poll]`, `[[feed]]`, `[mail]`
+//! and `[mail.smtp]`, `[[digest]]`): each reads its keys through the `Walker`, which
+//! records every fault with its position and lets reading go on. Pure.
+
+use std::path::Path;
+
+use toml_span::Span;
+use toml_span::de_helpers::TableHelper;
+
+use super::walk::Walker;
+use super::*;
+
+pub(super) fn poll_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, poll: &mut PollConfig) {
+    if let Some(i) = interval(w, th) {
+        poll.interval = i;
+    }
+    if let Some(n) = w.count(th, "concurrency", 10_000) {
+        poll.concurrency = n as usize;
+    }
+    if let Some(n) = w.count(th, "per_host", 1_000) {
+        poll.per_host = n as usize;
+    }
+    if let Some(d) = w.duration(th, "timeout") {
+        poll.timeout = d;
+    }
+    if let Some(n) = w.size(th, "max_body") {
+        poll.max_body = n;
+    }
+}
+
+fn interval(w: &mut Walker<'_>, th: &mut TableHelper<'_>) -> Option<Interval> {
+    let s = w.string(th, "interval")?;
+    if s.value == "auto" {
+        return Some(Interval::Auto);
+    }
+    match units::parse_duration(&s.value) {
+        Ok(d) if d.as_secs() >= 1 => Some(Interval::Fixed(d)),
+        Ok(_) => {
+            w.error(s.span, "`interval` must be at least 1s");
+            None
+        }
+        Err(msg) => {
+            w.error(s.span, format!("`interval`: {msg} (or \"auto\")"));
+            None
+        }
+    }
+}
+
+pub(super) fn feed_section(
+    w: &mut Walker<'_>,
+    th: &mut TableHelper<'_>,
+    at: Span,
+) -> Option<FeedConfig> {
+    let name = w.required_string(th, "name", at, "[[feed]]");
+    let url = w.required_string(th, "url", at, "[[feed]]");
+    let interval = interval(w, th);
+    let tags = w.strings(th, "tags").unwrap_or_default();
+    if let Some(u) = &url {
+        match url::Url::parse(&u.value) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
+            Ok(parsed) => w.error(
+                u.span,
+                format!("feed url must be http or https, not {}", parsed.scheme()),
+            ),
+            Err(e) => w.error(u.span, format!("invalid feed url \"{}\": {e}", u.value)),
+        }
+    }
+    if let Some(n) = &name
+        && n.value.trim().is_empty()
+    {
+        w.error(n.span, "feed name must not be empty");
+    }
+    Some(FeedConfig {
+        name: name?.value,
+        url: url?.value,
+        interval,
+        tags: tags.into_iter().map(|t| t.value).collect(),
+    })
+}
+
+pub(super) fn mail_section(
+    w: &mut Walker<'_>,
+    th: &mut TableHelper<'_>,
+    dir: &Path,
+    mail: &mut MailConfig,
+) {
+    if let Some(f) = w.string(th, "from") {
+        if !f.value.contains('@') {
+            w.error(
+                f.span,
+                format!("`from` must be an email address, not \"{}\"", f.value),
+            );
+        }
+        mail.from = f.value;
+    }
+    if let Some(a) = w.strings(th, "admin") {
+        mail.admin = a.into_iter().map(|s| s.value).collect();
+    }
+    if let Some(tz) = w.string(th, "timezone") {
+        if tz.value.parse::<chrono_tz::Tz>().is_err() {
+            w.error(
+                tz.span,
+                format!(
+                    "unknown time zone \"{}\" (expected an IANA name such as \"Europe/Paris\")",
+                    tz.value
+                ),
+            );
+        }
+        mail.timezone = Some(tz.value);
+    }
+    let maildir = w.string(th, "dir").map(|d| dir.join(d.value));
+    let transport = w.string(th, "transport");
+    let smtp = th.take("smtp");
+    let kind = transport.as_ref().map_or("maildir", |t| t.value.as_str());
+    match kind {
+        "maildir" => {
+            mail.transport = Transport::Maildir {
+                dir: maildir.unwrap_or_default(),
+            };
+            if let Some((k, _)) = smtp {
+                w.error(k.span, "[mail.smtp] is set but `transport` is not \"smtp\"");
+            }
+        }
+        "smtp" => match smtp {
+            Some((k, mut v)) => {
+                if let Some(mut st) = w.table(&mut v, "[mail.smtp]") {
+                    if let Some(s) = smtp_section(w, &mut st, k.span) {
+                        mail.transport = Transport::Smtp(s);
+                    }
+                    w.finish(st, "[mail.smtp]");
+                }
+            }
+            None => {
+                let span = transport.as_ref().map_or(Span::new(0, 0), |t| t.span);
+                w.error(span, "transport = \"smtp\" needs a [mail.smtp] section");
+            }
+        },
+        other => {
+            let span = transport.as_ref().map_or(Span::new(0, 0), |t| t.span);
+            w.error(
+                span,
+                format!("unknown mail transport \"{other}\" (expected \"smtp\" or \"maildir\")"),
+            );
+        }
+    }
+}
+
+fn smtp_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, at: Span) -> Option<SmtpConfig> {
+    let host = w.required_string(th, "host", at, "[mail.smtp]");
+    let security = match w.string(th, "security") {
+        None => Security::StartTls,
+        Some(s) => match s.value.as_str() {
+            "starttls" => Security::StartTls,
+            "tls" => Security::Tls,
+            "none" => Security::None,
+            other => {
+                w.error(s.span, format!("unknown `security` \"{other}\" (expected \"starttls\", \"tls\" or \"none\")"));
+                Security::StartTls
+            }
+        },
+    };
+    let default_port = match security {
+        Security::Tls => 465,
+        Security::StartTls => 587,
+        Security::None => 25,
+    };
+    let port = w
+        .count(th, "port", 65_535)
+        .map_or(default_port, |p| p as u16);
+    let username = w.string(th, "username").map(|s| s.value);
+    let file = w.string(th, "password_file");
+    let env = w.string(th, "password_env");
+    let password = match (file, env) {
+        (Some(f), Some(_)) => {
+            w.error(
+                f.span,
+                "set one of `password_file` and `password_env`, not both",
+            );
+            None
+        }
+        (Some(f), None) => Some(PasswordSource::File(PathBuf::from(f.value))),
+        (None, Some(e)) => Some(PasswordSource::Env(e.value)),
+        (None, None) => None,
+    };
+    Some(SmtpConfig {
+        host: host?.value,
+        port,
+        security,
+        username,
+        password,
+    })
+}
+
+pub(super) fn digest_section(
+    w: &mut Walker<'_>,
+    th: &mut TableHelper<'_>,
+    at: Span,
+) -> Option<DigestConfig> {
+    use super::units::{parse_cron, parse_zone};
+    let name = w.required_string(th, "name", at, "[[digest]]");
+    let at_s = w.string(th, "at");
+    let cron = w.string(th, "cron");
+    let timezone = match w.string(th, "timezone") {
+        None => "UTC".to_string(),
+        Some(t) => {
+            if let Err(e) = parse_zone(&t.value) {
+                w.error(t.span, format!("`timezone`: {e}"));
+            }
+            t.value
+        }
+    };
+    let to = w.strings(th, "to").unwrap_or_default();
+    for t in &to {
+        if let Err(e) = t.value.parse::<lettre::message::Mailbox>() {
+            w.error(
+                t.span,
+                format!("`to`: \"{}\" is not an email address ({e})", t.value),
+            );
+        }
+    }
+    let schedule = match (at_s, cron) {
+        (Some(a), None) => match parse_hhmm(&a.value) {
+            Some((hour, minute)) => Some(Schedule::At { hour, minute }),
+            None => {
+                w.error(
+                    a.span,
+                    format!("`at` must be a time HH:MM, not \"{}\"", a.value),
+                );
+                None
+            }
+        },
+        (None, Some(c)) => {
+            if c.value.split_whitespace().count() != 5 && !c.value.trim_start().starts_with('@') {
+                w.error(
+                    c.span,
+                    format!(
+                        "`cron` must have five fields (minute hour day month weekday), not \"{}\"",
+                        c.value
+                    ),
+                );
+            } else if let Err(e) = parse_cron(&c.value) {
+                w.error(c.span, format!("`cron`: {e}"));
+            }
+            Some(Schedule::Cron(c.value))
+        }
+        (Some(a), Some(_)) => {
+            w.error(a.span, "set one of `at` and `cron`, not both");
+            None
+        }
+        (None, None) => {
+            w.error(at, "a [[digest]] needs `at` or `cron`");
+            None
+        }
+    };
+    Some(DigestConfig {
+        name: name?.value,
+        schedule: schedule?,
+        timezone,
+        to: to.into_iter().map(|t| t.value).collect(),
+    })
+}
+
+fn parse_hhmm(s: &str) -> Option<(u32, u32)> {
+    let (h, m) = s.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && s.len() <= 5).then_some((h, m))
+}

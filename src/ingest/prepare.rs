@@ -1,0 +1,126 @@
+//! Ingest, the phases before writing: identify the items, classify them against the store
+//! (read-only, under its lock, briefly), then match and fingerprint the fresh ones (pure
+//! and CPU-bound, off the lock, on as many threads as there are feeds in flight).
+//! In: a feed's parsed items. Out: [`Prepared`] items ready for `write`.
+
+use crate::config::{Config, FeedConfig, Watch};
+use crate::identify::{Identity, content_hash, identify};
+use crate::parse::Item;
+use crate::rules::{Document, Matcher};
+use crate::store::articles::{Carrier, carried_by, find};
+use crate::store::{Result, Store};
+use crate::stories::{self, Fingerprint};
+
+/// What the rules need to know to decide and address alerts.
+pub struct MatchContext<'a> {
+    pub matcher: &'a Matcher,
+    pub watches: &'a [Watch],
+    pub config: &'a Config,
+}
+
+impl<'a> MatchContext<'a> {
+    /// The watches of `config`, compiled into `matcher`.
+    pub fn new(matcher: &'a Matcher, config: &'a Config) -> Self {
+        MatchContext {
+            matcher,
+            watches: &config.rules.watches,
+            config,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestStats {
+    pub items: usize,
+    pub new: usize,
+    pub edited: usize,
+    /// New articles that joined a story already seen (copies from other outlets).
+    pub copies: usize,
+    pub matches: usize,
+    pub deliveries: usize,
+}
+
+/// An item with its identity and the fingerprint of what a reader sees.
+pub struct Identified {
+    pub item: Item,
+    pub id: Identity,
+    pub hash: String,
+}
+
+/// Identify every item of `feed`. Pure.
+pub fn identify_all(feed: &str, items: Vec<Item>) -> Vec<Identified> {
+    items
+        .into_iter()
+        .map(|item| Identified {
+            id: identify(feed, &item),
+            hash: content_hash(&item),
+            item,
+        })
+        .collect()
+}
+
+/// What a poll has to do with an item, decided before the work is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Stored, unchanged, already known to come from this feed: nothing to do.
+    Known,
+    /// Stored and unchanged, first seen in another feed: remember this feed carries it.
+    Carried,
+    /// New or edited: match it, fingerprint it, store it.
+    Fresh,
+}
+
+/// Classify items against the store (read-only; under the store lock, quick).
+pub fn classify(store: &Store, feed_id: i64, items: &[Identified]) -> Result<Vec<Class>> {
+    items
+        .iter()
+        .map(|it| {
+            Ok(match find(&store.conn, Carrier::known(feed_id), &it.id)? {
+                Some((article_id, hash)) if hash == it.hash => {
+                    if carried_by(&store.conn, article_id, feed_id, it.id.guid.as_deref())? {
+                        Class::Known
+                    } else {
+                        Class::Carried
+                    }
+                }
+                _ => Class::Fresh,
+            })
+        })
+        .collect()
+}
+
+/// A fresh item with everything that can be computed without the database: the watches
+/// it matches (feed scoping applied) and its story fingerprint.
+pub struct Prepared {
+    pub it: Identified,
+    pub matches: Vec<(usize, String)>,
+    pub story: Option<Fingerprint>,
+}
+
+/// Match and fingerprint one item. Pure and CPU-bound: run it outside the store lock,
+/// on as many threads as there are feeds in flight.
+pub fn prepare(feed: &FeedConfig, it: Identified, ctx: &MatchContext<'_>) -> Prepared {
+    let item = &it.item;
+    let doc = Document {
+        title: &item.title,
+        summary: &item.summary,
+        content: &item.content,
+    };
+    let matches = ctx
+        .matcher
+        .match_document(&doc)
+        .into_iter()
+        .filter(|m| {
+            ctx.watches
+                .get(m.watch)
+                .is_some_and(|w| w.applies_to(&feed.name, &feed.tags))
+        })
+        .map(|m| {
+            let hits = serde_json::to_string(&m.hits).unwrap_or_else(|_| "[]".into());
+            (m.watch, hits)
+        })
+        .collect();
+    // Only the fingerprint is kept: the shingles it came from would outweigh the item.
+    let story = stories::text(&item.title, &item.summary, &item.content).map(|t| t.fingerprint());
+    Prepared { it, matches, story }
+}

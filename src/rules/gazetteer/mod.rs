@@ -1,0 +1,119 @@
+//! Gazetteer — the built-in table of places behind `place:` and `within()`: every GeoNames place
+//! of 1,000 inhabitants or more and every country, with their names in every language.
+//!
+//! Invariants: the data is embedded in the binary (`data/gazetteer.tsv.gz`, made by
+//! `tools/gazetteer/generate.py`) and decoded only on the first call to [`get`], so that a
+//! configuration without `place:` or `within()` never pays for it; everything here is pure
+//! (no I/O, no clock) and never panics, whatever name, country code or distance it is given;
+//! names handed out are already folded (`crate::rules::fold::fold_term`), except acronyms (2 to 5
+//! capitals), which keep their capitals so that the matcher's acronym rule applies to them.
+//!
+//! How the rule compiler uses it (see `docs/places.md` for the user's side):
+//! - `place:NAME[/CC]` → [`Gazetteer::resolve`] → [`Gazetteer::names`] of the chosen place,
+//!   compiled like an entity's names; warn when [`Resolution::rivals`] is not empty.
+//! - `within(N km, NAME)` → [`Gazetteer::resolve`] → [`Gazetteer::within`] →
+//!   [`Gazetteer::names_of`] of all those places.
+
+mod load;
+mod near;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+use std::sync::OnceLock;
+
+pub use load::Gazetteer;
+pub use near::distance_km;
+
+/// The shipped data: GeoNames (CC-BY 4.0) and CLDR, filtered and folded by the generator.
+static DATA: &[u8] = include_bytes!("../../../data/gazetteer.tsv.gz");
+
+static GAZETTEER: OnceLock<Result<Gazetteer, GazetteerError>> = OnceLock::new();
+
+/// The built-in gazetteer, decoded on first use (about 0.1 s and 30 MB, once per process).
+///
+/// An error means the embedded data is damaged, which the tests rule out for a released binary;
+/// it is still an error rather than a panic so that a bad build costs the `place:` watches only.
+pub fn get() -> Result<&'static Gazetteer, GazetteerError> {
+    GAZETTEER
+        .get_or_init(|| Gazetteer::parse(DATA))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Whether [`get`] has already decoded the data (for tests and `vigie check`'s summary).
+pub fn is_loaded() -> bool {
+    GAZETTEER.get().is_some()
+}
+
+/// What a place is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A populated place: a city, town or village (GeoNames feature class P).
+    Town,
+    /// A country; its coordinates are its capital's (GeoNames gives countries no point).
+    Country,
+}
+
+/// One place of the gazetteer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Place {
+    /// Its id in this gazetteer (stable for a given data file, not across regenerations).
+    pub id: u32,
+    /// Its name as GeoNames writes it (countries: their English name).
+    pub name: String,
+    /// ISO 3166-1 alpha-2 code of its country.
+    pub country: String,
+    pub kind: Kind,
+    pub population: u64,
+    /// Degrees, to a thousandth (about 100 m).
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// What a `place:` name resolved to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resolution {
+    /// The most populous place of that name (in the country asked for, if any).
+    pub place: Place,
+    /// Every other place of that name (in that country, if one was asked for), most populous
+    /// first.
+    pub ambiguous: Vec<Place>,
+}
+
+impl Resolution {
+    /// The other candidates worth a warning: those at least a fifth as populous as the chosen
+    /// place. «Homs» warns about Al Khums (LY, 200,000 against 775,000); «Palmyra» does not
+    /// warn about Palmyra, Pennsylvania (7,500 against 51,000), nor «Damascus» about Damascus,
+    /// Maryland.
+    pub fn rivals(&self) -> impl Iterator<Item = &Place> {
+        let floor = self.place.population / 5;
+        self.ambiguous.iter().filter(move |p| p.population >= floor)
+    }
+}
+
+/// Why a name did not resolve, or why the data could not be read: one sentence each.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GazetteerError {
+    #[error(
+        "the built-in gazetteer is damaged (line {line}: {reason}); this vigie build is broken"
+    )]
+    Corrupt { line: usize, reason: String },
+    #[error("a place name needs letters or digits")]
+    EmptyName,
+    #[error("no place named «{name}» in the gazetteer")]
+    UnknownPlace { name: String },
+    #[error(
+        "«{name}» is a common French or English word, which vigie does not use as a place name"
+    )]
+    CommonWord { name: String },
+    #[error("`{code}` is not a country code the gazetteer knows (ISO 3166-1, such as SY or LY)")]
+    UnknownCountry { code: String },
+    #[error("no place named «{name}» in {country}; places of that name are in {elsewhere}")]
+    NotInCountry {
+        name: String,
+        country: String,
+        /// The countries that do have a place of that name, comma-separated.
+        elsewhere: String,
+    },
+}
