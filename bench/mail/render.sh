@@ -22,7 +22,9 @@ fi
 
 echo "== building vigie"
 cargo build --quiet --bin vigie
-vigie=$root/target/debug/vigie
+# Wherever cargo builds (CARGO_TARGET_DIR, a .cargo/config's build.target-dir, or ./target).
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+vigie=$target/debug/vigie
 
 work=$(mktemp -d)
 server_pid=""

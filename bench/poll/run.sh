@@ -36,7 +36,9 @@ fi
 WORK=$(mktemp -d)
 echo "== building vigie (release) and the feed server"
 cargo build --release --quiet
-VIGIE=$ROOT/target/release/vigie
+# Wherever cargo builds (CARGO_TARGET_DIR, a .cargo/config's build.target-dir, or ./target).
+TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+VIGIE=$TARGET/release/vigie
 rustc -O --edition 2021 -o "$WORK/server" "$HERE/server.rs"
 
 PIDS=()

@@ -203,9 +203,12 @@ fn down(message: String) -> DeliverError {
 }
 
 /// Open a connection: TCP (or TLS from the start), EHLO, STARTTLS when required, login.
-/// The TCP socket has Nagle's algorithm off, so the end of an email leaves at once: the
-/// moment the server holds an email that the outbox has not yet marked sent (the only
-/// moment a crash can make it send that email twice) shrinks to one round trip.
+/// With `security = "starttls"` or `"none"` the TCP socket is opened here with Nagle's
+/// algorithm off, so the end of an email leaves at once: the moment the server holds an
+/// email that the outbox has not yet marked sent (the only moment a crash can make it
+/// send that email twice) shrinks to one round trip. With `"tls"` (TLS from the first
+/// byte) lettre opens the socket itself and Nagle's algorithm stays on: that moment may
+/// last one delayed acknowledgement longer (tens of milliseconds).
 async fn connect(t: &SmtpTarget) -> Result<AsyncSmtpConnection, DeliverError> {
     let hello = ClientId::default();
     let smtp = |e: lettre::transport::smtp::Error| down(e.to_string());

@@ -153,7 +153,7 @@ const GROUP_ITEMS: usize = 1_000;
 const GROUP_WAIT: Duration = Duration::from_millis(100);
 
 /// Group commit: one task writes the batches of the feeds that finish within
-/// [`GROUP_WAIT`] of each other in one transaction (see `ingest::store_batches`). A burst
+/// [`GROUP_WAIT`] of each other in one transaction (see `write::store_batches`). A burst
 /// of new articles then rewrites each index page once per group rather than once per
 /// feed: their keys are random, so a group of a few feeds dirties nearly every leaf of
 /// those indexes, and the write-ahead log grows by that much per commit. It ends with

@@ -116,7 +116,7 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Names of feeds due for a poll at `now`, among `names`.
+    /// Names of the enabled feeds due for a poll at `now`, the most overdue first.
     pub fn due_feeds(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare(
             "SELECT name FROM feeds WHERE disabled IS NULL AND next_poll_at <= ?1 ORDER BY next_poll_at",

@@ -1,8 +1,10 @@
 //! Store stage, full-text search (`vigie search`) with SQLite FTS5. Invariants: the index
 //! holds text folded exactly as the matcher folds it, and queries are folded the same
 //! way, so «GENEVE», «Genève» and «geneve» find the same articles; indexing catches up
-//! incrementally (new and edited articles) and never blocks ingestion; a query FTS5
-//! cannot parse is an error, never a panic.
+//! incrementally (new and edited articles), apart from ingestion's own transactions (the
+//! daemon's hourly housekeeping, or before a `vigie search`) — but one catch-up folds its
+//! whole backlog in one transaction, holding the store meanwhile, so a large backlog
+//! delays the polls waiting for it; a query FTS5 cannot parse is an error, never a panic.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
