@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 
 use super::fail;
-use crate::config::{self, Config, FeedConfig};
+use crate::config::{self, Config, FeedConfig, Fulltext};
 use crate::parse::opml::{OpmlFeed, slug};
 use crate::store::feeds::FeedState;
 use crate::store::{Store, StoreError};
@@ -37,7 +37,80 @@ pub fn list(cfg: &Config, out: &mut impl Write, now: DateTime<Utc>) -> Result<()
         .filter(|s| cfg.feed(&s.name).is_some())
         .collect();
     write_table(out, &states, now)?;
+    let outcomes = store.page_outcomes()?;
+    let lines: Vec<(String, String)> = states
+        .iter()
+        .filter_map(|s| {
+            let feed = cfg.feed(&s.name)?;
+            let line = fulltext_line(
+                cfg.fulltext_of(feed),
+                s.teasers.as_ref(),
+                outcomes.get(&s.id).map_or(&[][..], Vec::as_slice),
+            )?;
+            Some((s.name.clone(), line))
+        })
+        .collect();
+    if !lines.is_empty() {
+        writeln!(
+            out,
+            "\nfull text (article pages read for feeds that carry teasers):"
+        )?;
+        let width = lines
+            .iter()
+            .map(|(n, _)| n.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (name, line) in lines {
+            writeln!(out, "  {name:<width$}  {line}")?;
+        }
+    }
     Ok(())
+}
+
+/// A feed's full-text line: what its `fulltext` setting decided and why, and how its
+/// articles' pages went (read, or the causes of the fallbacks to the feed's text, with
+/// their counts). `None` for a feed with nothing to say (`never`, no page ever tried).
+pub fn fulltext_line(
+    mode: Fulltext,
+    teasers: Option<&(bool, String)>,
+    outcomes: &[(String, u64)],
+) -> Option<String> {
+    let decided = match (mode, teasers) {
+        (Fulltext::Never, _) if outcomes.is_empty() => return None,
+        (Fulltext::Never, _) => "never".to_string(),
+        (Fulltext::Always, _) => "always".to_string(),
+        (Fulltext::Auto, None) => "auto: not judged yet".to_string(),
+        (Fulltext::Auto, Some((true, why))) => format!("auto: teasers, pages read ({why})"),
+        (Fulltext::Auto, Some((false, why))) => {
+            format!("auto: whole articles, no page read ({why})")
+        }
+    };
+    let read = outcomes
+        .iter()
+        .filter(|(o, _)| o == "ok")
+        .map(|(_, n)| n)
+        .sum::<u64>();
+    let fallbacks: Vec<String> = outcomes
+        .iter()
+        .filter(|(o, _)| o != "ok")
+        .map(|(o, n)| format!("{o}: {n}"))
+        .collect();
+    let failed: u64 = outcomes
+        .iter()
+        .filter(|(o, _)| o != "ok")
+        .map(|(_, n)| n)
+        .sum();
+    let mut line = decided;
+    if read + failed > 0 {
+        line.push_str(&format!("; {read} article(s) on their page"));
+        if failed > 0 {
+            line.push_str(&format!(
+                ", {failed} on the feed's text ({})",
+                fallbacks.join(", ")
+            ));
+        }
+    }
+    Some(line)
 }
 
 /// A feed's status word: `ok`, `new` (never polled), `failing (N in a row)`, or
@@ -244,6 +317,7 @@ pub fn plan_import(
             url: f.xml_url.clone(),
             interval: None,
             tags,
+            fulltext: None,
         });
     }
     (added, skipped)
@@ -303,7 +377,38 @@ mod tests {
             interval_secs: Some(900),
             polls: 4,
             articles: 312,
+            teasers: None,
         }
+    }
+
+    #[test]
+    fn the_full_text_line_says_what_was_decided_and_how_pages_went() {
+        let why = (
+            true,
+            "median 24 words an item over 50 items (under 150)".to_string(),
+        );
+        let outcomes = vec![
+            ("ok".to_string(), 12),
+            ("HTTP 403".to_string(), 2),
+            ("timed out".to_string(), 1),
+        ];
+        let line = fulltext_line(Fulltext::Auto, Some(&why), &outcomes).unwrap();
+        assert_eq!(
+            line,
+            "auto: teasers, pages read (median 24 words an item over 50 items (under 150)); \
+             12 article(s) on their page, 3 on the feed's text (HTTP 403: 2, timed out: 1)"
+        );
+        let whole = (false, "median 600 words".to_string());
+        assert!(
+            fulltext_line(Fulltext::Auto, Some(&whole), &[])
+                .unwrap()
+                .starts_with("auto: whole articles")
+        );
+        assert_eq!(fulltext_line(Fulltext::Never, None, &[]), None);
+        assert_eq!(
+            fulltext_line(Fulltext::Always, None, &[]).as_deref(),
+            Some("always")
+        );
     }
 
     #[test]
@@ -358,6 +463,7 @@ mod tests {
             url: "https://example.org/other".into(),
             interval: None,
             tags: vec![],
+            fulltext: None,
         }];
         let (added, skipped) = plan_import(
             &existing,

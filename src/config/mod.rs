@@ -67,9 +67,20 @@ pub enum Interval {
     Auto,
 }
 
+/// Whether a feed's items are matched on their article pages (contract §2, §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fulltext {
+    /// For feeds whose items are teasers, judged from their own recent items.
+    Auto,
+    Always,
+    Never,
+}
+
 #[derive(Debug, Clone)]
 pub struct PollConfig {
     pub interval: Interval,
+    /// The default of every feed's `fulltext`.
+    pub fulltext: Fulltext,
     pub concurrency: usize,
     pub per_host: usize,
     pub timeout: Duration,
@@ -80,6 +91,7 @@ impl Default for PollConfig {
     fn default() -> Self {
         PollConfig {
             interval: Interval::Fixed(Duration::from_secs(15 * 60)),
+            fulltext: Fulltext::Auto,
             concurrency: 32,
             per_host: 2,
             timeout: Duration::from_secs(30),
@@ -94,6 +106,8 @@ pub struct FeedConfig {
     pub url: String,
     pub interval: Option<Interval>,
     pub tags: Vec<String>,
+    /// Overrides `[poll] fulltext`.
+    pub fulltext: Option<Fulltext>,
 }
 
 #[derive(Debug, Clone)]
@@ -256,5 +270,9 @@ impl Config {
 
     pub fn interval_of(&self, feed: &FeedConfig) -> Interval {
         feed.interval.unwrap_or(self.poll.interval)
+    }
+
+    pub fn fulltext_of(&self, feed: &FeedConfig) -> Fulltext {
+        feed.fulltext.unwrap_or(self.poll.fulltext)
     }
 }

@@ -14,6 +14,9 @@ pub(super) fn poll_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, poll: &
     if let Some(i) = interval(w, th) {
         poll.interval = i;
     }
+    if let Some(f) = fulltext(w, th) {
+        poll.fulltext = f;
+    }
     if let Some(n) = w.count(th, "concurrency", 10_000) {
         poll.concurrency = n as usize;
     }
@@ -46,6 +49,22 @@ fn interval(w: &mut Walker<'_>, th: &mut TableHelper<'_>) -> Option<Interval> {
     }
 }
 
+fn fulltext(w: &mut Walker<'_>, th: &mut TableHelper<'_>) -> Option<Fulltext> {
+    let s = w.string(th, "fulltext")?;
+    match s.value.as_str() {
+        "auto" => Some(Fulltext::Auto),
+        "always" => Some(Fulltext::Always),
+        "never" => Some(Fulltext::Never),
+        other => {
+            w.error(
+                s.span,
+                format!("`fulltext` must be \"auto\", \"always\" or \"never\", not \"{other}\""),
+            );
+            None
+        }
+    }
+}
+
 pub(super) fn feed_section(
     w: &mut Walker<'_>,
     th: &mut TableHelper<'_>,
@@ -54,6 +73,7 @@ pub(super) fn feed_section(
     let name = w.required_string(th, "name", at, "[[feed]]");
     let url = w.required_string(th, "url", at, "[[feed]]");
     let interval = interval(w, th);
+    let fulltext = fulltext(w, th);
     let tags = w.strings(th, "tags").unwrap_or_default();
     if let Some(u) = &url {
         match url::Url::parse(&u.value) {
@@ -75,6 +95,7 @@ pub(super) fn feed_section(
         url: url?.value,
         interval,
         tags: tags.into_iter().map(|t| t.value).collect(),
+        fulltext,
     })
 }
 

@@ -24,6 +24,8 @@ pub const USER_AGENT: &str = concat!("vigie/", env!("CARGO_PKG_VERSION"), " (new
 pub const MAX_REDIRECTS: usize = 8;
 
 const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5";
+/// What an article page is asked for as.
+const ACCEPT_PAGE: &str = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5";
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -84,6 +86,8 @@ pub enum Content {
     Body {
         bytes: Vec<u8>,
         charset: Option<String>,
+        /// The `Content-Type` header, if any.
+        content_type: Option<String>,
         validators: Validators,
         /// The URL the body came from after redirects.
         final_url: String,
@@ -162,13 +166,33 @@ impl Fetcher {
         Ok(self.tls.get_or_init(|| c))
     }
 
+    /// Fetch a feed, conditionally when `v` holds validators.
     pub async fn fetch(
         &self,
         url: &str,
         v: &Validators,
         max_body: u64,
     ) -> Result<Fetched, FetchError> {
-        match tokio::time::timeout(self.timeout, self.fetch_inner(url, v, max_body)).await {
+        self.fetch_as(url, v, max_body, ACCEPT).await
+    }
+
+    /// Fetch an article's page, under the same rules as a feed (one timeout for the
+    /// whole fetch, redirects followed and bounded, the body capped while it streams; no
+    /// cookie is kept).
+    pub async fn fetch_page(&self, url: &str, max_body: u64) -> Result<Fetched, FetchError> {
+        self.fetch_as(url, &Validators::default(), max_body, ACCEPT_PAGE)
+            .await
+    }
+
+    async fn fetch_as(
+        &self,
+        url: &str,
+        v: &Validators,
+        max_body: u64,
+        accept: &'static str,
+    ) -> Result<Fetched, FetchError> {
+        let inner = self.fetch_inner(url, v, max_body, accept);
+        match tokio::time::timeout(self.timeout, inner).await {
             Ok(r) => r,
             Err(_) => Err(FetchError::Timeout(self.timeout)),
         }
@@ -179,13 +203,14 @@ impl Fetcher {
         url: &str,
         v: &Validators,
         max_body: u64,
+        accept: &'static str,
     ) -> Result<Fetched, FetchError> {
         let mut current = parse_http_url(url)?;
         let mut visited = vec![current.clone()];
         let mut permanent = true;
         let mut moved_to = None;
         let mut resp = loop {
-            let resp = self.get(&current, v).await?;
+            let resp = self.get(&current, v, accept).await?;
             let status = resp.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 break resp;
@@ -248,7 +273,8 @@ impl Fetcher {
             etag: header_str(headers, header::ETAG),
             last_modified: header_str(headers, header::LAST_MODIFIED),
         };
-        let charset = header_str(headers, header::CONTENT_TYPE).and_then(|ct| charset_of(&ct));
+        let content_type = header_str(headers, header::CONTENT_TYPE);
+        let charset = content_type.as_deref().and_then(charset_of);
         // With decompression on, reqwest reports no length for an encoded body, so this
         // is the plain length: refuse before reading a byte.
         if resp.content_length().is_some_and(|n| n > max_body) {
@@ -272,18 +298,24 @@ impl Fetcher {
             content: Content::Body {
                 bytes,
                 charset,
+                content_type,
                 validators,
                 final_url: current.to_string(),
             },
         })
     }
 
-    async fn get(&self, url: &Url, v: &Validators) -> Result<reqwest::Response, FetchError> {
+    async fn get(
+        &self,
+        url: &Url,
+        v: &Validators,
+        accept: &'static str,
+    ) -> Result<reqwest::Response, FetchError> {
         let client = match url.scheme() {
             "http" => &self.plain,
             _ => self.tls_client()?,
         };
-        let mut req = client.get(url.clone()).header(header::ACCEPT, ACCEPT);
+        let mut req = client.get(url.clone()).header(header::ACCEPT, accept);
         if let Some(etag) = &v.etag {
             req = req.header(header::IF_NONE_MATCH, etag);
         }

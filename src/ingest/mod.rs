@@ -2,7 +2,8 @@
 //! stories → store → match → queue — under a global and a per-host limit, then the
 //! scheduling decision (`schedule`) written back. In: feed names, a [`Runtime`] and the
 //! time of the poll. Out: a [`FeedReport`] per feed, and the store updated.
-//! Files: `poll` (one feed, from its request to its outcome), `prepare` (identify,
+//! Files: `poll` (one feed, from its request to its outcome), `limits` (requests in
+//! flight, per host and in all), `pages` (article pages of teaser-only feeds), `prepare` (identify,
 //! classify, match and fingerprint: pure), `write` (the article's transaction), `writer`
 //! (the one task that writes, group commit), `schedule` (pure scheduling decisions).
 //! Invariants: one feed's failure (network, HTTP, parse, database) costs that feed one
@@ -11,6 +12,8 @@
 //! stored; CPU work (parsing, matching) runs on blocking threads; the store lock is never
 //! held across an `.await`.
 
+mod limits;
+pub mod pages;
 mod poll;
 pub mod prepare;
 pub mod schedule;
@@ -21,7 +24,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 pub use prepare::{IngestStats, MatchContext};
@@ -33,6 +35,8 @@ use crate::fetch::Fetcher;
 use crate::rules::Matcher;
 use crate::store::StoreHandle;
 use crate::store::feeds::FeedState;
+use limits::Limits;
+use pages::Pages;
 use writer::{Flight, spawn_writer};
 
 /// Everything a poll needs, cheap to clone into tasks.
@@ -75,8 +79,11 @@ pub async fn poll_feeds_with(
     now: DateTime<Utc>,
     mut on_done: impl FnMut(&FeedReport),
 ) -> Vec<FeedReport> {
-    let global = Arc::new(Semaphore::new(rt.config.poll.concurrency.max(1)));
-    let mut per_host: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let limits = Arc::new(Limits::new(
+        rt.config.poll.concurrency,
+        rt.config.poll.per_host,
+    ));
+    let pages = Arc::new(Pages::new(limits.clone()));
     let mut tasks = JoinSet::new();
     let writer = spawn_writer(rt);
     // Every feed's state in one read: a call per feed would queue behind the writer's
@@ -91,39 +98,31 @@ pub async fn poll_feeds_with(
         let Some(feed) = rt.config.feed(name).cloned() else {
             continue;
         };
-        let host = url::Url::parse(&feed.url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_default();
-        let host_limit = per_host
-            .entry(host)
-            .or_insert_with(|| Arc::new(Semaphore::new(rt.config.poll.per_host.max(1))))
-            .clone();
+        let host = Limits::host_of(&feed.url);
         let state = match &mut states {
             Ok(all) => all
                 .remove(name)
                 .ok_or_else(|| "feed is not in the database".to_string()),
             Err(e) => Err(e.clone()),
         };
-        let (rt, global, writer) = (rt.clone(), global.clone(), writer.clone());
+        let (rt, limits, pages, writer) =
+            (rt.clone(), limits.clone(), pages.clone(), writer.clone());
         // Counted before any task runs, so that the writer never thinks the poll done
         // while feeds are still waiting for a slot.
         let expecting = writer.expected.expect();
         tasks.spawn(async move {
-            // Per host first: a task waiting for a busy host holds no global slot.
-            let host = host_limit.acquire_owned().await;
-            let all = global.acquire_owned().await;
+            let slots = limits.acquire(&host).await;
             let started = std::time::Instant::now();
-            let outcome = match (host, all) {
-                (Ok(host), Ok(all)) => {
+            let outcome = match slots {
+                Some(slots) => {
                     let flight = Flight {
-                        request: Some((host, all)),
+                        request: Some(slots),
                         expecting: Some(expecting),
                     };
-                    poll::poll_one(&rt, &writer, flight, &feed, state, now).await
+                    poll::poll_one(&rt, &writer, flight, &pages, &feed, state, now).await
                 }
                 // The semaphores live as long as this function and are never closed.
-                _ => Outcome::Failed("the poll was cancelled".into()),
+                None => Outcome::Failed("the poll was cancelled".into()),
             };
             match &outcome {
                 Outcome::Failed(cause) => tracing::warn!(feed = %feed.name, cause = %cause, "poll failed"),

@@ -3,11 +3,13 @@
 //! a move or a 410). Each part of what the feed holds (request slots, a place among the
 //! feeds being worked on) is let go as soon as it is done with.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
+use super::pages::{self, Pages};
 use super::prepare::{Class, IngestStats, MatchContext, classify, identify_all, prepare};
 use super::schedule;
 use super::write::Batch;
@@ -15,12 +17,14 @@ use super::writer::{Flight, Job, Writer};
 use super::{Outcome, Runtime};
 use crate::config::{FeedConfig, Interval};
 use crate::fetch::{Content, FetchError, Fetched, Validators};
+use crate::store::articles::stored_pages;
 use crate::store::feeds::{FeedState, PollRecord, PollResult};
 
 pub(super) async fn poll_one(
     rt: &Runtime,
     writer: &Writer,
     mut flight: Flight,
+    pages: &Arc<Pages>,
     feed: &FeedConfig,
     state: Result<FeedState, String>,
     now: DateTime<Utc>,
@@ -76,6 +80,7 @@ pub(super) async fn poll_one(
                         next: at(interval),
                         interval,
                         moved_to,
+                        teasers: None,
                     },
                     Outcome::NotModified,
                 ),
@@ -85,9 +90,13 @@ pub(super) async fn poll_one(
                     validators,
                     ..
                 } => {
-                    match process(rt, writer, &mut flight, feed, &state, bytes, charset, now).await
-                    {
-                        Ok((stats, dates)) => {
+                    let body = Body {
+                        bytes,
+                        charset,
+                        pages,
+                    };
+                    match process(rt, writer, &mut flight, feed, &state, body, now).await {
+                        Ok((stats, dates, teasers)) => {
                             let interval = match configured {
                                 Interval::Auto => {
                                     schedule::auto_interval(&dates, now, state.interval_secs)
@@ -103,6 +112,7 @@ pub(super) async fn poll_one(
                                     next: at(interval),
                                     interval,
                                     moved_to,
+                                    teasers,
                                 },
                                 Outcome::Updated(stats),
                             )
@@ -124,6 +134,7 @@ pub(super) async fn poll_one(
                     next: at(interval),
                     interval,
                     moved_to: None,
+                    teasers: None,
                 },
                 Outcome::Failed(format!("gone (HTTP 410 from {url}): feed disabled")),
             )
@@ -153,58 +164,117 @@ fn failure(
             next: now + chrono::Duration::seconds(wait),
             interval,
             moved_to,
+            teasers: None,
         },
         Outcome::Failed(cause),
     )
 }
 
-/// Parse, classify, match and store one fetched body.
-#[allow(clippy::too_many_arguments)]
+/// A fetched feed's body, and the poll's article pages.
+struct Body<'p> {
+    bytes: Vec<u8>,
+    charset: Option<String>,
+    pages: &'p Arc<Pages>,
+}
+
+/// Parse, classify, (read the fresh items' pages,) match and store one fetched body;
+/// returns what was stored, the items' dates and whether they were teasers.
 async fn process(
     rt: &Runtime,
     writer: &Writer,
     flight: &mut Flight,
     feed: &FeedConfig,
     state: &FeedState,
-    bytes: Vec<u8>,
-    charset: Option<String>,
+    body: Body<'_>,
     now: DateTime<Utc>,
-) -> Result<(IngestStats, Vec<DateTime<Utc>>), String> {
-    let working = writer
-        .working
-        .acquire()
-        .await
-        .map_err(|_| "the database writer stopped".to_string())?;
+) -> Result<Processed, String> {
+    fn stopped<E>(_: E) -> String {
+        "the database writer stopped".to_string()
+    }
+    let mut working = Some(
+        writer
+            .working
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(stopped)?,
+    );
     // The request is over: its slots go to the next fetch. They are let go only now, so
     // that bodies fetched do not pile up while the CPU is busy with earlier ones.
     flight.request = None;
-    let name = feed.name.clone();
-    let (items, dates) = tokio::task::spawn_blocking(move || {
+    let (
+        name,
+        Body {
+            bytes,
+            charset,
+            pages: cache,
+        },
+    ) = (feed.name.clone(), body);
+    let (mut items, dates, teasers) = tokio::task::spawn_blocking(move || {
         let parsed = crate::parse::parse_feed(&bytes, charset.as_deref())?;
         let dates: Vec<_> = parsed.items.iter().filter_map(|i| i.published).collect();
-        Ok::<_, crate::parse::ParseError>((identify_all(&name, parsed.items), dates))
+        let teasers = pages::judge(&parsed.items);
+        Ok::<_, crate::parse::ParseError>((identify_all(&name, parsed.items), dates, teasers))
     })
     .await
     .map_err(|e| format!("parser task failed: {e}"))?
     .map_err(|e| e.to_string())?;
     let total = items.len();
     let (feed_id, first_poll) = (state.id, state.is_first_poll());
+    let read_pages = pages::wants_pages(rt.config.fulltext_of(feed), teasers.as_ref().map(|t| t.0));
     // 1. Under the store lock, briefly: which items are new or edited? A feed never
     //    polled has nothing of its own stored: every item is fresh (a copy already stored
     //    from another feed is recognised when written).
-    let (items, classes) = if first_poll {
-        let n = items.len();
-        (items, vec![Class::Fresh; n])
+    let classes = if first_poll {
+        vec![Class::Fresh; items.len()]
     } else {
-        rt.store
+        let (kept, classes) = rt
+            .store
             .call(move |s| {
                 let classes = classify(s, feed_id, &items)?;
                 Ok((items, classes))
             })
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        items = kept;
+        classes
     };
-    // 2. Off the lock, in parallel with other feeds: match and fingerprint those.
+    // 2. The fresh items' article pages, when the feed carries teasers: the CPU slot is
+    //    let go while they are on their way (a slot is never held waiting for requests).
+    if read_pages {
+        let wanted = pages::wanted(
+            &items,
+            |i| classes[i] == Class::Fresh,
+            now,
+            rt.config.backfill,
+        );
+        if !wanted.is_empty() {
+            working = None;
+            let links: Vec<String> = wanted
+                .iter()
+                .filter_map(|&i| items[i].id.canonical_link.clone())
+                .collect();
+            let known = rt
+                .store
+                .call(move |s| {
+                    let links: Vec<&str> = links.iter().map(String::as_str).collect();
+                    stored_pages(&s.conn, &links)
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            pages::read(rt, cache, &feed.name, &mut items, &wanted, &known).await;
+        }
+    }
+    let working = match working {
+        Some(w) => w,
+        None => writer
+            .working
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(stopped)?,
+    };
+    // 3. Off the lock, in parallel with other feeds: match and fingerprint those.
     let (config, matcher, feed) = (rt.config.clone(), rt.matcher.clone(), feed.clone());
     let batch = tokio::task::spawn_blocking(move || {
         let ctx = MatchContext::new(&matcher, &config);
@@ -227,18 +297,19 @@ async fn process(
     })
     .await
     .map_err(|e| format!("matching task failed: {e}"))?;
-    // 3. The writer stores it, in one transaction with whatever other feeds are ready.
+    // 4. The writer stores it, in one transaction with whatever other feeds are ready.
     let (reply, answer) = oneshot::channel();
     writer
         .jobs
         .send(Job { batch, now, reply })
         .await
-        .map_err(|_| "the database writer stopped".to_string())?;
+        .map_err(stopped)?;
     // Handed over: the next feed may be parsed while this one waits for its group.
     drop(working);
     flight.expecting = None;
-    let stats = answer
-        .await
-        .map_err(|_| "the database writer stopped".to_string())??;
-    Ok((stats, dates))
+    let stats = answer.await.map_err(stopped)??;
+    Ok((stats, dates, teasers))
 }
+
+/// What [`process`] stored, the items' dates, and whether they were teasers (and why).
+type Processed = (IngestStats, Vec<DateTime<Utc>>, Option<(bool, String)>);

@@ -40,22 +40,35 @@ pub struct IngestStats {
     pub deliveries: usize,
 }
 
-/// An item with its identity and the fingerprint of what a reader sees.
+/// An item with its identity and the fingerprint of what its feed says.
 pub struct Identified {
     pub item: Item,
     pub id: Identity,
+    /// The hash of the item as the feed gave it: it stays the feed's when the item's
+    /// content becomes its page's text, so that the next poll finds it unchanged.
     pub hash: String,
+    /// How its article page went (`ok`, or why the feed's text is used); `None` when no
+    /// page was wanted.
+    pub page: Option<String>,
+}
+
+impl Identified {
+    /// `item` of `feed`, identified. Pure.
+    pub fn new(feed: &str, item: Item) -> Identified {
+        Identified {
+            id: identify(feed, &item),
+            hash: content_hash(&item),
+            item,
+            page: None,
+        }
+    }
 }
 
 /// Identify every item of `feed`. Pure.
 pub fn identify_all(feed: &str, items: Vec<Item>) -> Vec<Identified> {
     items
         .into_iter()
-        .map(|item| Identified {
-            id: identify(feed, &item),
-            hash: content_hash(&item),
-            item,
-        })
+        .map(|item| Identified::new(feed, item))
         .collect()
 }
 

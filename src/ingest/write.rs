@@ -16,7 +16,9 @@ use crate::config::FeedConfig;
 use crate::deliver::queue::queue_match;
 use crate::identify;
 use crate::parse::Item;
-use crate::store::articles::{Carrier, Seen, StoryColumns, Upsert, upsert, upsert_placed};
+use crate::store::articles::{
+    Carrier, Incoming, Seen, StoryColumns, Upsert, upsert, upsert_placed,
+};
 use crate::store::outbox::record_match;
 use crate::store::stories::{StoryRef, assign, refingerprint, story_for};
 use crate::store::{Result, Store};
@@ -119,12 +121,19 @@ fn write_batch(
     for c in &b.carried {
         // Unchanged but for the feed carrying it; an edit since classification (another
         // feed's copy, a race) is handled like any fresh item.
-        let up = upsert(tx, feed, &c.item, &c.id, &c.hash, now)?;
+        let incoming = Incoming {
+            item: &c.item,
+            id: &c.id,
+            content_hash: &c.hash,
+            page: None,
+        };
+        let up = upsert(tx, feed, incoming, now)?;
         if up.seen != Seen::Unchanged {
             let it = Identified {
                 item: c.item.clone(),
                 id: c.id.clone(),
                 hash: c.hash.clone(),
+                page: None,
             };
             let p = prepare(&b.feed, it, ctx);
             record(
@@ -146,7 +155,13 @@ fn write_batch(
         // written once, story and fingerprint included.
         let mut decided = None;
         let index = cache.index();
-        let up = upsert_placed(tx, feed, &p.it.item, &p.it.id, &p.it.hash, now, |tx| {
+        let incoming = Incoming {
+            item: &p.it.item,
+            id: &p.it.id,
+            content_hash: &p.it.hash,
+            page: p.it.page.as_deref(),
+        };
+        let up = upsert_placed(tx, feed, incoming, now, |tx| {
             let placed = stories::place_prepared(index, p.story.as_ref(), since);
             let copy = placed.found.is_some();
             let story = story_for(tx, &p.it.id.key, placed.found, now)?;

@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
 use super::Runtime;
+use super::limits::Slots;
 use super::prepare::{IngestStats, MatchContext};
 use super::write::{Batch, store_batches};
 use crate::store::feeds::PollRecord;
@@ -137,7 +138,7 @@ impl Drop for Expecting {
 /// What one feed being polled holds, each part let go as soon as it is done with.
 pub(super) struct Flight {
     /// The per-host and global slots of its request (contract §6: requests in flight).
-    pub(super) request: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
+    pub(super) request: Option<Slots>,
     /// Its place in the writer's count of feeds that may still send a batch.
     pub(super) expecting: Option<Expecting>,
 }

@@ -160,6 +160,50 @@ pub fn detect(bytes: &[u8], http_charset: Option<&str>) -> (Charset, usize) {
     (Charset::Encoding(enc), 0)
 }
 
+/// A web page's bytes as text. Order of authority (as browsers read it): a byte-order
+/// mark, the HTTP `Content-Type` charset, a `<meta charset>` (or `http-equiv`) in the
+/// first 1,024 bytes, then the sniff: valid UTF-8 stays UTF-8, anything else is
+/// windows-1252. Never fails: undecodable bytes become U+FFFD.
+pub fn html_to_utf8(bytes: &[u8], http_charset: Option<&str>) -> String {
+    if let Some((enc, len)) = Encoding::for_bom(bytes) {
+        return enc
+            .decode_without_bom_handling(&bytes[len..])
+            .0
+            .into_owned();
+    }
+    let label = |l: &str| Encoding::for_label(l.trim().trim_matches(['"', '\'']).as_bytes());
+    let enc = http_charset
+        .and_then(label)
+        .or_else(|| meta_charset(bytes).and_then(|l| label(&l)))
+        // A page cannot be UTF-16 without a mark (HTML's prescan says the same).
+        .filter(|e| *e != encoding_rs::UTF_16LE && *e != encoding_rs::UTF_16BE)
+        .unwrap_or_else(|| sniff(bytes));
+    enc.decode_without_bom_handling(bytes).0.into_owned()
+}
+
+/// The charset a `<meta>` declares in the first 1,024 bytes: `charset=…` inside a meta
+/// tag, whether `<meta charset="…">` or `content="text/html; charset=…"`.
+fn meta_charset(bytes: &[u8]) -> Option<String> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]).to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = head[from..].find("<meta") {
+        let start = from + at;
+        let end = head[start..].find('>').map_or(head.len(), |e| start + e);
+        let tag = &head[start..end];
+        if let Some(pos) = tag.find("charset") {
+            let rest = tag[pos + 7..].trim_start().strip_prefix('=')?.trim_start();
+            let value: String = rest
+                .trim_start_matches(['"', '\''])
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+                .collect();
+            return (!value.is_empty()).then_some(value);
+        }
+        from = end;
+    }
+    None
+}
+
 /// Undeclared: valid UTF-8 stays UTF-8, anything else is the web's default.
 fn sniff(bytes: &[u8]) -> &'static Encoding {
     if std::str::from_utf8(bytes).is_ok() {
@@ -339,5 +383,22 @@ mod tests {
         assert_eq!(decoded("<a>\u{81}</a>".as_bytes(), None), "<a>\u{81}</a>");
         // Untouched text is not copied.
         assert!(matches!(to_parseable(b"<a>ok</a>", None), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_page_is_read_in_the_charset_it_declares() {
+        let latin = b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=ISO-8859-1\"></head><body>Gen\xe8ve</body></html>";
+        assert!(html_to_utf8(latin, None).contains("Genève"));
+        let meta =
+            b"<html><head><meta charset='windows-1252'></head><body>\x93Alep\x94</body></html>";
+        assert!(html_to_utf8(meta, None).contains("\u{201c}Alep\u{201d}"));
+        // The HTTP header outranks the page; a BOM outranks both.
+        assert!(html_to_utf8(latin, Some("utf-8")).contains("Gen\u{FFFD}ve"));
+        assert!(
+            html_to_utf8("\u{FEFF}<p>Genève</p>".as_bytes(), Some("latin1")).contains("Genève")
+        );
+        // Undeclared: UTF-8 when it is, windows-1252 otherwise; a UTF-16 label is no mark.
+        assert!(html_to_utf8("<p>Genève</p>".as_bytes(), None).contains("Genève"));
+        assert!(html_to_utf8(b"<p>Gen\xe8ve</p>", Some("utf-16")).contains("Genève"));
     }
 }

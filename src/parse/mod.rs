@@ -11,6 +11,7 @@
 pub mod charset;
 pub mod html;
 pub mod opml;
+pub mod page;
 
 use chrono::{DateTime, Utc};
 
@@ -143,6 +144,21 @@ pub fn parse_any(bytes: &[u8], name: &str) -> Vec<Item> {
     ]
     .iter()
     .any(|m| lower_head.contains(m));
+    // A whole web page: its article, as the daemon reads pages of teaser-only feeds.
+    if lower_head.contains("<html")
+        || lower_head.contains("<body")
+        || lower_head.contains("<!doctype html")
+    {
+        let decoded = charset::html_to_utf8(bytes, None);
+        if let Ok(page) = page::extract(&decoded, None) {
+            return vec![Item {
+                guid: Some(name.to_string()),
+                title: page.title,
+                content: page.text,
+                ..Item::default()
+            }];
+        }
+    }
     if is_html {
         let title = between(&text, "<title", "</title>")
             .or_else(|| between(&text, "<h1", "</h1>"))

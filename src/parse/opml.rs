@@ -206,12 +206,14 @@ mod tests {
                 url: "https://ex.org/?a=1&b=2".into(),
                 interval: None,
                 tags: vec!["fr".into()],
+                fulltext: None,
             },
             FeedConfig {
                 name: "c".into(),
                 url: "https://ex.org/c".into(),
                 interval: None,
                 tags: vec![],
+                fulltext: None,
             },
         ];
         let xml = export(&feeds, chrono::DateTime::from_timestamp(0, 0).unwrap());

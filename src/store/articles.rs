@@ -70,18 +70,27 @@ impl Carrier {
     }
 }
 
+/// An item as it is to be stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    pub item: &'a Item,
+    pub id: &'a Identity,
+    /// The hash of the item as its feed gave it (a changed hash is an edit), which is
+    /// not the hash of `item` when its content is its article page's text.
+    pub content_hash: &'a str,
+    /// How the article's page went (`ok`, or why it could not be had); `None` when no
+    /// page was wanted, which leaves a stored outcome as it is.
+    pub page: Option<&'a str>,
+}
+
 /// Store or refresh one item inside the caller's transaction.
 pub fn upsert(
     tx: &Transaction<'_>,
     feed: Carrier,
-    item: &Item,
-    id: &Identity,
-    content_hash: &str,
+    new: Incoming<'_>,
     now: DateTime<Utc>,
 ) -> Result<Upsert> {
-    upsert_placed(tx, feed, item, id, content_hash, now, |_| {
-        Ok(StoryColumns::default())
-    })
+    upsert_placed(tx, feed, new, now, |_| Ok(StoryColumns::default()))
 }
 
 /// As [`upsert`], asking `story` (only when the item is new) for the story columns the
@@ -89,12 +98,16 @@ pub fn upsert(
 pub fn upsert_placed(
     tx: &Transaction<'_>,
     feed: Carrier,
-    item: &Item,
-    id: &Identity,
-    content_hash: &str,
+    new: Incoming<'_>,
     now: DateTime<Utc>,
     story: impl FnOnce(&Transaction<'_>) -> Result<StoryColumns>,
 ) -> Result<Upsert> {
+    let Incoming {
+        item,
+        id,
+        content_hash,
+        page,
+    } = new;
     let now_ts = to_ts(now);
     let feed_id = feed.feed_id;
     let existing = find(tx, feed, id)?;
@@ -103,8 +116,8 @@ pub fn upsert_placed(
         let fp = story.fingerprint.as_ref();
         tx.exec(
             "INSERT INTO articles (key, feed_id, guid, link, canonical_link, title_hash, title, summary,
-             content, content_hash, published_at, first_seen_at, story_id, text_hash, shingles, signature)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             content, content_hash, published_at, first_seen_at, story_id, text_hash, shingles, signature, page)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 id.key,
                 feed_id,
@@ -121,7 +134,8 @@ pub fn upsert_placed(
                 story.story_id,
                 fp.map(|f| f.exact as i64),
                 fp.map(|f| i64::from(f.shingles)),
-                fp.map(|f| f.signature.to_bytes())
+                fp.map(|f| f.signature.to_bytes()),
+                page
             ],
         )?;
         let article_id = tx.last_insert_rowid();
@@ -140,7 +154,7 @@ pub fn upsert_placed(
     }
     tx.exec(
         "UPDATE articles SET title = ?2, summary = ?3, content = ?4, content_hash = ?5, link = COALESCE(?6, link),
-         canonical_link = COALESCE(?7, canonical_link), updated_at = ?8 WHERE id = ?1",
+         canonical_link = COALESCE(?7, canonical_link), updated_at = ?8, page = COALESCE(?9, page) WHERE id = ?1",
         params![
             article_id,
             item.title,
@@ -149,7 +163,8 @@ pub fn upsert_placed(
             content_hash,
             item.link,
             id.canonical_link,
-            now_ts
+            now_ts,
+            page
         ],
     )?;
     Ok(Upsert {
@@ -204,6 +219,28 @@ pub fn find(tx: &Connection, feed: Carrier, id: &Identity) -> Result<Option<(i64
             .optional()?);
     }
     Ok(None)
+}
+
+/// The article text already read from the pages at these canonical links, by link: a
+/// page is fetched once, whichever feed carries its link and however often its teaser
+/// is edited.
+pub fn stored_pages(
+    conn: &Connection,
+    links: &[&str],
+) -> Result<std::collections::HashMap<String, String>> {
+    let mut found = std::collections::HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT content FROM articles WHERE canonical_link = ?1 AND page = 'ok' ORDER BY id LIMIT 1",
+    )?;
+    for link in links {
+        if let Some(text) = stmt
+            .query_row([link], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            found.insert((*link).to_string(), text);
+        }
+    }
+    Ok(found)
 }
 
 /// Whether the feed is already known to carry the article under this id of its own

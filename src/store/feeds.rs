@@ -28,6 +28,9 @@ pub struct FeedState {
     pub interval_secs: Option<i64>,
     pub polls: u64,
     pub articles: u64,
+    /// Whether its items were teasers at its last poll with a body, and why it was
+    /// decided so (`None` before that poll).
+    pub teasers: Option<(bool, String)>,
 }
 
 impl FeedState {
@@ -47,6 +50,8 @@ pub struct PollRecord {
     pub interval: i64,
     /// A permanent redirect (301/308) moved the feed here: poll this URL from now on.
     pub moved_to: Option<String>,
+    /// Whether the items read at this poll were teasers, and why it was decided so.
+    pub teasers: Option<(bool, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +140,28 @@ impl Store {
         Ok(t.map(from_ts))
     }
 
+    /// How the articles first seen in each feed got their text: for each feed id, the
+    /// number of articles per page outcome (`ok`, or why the page could not be had).
+    pub fn page_outcomes(&self) -> Result<std::collections::HashMap<i64, Vec<(String, u64)>>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT feed_id, page, COUNT(*) FROM articles WHERE page IS NOT NULL
+             GROUP BY feed_id, page ORDER BY feed_id, COUNT(*) DESC",
+        )?;
+        let mut out: std::collections::HashMap<i64, Vec<(String, u64)>> = Default::default();
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (feed, page, n) = row?;
+            out.entry(feed).or_default().push((page, n as u64));
+        }
+        Ok(out)
+    }
+
     pub fn record_poll(
         &mut self,
         feed_id: i64,
@@ -205,6 +232,12 @@ fn write_poll(
             params![feed_id, next, now, error],
         )?,
     };
+    if let Some((teasers, why)) = &rec.teasers {
+        tx.exec(
+            "UPDATE feeds SET teasers = ?2, teasers_why = ?3 WHERE id = ?1",
+            params![feed_id, teasers, why],
+        )?;
+    }
     if let Some(url) = &rec.moved_to {
         tx.exec(
             "UPDATE feeds SET url = ?2 WHERE id = ?1",
@@ -218,7 +251,7 @@ const FEED_SELECT: &str =
     "SELECT f.id, f.name, f.url, f.etag, f.last_modified, f.next_poll_at, f.last_poll_at,
     f.last_success_at, f.last_error, f.error_count, f.disabled, f.polls,
     f.disabled_at, f.interval_secs,
-    (SELECT COUNT(*) FROM article_feeds af WHERE af.feed_id = f.id)
+    (SELECT COUNT(*) FROM article_feeds af WHERE af.feed_id = f.id), f.teasers, f.teasers_why
     FROM feeds f";
 
 fn feed_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedState> {
@@ -238,6 +271,13 @@ fn feed_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedState> {
         articles: r.get::<_, i64>(14)? as u64,
         disabled_at: r.get::<_, Option<i64>>(12)?.map(from_ts),
         interval_secs: r.get(13)?,
+        teasers: match (
+            r.get::<_, Option<bool>>(15)?,
+            r.get::<_, Option<String>>(16)?,
+        ) {
+            (Some(t), why) => Some((t, why.unwrap_or_default())),
+            (None, _) => None,
+        },
     })
 }
 
@@ -251,6 +291,7 @@ mod tests {
             url: url.into(),
             interval: None,
             tags: Vec::new(),
+            fulltext: None,
         }
     }
 
@@ -272,6 +313,7 @@ mod tests {
             next: now + chrono::Duration::minutes(15),
             interval: 900,
             moved_to: None,
+            teasers: None,
         };
         let polls = vec![
             (id(&s, "f0"), now, rec(PollResult::NotModified)),
@@ -311,6 +353,7 @@ mod tests {
             next: now + chrono::Duration::minutes(15),
             interval: 900,
             moved_to: moved_to.map(str::to_string),
+            teasers: None,
         };
         s.record_poll(
             id,

@@ -75,6 +75,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0004_stories.sql")),
     M::up(include_str!("../../migrations/0005_search.sql")),
     M::up(include_str!("../../migrations/0006_health.sql")),
+    M::up(include_str!("../../migrations/0007_pages.sql")),
 ];
 
 pub struct Store {

@@ -11,6 +11,7 @@ mod delivery;
 mod digests;
 mod end_to_end;
 mod failing_feeds;
+mod fulltext;
 mod hostile;
 mod ops;
 mod places;

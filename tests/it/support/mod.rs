@@ -215,3 +215,36 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Run `vigie poll` and return its output and its peak resident memory in kB: the
+/// `VmHWM` of the `vigie` process itself, sampled from /proc/PID/status while it runs
+/// (measuring the test process instead would count the test servers and the other tests
+/// running in parallel).
+pub async fn poll_measured(cfg: &Path) -> (std::process::Output, u64) {
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .arg("-c")
+        .arg(cfg)
+        .arg("poll")
+        .env_remove("VIGIE_CONFIG")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run vigie");
+    let status = format!("/proc/{}/status", child.id().expect("pid"));
+    let done = tokio::spawn(child.wait_with_output());
+    let mut peak = 0;
+    // VmHWM is the process's own high-water mark: the last reading before it exits is
+    // its peak (minus at most one sampling period of growth, while it shuts down).
+    while !done.is_finished() {
+        if let Some(kb) = std::fs::read_to_string(&status).ok().and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        }) {
+            peak = peak.max(kb);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    (done.await.unwrap().expect("vigie output"), peak)
+}
