@@ -40,7 +40,10 @@ def setup(args):
             'interval = "15m"\nconcurrency = 32\n'
             "# every bench feed is on one loopback host: lift the per-host limit\n"
             'per_host = 32\ntimeout = "60s"\n'
-            '[[digest]]\nname = "bench"\nat = "07:00"\nto = ["bench@example.org"]\n'
+            # Items link to http://bench.example/ (no such server: never fetched), or
+            # with --pages to article pages on the loopback server.
+            + ('fulltext = "always"\n' if args.pages else 'fulltext = "never"\n')
+            + '[[digest]]\nname = "bench"\nat = "07:00"\nto = ["bench@example.org"]\n'
         )
         for i in range(args.feeds):
             f.write(f'[[feed]]\nname = "f{i}"\nurl = "{base}/{i}.xml"\n')
@@ -75,6 +78,7 @@ def main():
     u.add_argument("--feeds", type=int, required=True)
     u.add_argument("--port", type=int, required=True)
     u.add_argument("--watches", type=int, default=1000)
+    u.add_argument("--pages", action="store_true", help="read every item's article page")
     args = p.parse_args()
     {"setup": setup}[args.cmd](args)
 

@@ -8,7 +8,9 @@
 #   3. vigie alone: 10,000 feeds x 10 items in one cycle.
 # and prints the ratios against the targets. Installs newsboat (apt-get) and rss2email
 # (pip) when missing. Each figure is the median of RUNS runs (default 3; peak memory: the
-# largest of them). Usage: [RUNS=n] bench/poll/run.sh [--quick]   (--quick skips 10,000 feeds)
+# largest of them). Usage: [RUNS=n] bench/poll/run.sh [--quick | --pages]
+#   --quick skips 10,000 feeds; --pages measures only vigie's first poll without and with
+#   article pages (fulltext = "always", every item's page served on loopback).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -22,15 +24,17 @@ QUICK=${1:-}
 
 need() { command -v "$1" >/dev/null 2>&1; }
 [ -x /usr/bin/time ] || { echo "needs GNU time (/usr/bin/time): apt-get install time" >&2; exit 1; }
-if ! need newsboat; then
-    echo "== installing newsboat (apt-get)"
-    (apt-get install -y newsboat >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y newsboat >/dev/null; }) \
-        || { command -v sudo >/dev/null && sudo apt-get install -y newsboat >/dev/null; }
-fi
-if ! need r2e; then
-    echo "== installing rss2email (pip)"
-    python3 -m pip install --quiet rss2email
-    hash -r
+if [ "$QUICK" != "--pages" ]; then
+    if ! need newsboat; then
+        echo "== installing newsboat (apt-get)"
+        (apt-get install -y newsboat >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y newsboat >/dev/null; }) \
+            || { command -v sudo >/dev/null && sudo apt-get install -y newsboat >/dev/null; }
+    fi
+    if ! need r2e; then
+        echo "== installing rss2email (pip)"
+        python3 -m pip install --quiet rss2email
+        hash -r
+    fi
 fi
 
 WORK=$(mktemp -d)
@@ -45,11 +49,11 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-# serve FEEDS ITEMS -> sets PORT
+# serve FEEDS ITEMS [pages] -> sets PORT
 serve() {
-    local pf=$WORK/port.$1
+    local pf=$WORK/port.$1${3:-}
     rm -f "$pf"
-    "$WORK/server" "$1" "$2" "$pf" &
+    "$WORK/server" "$1" "$2" "$pf" ${3:-} &
     PIDS+=($!)
     for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.1; done
     PORT=$(cat "$pf")
@@ -90,6 +94,18 @@ for i in $(seq 0 $((FEEDS - 1))); do echo "url = http://127.0.0.1:$PORT/feed/$i.
 
 measure vigie-first 'rm -rf "$WORK/vigie/state"' "$VIGIE" -c "$WORK/vigie/vigie.toml" poll
 tail -1 "$WORK/out.vigie-first"
+
+if [ "$QUICK" = "--pages" ]; then
+    serve "$FEEDS" "$ITEMS" pages
+    echo "== the same feeds, every item's article page served too, on 127.0.0.1:$PORT"
+    mkdir -p "$WORK/pages"
+    python3 "$HERE/feeds.py" setup --dir "$WORK/pages" --feeds "$FEEDS" --port "$PORT" --watches 1000 --pages
+    curl -s -o /dev/null "http://127.0.0.1:$PORT/page/0/0.html" || true
+    measure vigie-pages-first 'rm -rf "$WORK/pages/state"' "$VIGIE" -c "$WORK/pages/vigie.toml" poll
+    tail -1 "$WORK/out.vigie-pages-first"
+    echo "article pages: first poll $(ratio "${SECS[vigie-pages-first]}" "${SECS[vigie-first]}")x the time without pages; peak memory ${KB[vigie-pages-first]} kB against ${KB[vigie-first]} kB"
+    exit 0
+fi
 measure vigie-unchanged : "$VIGIE" -c "$WORK/vigie/vigie.toml" poll
 tail -1 "$WORK/out.vigie-unchanged"
 

@@ -305,7 +305,7 @@ async fn feeds_added_and_removed_by_a_reload_take_effect_without_restart() {
     // Add a feed: polled without a restart.
     let with_both = std::fs::read_to_string(&cfg).unwrap()
         + &format!(
-            "\n[[feed]]\nname = \"autre\"\nurl = \"{}\"\n",
+            "\n[[feed]]\nname = \"autre\"\nurl = \"{}\"\nfulltext = \"never\"\n",
             http.url("/other.xml")
         );
     std::fs::write(&cfg, &with_both).unwrap();
@@ -322,7 +322,7 @@ async fn feeds_added_and_removed_by_a_reload_take_effect_without_restart() {
     // Remove the first feed: it is no longer polled.
     let only_other = with_both.replace(
         &format!(
-            "[[feed]]\nname = \"fil\"\nurl = \"{}\"\n",
+            "[[feed]]\nname = \"fil\"\nurl = \"{}\"\nfulltext = \"never\"\n",
             http.url("/feed.xml")
         ),
         "",

@@ -97,7 +97,7 @@ async fn a_teaser_feed_is_matched_on_its_article_pages_not_their_boilerplate() {
     // No `fulltext` anywhere: "auto" decides from the feed's own items.
     let main = format!(
         "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}\n{}",
-        feeds_toml(&[("elwatan", http.url("/feed.xml"))]),
+        page_feeds_toml(&[("elwatan", http.url("/feed.xml"))]),
         smtp_toml(smtp.addr.port())
     );
     let cfg = write_config(dir.path(), &main, RULES);
@@ -164,7 +164,7 @@ async fn a_feed_of_whole_articles_has_no_page_fetched() {
     let dir = tempfile::tempdir().unwrap();
     let main = format!(
         "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}",
-        feeds_toml(&[("full", http.url("/feed.xml"))])
+        page_feeds_toml(&[("full", http.url("/feed.xml"))])
     );
     let cfg = write_config(dir.path(), &main, RULES);
     let out = vigie(&cfg, &["poll"]).await;
@@ -235,7 +235,7 @@ async fn pages_that_cannot_be_had_cost_only_their_own_article() {
             dir,
             &format!(
                 "state_dir = \"state\"\nrules = [\"rules.toml\"]\n[poll]\ntimeout = \"2s\"\nfulltext = \"always\"\n{}",
-                feeds_toml(&[("news", http.url(feed))])
+                page_feeds_toml(&[("news", http.url(feed))])
             ),
             rules,
         )
@@ -319,7 +319,7 @@ async fn a_link_carried_by_two_feeds_is_fetched_once() {
     let dir = tempfile::tempdir().unwrap();
     let main = format!(
         "state_dir = \"state\"\nrules = [\"rules.toml\"]\n[poll]\nfulltext = \"always\"\n{}",
-        feeds_toml(&[("a", http.url("/a.xml")), ("b", http.url("/b.xml"))])
+        page_feeds_toml(&[("a", http.url("/a.xml")), ("b", http.url("/b.xml"))])
     );
     let cfg = write_config(dir.path(), &main, RULES);
     let out = vigie(&cfg, &["poll"]).await;
@@ -353,7 +353,7 @@ async fn killed_while_its_page_is_on_the_way_the_alert_comes_once_after_restart(
     let dir = tempfile::tempdir().unwrap();
     let main = format!(
         "state_dir = \"state\"\nrules = [\"rules.toml\"]\n[poll]\ntimeout = \"30s\"\n{}\n{}",
-        feeds_toml(&[("elwatan", http.url("/feed.xml"))]),
+        page_feeds_toml(&[("elwatan", http.url("/feed.xml"))]),
         smtp_toml(smtp.addr.port())
     );
     let cfg = write_config(dir.path(), &main, RULES);

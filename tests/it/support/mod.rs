@@ -107,8 +107,20 @@ pub fn write_config(dir: &Path, main: &str, rules: &str) -> PathBuf {
     cfg
 }
 
-/// `[[feed]]` entries for (name, url) pairs.
+/// `[[feed]]` entries for (name, url) pairs, reading no article page: the items these
+/// tests publish link to hosts that are not on loopback, and a test never sends a request
+/// anywhere else.
 pub fn feeds_toml(feeds: &[(&str, String)]) -> String {
+    feeds
+        .iter()
+        .map(|(n, u)| format!("[[feed]]\nname = \"{n}\"\nurl = \"{u}\"\nfulltext = \"never\"\n"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `[[feed]]` entries that leave `fulltext` to `[poll]` (default "auto"), for feeds whose
+/// items link to pages served on loopback.
+pub fn page_feeds_toml(feeds: &[(&str, String)]) -> String {
     feeds
         .iter()
         .map(|(n, u)| format!("[[feed]]\nname = \"{n}\"\nurl = \"{u}\"\n"))
