@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::sections::{digest_section, feed_section, mail_section, poll_section};
+use super::units::ranges;
 use super::walk::Walker;
 use super::*;
 use crate::config::diag::{Diagnostic, Diagnostics, SourceFile};
@@ -82,13 +83,13 @@ pub fn load_str(
         if let Some(s) = w.string(&mut root, "state_dir") {
             cfg.state_dir = dir.join(&s.value);
         }
-        if let Some(d) = w.duration(&mut root, "backfill") {
+        if let Some(d) = w.duration(&mut root, "backfill", ranges::BACKFILL) {
             cfg.backfill = d;
         }
-        if let Some(d) = w.duration(&mut root, "retention") {
+        if let Some(d) = w.duration(&mut root, "retention", ranges::RETENTION) {
             cfg.retention = d;
         }
-        if let Some(d) = w.duration(&mut root, "story_window") {
+        if let Some(d) = w.duration(&mut root, "story_window", ranges::STORY_WINDOW) {
             cfg.story_window = d;
         }
         if let Some((_, mut v)) = root.take("poll")
@@ -215,6 +216,11 @@ fn cross_check(
                 }
                 None if cfg.digests.len() > 1 => {
                     errors.push(src.diag(o.watch_at, format!("watch \"{}\" must name its `digest`: the configuration defines several", w.name)));
+                }
+                // With feeds to match and no digest to receive them, its matches would
+                // wait forever (a configuration without feeds only tests rules).
+                None if cfg.digests.is_empty() && !cfg.feeds.is_empty() => {
+                    errors.push(src.diag(o.watch_at, format!("watch \"{}\" alerts by digest (the default), but the configuration defines no [[digest]] to send it: add one, or set alert = \"immediate\"", w.name)));
                 }
                 _ => {}
             }

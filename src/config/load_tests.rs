@@ -82,3 +82,63 @@ fn passwords_are_referenced_not_stored() {
     assert_eq!(s.port, 587);
     assert!(matches!(&s.password, Some(PasswordSource::Env(v)) if v == "VIGIE_TEST_PW"));
 }
+
+#[test]
+fn every_duration_and_size_out_of_its_range_is_an_error_with_its_position() {
+    let main = "retention = \"100000000d\"\nbackfill = \"99999d\"\nstory_window = \"0s\"\n\
+        [poll]\ninterval = \"400d\"\ntimeout = \"0s\"\nmax_body = \"5GB\"\n\
+        [[feed]]\nname = \"a\"\nurl = \"https://ex.org/rss\"\ninterval = \"100000d\"\n";
+    let errs = messages(load_pair(main, ""));
+    let expect = [
+        (
+            "vigie.toml:1:14",
+            "`retention` must be between 1h and 36500d, not \"100000000d\"",
+        ),
+        ("vigie.toml:2:13", "`backfill` must be between 0s and 3650d"),
+        (
+            "vigie.toml:3:17",
+            "`story_window` must be between 1m and 365d",
+        ),
+        (
+            "vigie.toml:5:13",
+            "`interval` must be between 1s and 30d (or \"auto\"), not \"400d\"",
+        ),
+        ("vigie.toml:6:12", "`timeout` must be between 1s and 1h"),
+        (
+            "vigie.toml:7:13",
+            "`max_body` must be between 1000 and 1000000000 bytes",
+        ),
+        ("vigie.toml:11:13", "`interval` must be between 1s and 30d"),
+    ];
+    for (at, what) in expect {
+        assert!(
+            errs.iter().any(|e| e.contains(at) && e.contains(what)),
+            "{at} {what}: {errs:#?}"
+        );
+    }
+    assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+    // The bounds themselves are accepted.
+    let edge =
+        "retention = \"36500d\"\nbackfill = \"0s\"\n[poll]\ninterval = \"30d\"\ntimeout = \"1h\"\n";
+    assert!(load_pair(edge, "").is_ok());
+}
+
+#[test]
+fn a_digest_watch_with_no_digest_to_receive_it_is_an_error_where_feeds_are_polled() {
+    let rules = "[[watch]]\nname = \"quiet\"\nquery = 'Palmyre'\n";
+    let feeds = "rules = [\"r.toml\"]\n[[feed]]\nname = \"a\"\nurl = \"https://ex.org/rss\"\n";
+    let errs = messages(load_pair(feeds, rules));
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].contains("r.toml:1:1"), "{errs:#?}");
+    assert!(
+        errs[0].contains("watch \"quiet\" alerts by digest (the default), but the configuration defines no [[digest]]"),
+        "{errs:#?}"
+    );
+    // Without feeds (a configuration for `vigie rules test`) nothing can be lost.
+    assert!(load_pair("rules = [\"r.toml\"]\n", rules).is_ok());
+    // An immediate watch, or a digest to receive it, is fine.
+    let immediate = "[[watch]]\nname = \"now\"\nquery = 'Palmyre'\nalert = \"immediate\"\nto = [\"d@ex.org\"]\n";
+    assert!(load_pair(feeds, immediate).is_ok());
+    let digest = format!("{feeds}[[digest]]\nname = \"m\"\nat = \"07:00\"\nto = [\"d@ex.org\"]\n");
+    assert!(load_pair(&digest, rules).is_ok());
+}

@@ -23,10 +23,10 @@ pub(super) fn poll_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, poll: &
     if let Some(n) = w.count(th, "per_host", 1_000) {
         poll.per_host = n as usize;
     }
-    if let Some(d) = w.duration(th, "timeout") {
+    if let Some(d) = w.duration(th, "timeout", units::ranges::TIMEOUT) {
         poll.timeout = d;
     }
-    if let Some(n) = w.size(th, "max_body") {
+    if let Some(n) = w.size(th, "max_body", units::ranges::MAX_BODY) {
         poll.max_body = n;
     }
 }
@@ -36,10 +36,19 @@ fn interval(w: &mut Walker<'_>, th: &mut TableHelper<'_>) -> Option<Interval> {
     if s.value == "auto" {
         return Some(Interval::Auto);
     }
+    let range = units::ranges::INTERVAL;
     match units::parse_duration(&s.value) {
-        Ok(d) if d.as_secs() >= 1 => Some(Interval::Fixed(d)),
+        Ok(d) if range.contains(&d) => Some(Interval::Fixed(d)),
         Ok(_) => {
-            w.error(s.span, "`interval` must be at least 1s");
+            w.error(
+                s.span,
+                format!(
+                    "`interval` must be between {} and {} (or \"auto\"), not \"{}\"",
+                    units::show_duration(*range.start()),
+                    units::show_duration(*range.end()),
+                    s.value
+                ),
+            );
             None
         }
         Err(msg) => {

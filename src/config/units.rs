@@ -9,6 +9,47 @@ use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
+const MINUTE: u64 = 60;
+const HOUR: u64 = 3600;
+const DAY: u64 = 86_400;
+
+/// The ranges of the configuration's durations and sizes, checked when it is loaded.
+pub mod ranges {
+    use std::ops::RangeInclusive;
+    use std::time::Duration;
+
+    use super::{DAY, HOUR, MINUTE};
+
+    const fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+    /// How far back a first poll stores without alerting: up to ten years.
+    pub const BACKFILL: RangeInclusive<Duration> = secs(0)..=secs(3650 * DAY);
+    /// How long articles are kept: an hour to a century.
+    pub const RETENTION: RangeInclusive<Duration> = secs(HOUR)..=secs(36_500 * DAY);
+    /// How far back copies of a story are looked for: a minute to a year.
+    pub const STORY_WINDOW: RangeInclusive<Duration> = secs(MINUTE)..=secs(365 * DAY);
+    /// A feed's interval: a second to thirty days.
+    pub const INTERVAL: RangeInclusive<Duration> = secs(1)..=secs(30 * DAY);
+    /// One fetch's timeout: a second to an hour.
+    pub const TIMEOUT: RangeInclusive<Duration> = secs(1)..=secs(HOUR);
+    /// A body's cap: a kilobyte to a gigabyte.
+    pub const MAX_BODY: RangeInclusive<u64> = 1_000..=1_000_000_000;
+}
+
+/// A duration the way the configuration writes it, in its largest whole unit ("3650d",
+/// "1h", "90s").
+pub fn show_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "0s".into(),
+        s if s % DAY == 0 => format!("{}d", s / DAY),
+        s if s % HOUR == 0 => format!("{}h", s / HOUR),
+        s if s % MINUTE == 0 => format!("{}m", s / MINUTE),
+        s => format!("{s}s"),
+    }
+}
+
 /// Parse a duration such as `"90s"`, `"15m"`, `"6h"`, `"7d"` (also `"500ms"`, `"2w"`,
 /// and compound forms like `"1h30m"`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {

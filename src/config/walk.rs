@@ -2,6 +2,7 @@
 //! ones and collects every fault (wrong type, bad unit, unknown key) with its position,
 //! instead of stopping at the first. Pure: works on text already read.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use toml_span::de_helpers::TableHelper;
@@ -134,10 +135,29 @@ impl<'s> Walker<'s> {
         }
     }
 
-    pub fn duration(&mut self, th: &mut TableHelper<'_>, key: &'static str) -> Option<Duration> {
+    /// A duration within `range` (every duration vigie reads has one: a value past it
+    /// would overflow a date or mean nothing sensible).
+    pub fn duration(
+        &mut self,
+        th: &mut TableHelper<'_>,
+        key: &'static str,
+        range: RangeInclusive<Duration>,
+    ) -> Option<Duration> {
         let s = self.string(th, key)?;
         match units::parse_duration(&s.value) {
-            Ok(d) => Some(d),
+            Ok(d) if range.contains(&d) => Some(d),
+            Ok(_) => {
+                self.error(
+                    s.span,
+                    format!(
+                        "`{key}` must be between {} and {}, not \"{}\"",
+                        units::show_duration(*range.start()),
+                        units::show_duration(*range.end()),
+                        s.value
+                    ),
+                );
+                None
+            }
             Err(msg) => {
                 self.error(s.span, format!("`{key}`: {msg}"));
                 None
@@ -145,10 +165,28 @@ impl<'s> Walker<'s> {
         }
     }
 
-    pub fn size(&mut self, th: &mut TableHelper<'_>, key: &'static str) -> Option<u64> {
+    /// A size in bytes within `range`.
+    pub fn size(
+        &mut self,
+        th: &mut TableHelper<'_>,
+        key: &'static str,
+        range: RangeInclusive<u64>,
+    ) -> Option<u64> {
         let s = self.string(th, key)?;
         match units::parse_size(&s.value) {
-            Ok(n) => Some(n),
+            Ok(n) if range.contains(&n) => Some(n),
+            Ok(_) => {
+                self.error(
+                    s.span,
+                    format!(
+                        "`{key}` must be between {} and {} bytes, not \"{}\"",
+                        range.start(),
+                        range.end(),
+                        s.value
+                    ),
+                );
+                None
+            }
             Err(msg) => {
                 self.error(s.span, format!("`{key}`: {msg}"));
                 None

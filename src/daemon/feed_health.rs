@@ -167,7 +167,7 @@ pub fn observe(conn: &Connection) -> Result<Vec<(Observed, Option<Recorded>)>> {
         "SELECT f.id, f.name, f.error_count > 0 AND f.disabled IS NULL, f.last_error,
                 (SELECT MAX(seen_at) FROM article_feeds af WHERE af.feed_id = f.id),
                 h.state, h.since, h.detail
-         FROM feeds f LEFT JOIN feed_health h ON h.feed_id = f.id",
+         FROM feeds f LEFT JOIN feed_health h ON h.feed_id = f.id WHERE f.retired_at IS NULL",
     )?;
     let rows: Vec<_> = stmt
         .query_map([], |r| {

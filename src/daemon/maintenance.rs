@@ -41,11 +41,7 @@ pub async fn run_due(rt: &Runtime, s: &mut Schedule, now: DateTime<Utc>) {
     }
     if due(s.indexed, Duration::hours(1), now) {
         s.indexed = Some(now);
-        if let Err(e) = rt
-            .store
-            .call(move |st| crate::store::search::catch_up(&mut st.conn, now))
-            .await
-        {
+        if let Err(e) = crate::store::search::catch_up_shared(&rt.store, now).await {
             tracing::warn!(error = %e, "search indexing failed; will retry");
         }
     }
@@ -140,7 +136,7 @@ pub async fn status_line(rt: &Runtime, now: DateTime<Utc>) -> String {
         .call(move |st| {
             Ok(st.conn.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(next_poll_at <= ?1), 0), COALESCE(SUM(error_count > 0), 0)
-                 FROM feeds WHERE disabled IS NULL",
+                 FROM feeds WHERE disabled IS NULL AND retired_at IS NULL",
                 [to_ts(now)],
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)),
             )?)

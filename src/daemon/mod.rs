@@ -199,6 +199,10 @@ pub async fn run(
             }
         };
         health.beat();
+        tracing::debug!(
+            seconds = wait.as_secs(),
+            "sleeping until the next feed is due"
+        );
         maintenance::run_due(&rt, &mut housekeeping, Utc::now()).await;
         systemd::status(&maintenance::status_line(&rt, Utc::now()).await);
         tokio::select! {

@@ -61,6 +61,16 @@ pub async fn build_due_digests(
     cfg: &Config,
     now: DateTime<Utc>,
 ) -> Result<usize, DeliverError> {
+    let configured: Vec<String> = cfg.digests.iter().map(|d| d.name.clone()).collect();
+    let orphans = store
+        .call(move |s| digests::fail_unconfigured(&s.conn, &configured, now))
+        .await?;
+    if orphans > 0 {
+        tracing::warn!(
+            deliveries = orphans,
+            "deliveries waiting for a digest that is no longer configured are marked failed (see `vigie outbox --failed`)"
+        );
+    }
     let mut made = 0;
     for d in &cfg.digests {
         let cal = Calendar::new(&d.schedule, &d.timezone)

@@ -89,8 +89,9 @@ pub fn classify(store: &Store, feed_id: i64, items: &[Identified]) -> Result<Vec
         .iter()
         .map(|it| {
             Ok(match find(&store.conn, Carrier::known(feed_id), &it.id)? {
-                Some((article_id, hash)) if hash == it.hash => {
-                    if carried_by(&store.conn, article_id, feed_id, it.id.guid.as_deref())? {
+                // Unchanged, or another feed's version of it: nothing to match again.
+                Some(f) if f.hash == it.hash || f.version_of != feed_id => {
+                    if carried_by(&store.conn, f.article_id, feed_id, it.id.guid.as_deref())? {
                         Class::Known
                     } else {
                         Class::Carried

@@ -237,3 +237,54 @@ fn an_article_stored_under_an_earlier_versions_longer_key_is_found_again() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+#[test]
+fn an_article_carried_by_two_feeds_keeps_its_first_feeds_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, matcher, mut store) = setup(dir.path());
+    let ctx = MatchContext::new(&matcher, &cfg);
+    let now = Utc::now();
+    let (f1, f2) = (
+        store.feed_state("f1").unwrap().unwrap(),
+        store.feed_state("f2").unwrap().unwrap(),
+    );
+    let ours = vec![item(
+        Some("x-1"),
+        "https://ex.org/a",
+        "Palmyre : l'armée avance",
+    )];
+    let theirs = vec![item(
+        Some("y-9"),
+        "https://ex.org/a",
+        "Palmyre, l'armée syrienne avance",
+    )];
+    let title = |store: &Store| -> String {
+        store
+            .conn
+            .query_row("SELECT title FROM articles", [], |r| r.get(0))
+            .unwrap()
+    };
+    let s = ingest(&mut store, &cfg.feeds[0], f1.id, false, &ours, &ctx, now).unwrap();
+    assert_eq!(s.new, 1);
+    // Both feeds polled again and again: the article is never rewritten.
+    for _ in 0..3 {
+        let a = ingest(&mut store, &cfg.feeds[1], f2.id, false, &theirs, &ctx, now).unwrap();
+        let b = ingest(&mut store, &cfg.feeds[0], f1.id, false, &ours, &ctx, now).unwrap();
+        assert_eq!((a.new, a.edited, b.new, b.edited), (0, 0, 0, 0));
+        assert_eq!(title(&store), "Palmyre : l'armée avance");
+    }
+    let carriers: i64 = store
+        .conn
+        .query_row("SELECT COUNT(*) FROM article_feeds", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(carriers, 2);
+    // Its own feed's edit is taken.
+    let edited = vec![item(
+        Some("x-1"),
+        "https://ex.org/a",
+        "Palmyre reprise par l'armée",
+    )];
+    let s = ingest(&mut store, &cfg.feeds[0], f1.id, false, &edited, &ctx, now).unwrap();
+    assert_eq!(s.edited, 1);
+    assert_eq!(title(&store), "Palmyre reprise par l'armée");
+}

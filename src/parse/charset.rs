@@ -2,8 +2,11 @@
 //! Order of authority: a byte-order mark, then the HTTP `Content-Type` charset, then the
 //! XML declaration, then a sniff (valid UTF-8 stays UTF-8, anything else is read as
 //! windows-1252, the web's de-facto default); a BOM-less UTF-16 or UTF-32 document is
-//! recognised by its zero bytes (XML 1.0 Appendix F). Never fails: undecodable bytes
-//! become U+FFFD. Pure.
+//! recognised by its zero bytes (XML 1.0 Appendix F). A label that lies is not believed:
+//! a document declared UTF-8 whose bytes are not (windows-1252 sent as UTF-8, a common
+//! server default) is read as windows-1252 unless most of it is UTF-8. The parser gets
+//! one XML declaration, which names UTF-8: later ones (documents pasted together) are
+//! dropped. Never fails: undecodable bytes become U+FFFD. Pure.
 
 use std::borrow::Cow;
 
@@ -21,17 +24,48 @@ pub fn to_parseable<'a>(bytes: &'a [u8], http_charset: Option<&str>) -> Cow<'a, 
     };
     if encoding == UTF_8 {
         if let Ok(text) = std::str::from_utf8(body) {
+            if later_declaration(body).is_some() {
+                return owned(relabel(text.to_string()));
+            }
             return match demoronize(text) {
                 Cow::Borrowed(_) if bom_len == 0 => Cow::Borrowed(bytes),
                 Cow::Borrowed(_) => Cow::Borrowed(body),
                 Cow::Owned(fixed) => Cow::Owned(fixed.into_bytes()),
             };
         }
-        // Declared UTF-8 but is not: repair rather than refuse.
-        return owned(relabel(String::from_utf8_lossy(body).into_owned()));
+        // Declared UTF-8 but is not: mostly UTF-8 with a few bad bytes is repaired;
+        // anything else is what such a server sends, windows-1252.
+        if mostly_utf8(body) {
+            return owned(relabel(String::from_utf8_lossy(body).into_owned()));
+        }
+        let (text, _) = WINDOWS_1252.decode_without_bom_handling(body);
+        return owned(relabel(text.into_owned()));
     }
     let (text, _) = encoding.decode_without_bom_handling(body);
     owned(relabel(text.into_owned()))
+}
+
+/// Whether bytes that are not valid UTF-8 hold more well-formed multi-byte sequences
+/// than malformed ones.
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut good, mut bad) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        good += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        bad += usize::from(!chunk.invalid().is_empty());
+    }
+    good > bad
+}
+
+/// Where a declaration other than the document's own (the one it starts with, white
+/// space aside) starts, if any.
+fn later_declaration(bytes: &[u8]) -> Option<usize> {
+    let own = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    memchr::memmem::find_iter(bytes, b"<?xml").find(|&at| {
+        Some(at) != own
+            && bytes
+                .get(at + 5)
+                .is_some_and(|b| b.is_ascii_whitespace() || *b == b'?')
+    })
 }
 
 fn owned(text: String) -> Cow<'static, [u8]> {
@@ -243,12 +277,16 @@ fn xml_declared(bytes: &[u8]) -> Option<String> {
     Some(value[..value.find(quote)?].to_string())
 }
 
-/// Rewrite the XML declaration's encoding to UTF-8 (the text now is UTF-8).
+/// Rewrite the XML declaration's encoding to UTF-8 (the text now is UTF-8), and drop
+/// any later declaration (one in the middle of a document is not XML, and may derail
+/// the parser's decoder).
 fn relabel(mut text: String) -> String {
-    let Some(start) = text
-        .get(..512.min(text.len()))
-        .and_then(|h| h.find("<?xml"))
-    else {
+    while let Some(at) = later_declaration(text.as_bytes()) {
+        let end = text[at..].find("?>").map_or(text.len(), |e| at + e + 2);
+        text.replace_range(at..end, "");
+    }
+    let head = text.floor_char_boundary(512.min(text.len()));
+    let Some(start) = text[..head].find("<?xml") else {
         return text;
     };
     let Some(end) = text[start..].find("?>").map(|e| start + e) else {
@@ -400,5 +438,59 @@ mod tests {
         // Undeclared: UTF-8 when it is, windows-1252 otherwise; a UTF-16 label is no mark.
         assert!(html_to_utf8("<p>Genève</p>".as_bytes(), None).contains("Genève"));
         assert!(html_to_utf8(b"<p>Gen\xe8ve</p>", Some("utf-16")).contains("Genève"));
+    }
+
+    #[test]
+    fn a_utf8_label_on_windows_1252_bytes_is_not_believed() {
+        // Real case: uolNoticias.rss, sent as UTF-8, written in windows-1252.
+        let doc = b"<rss version=\"2.0\"><channel><title>\xdaltimas Not\xedcias</title>\
+            <item><guid>1</guid><title>Not\xedcia do dia</title></item></channel></rss>";
+        let feed = crate::parse::parse_feed(doc, Some("utf-8")).unwrap();
+        assert_eq!(feed.title.as_deref(), Some("Últimas Notícias"));
+        assert_eq!(feed.items[0].title, "Notícia do dia");
+        // Mostly UTF-8 with one stray byte stays UTF-8, the byte replaced.
+        let mut mixed = "<rss><channel><title>Genève, Alep — la Syrie"
+            .as_bytes()
+            .to_vec();
+        mixed.push(0xFF);
+        mixed.extend_from_slice(b"</title></channel></rss>");
+        let out = to_parseable(&mixed, Some("utf-8"));
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(text.contains("Genève, Alep — la Syrie\u{FFFD}"), "{text}");
+    }
+
+    #[test]
+    fn the_declaration_is_relabelled_wherever_byte_512_falls() {
+        for pad in 0..4 {
+            let mut doc =
+                b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss version=\"2.0\"><channel><title>"
+                    .to_vec();
+            doc.extend(std::iter::repeat_n(b'a', pad));
+            // 300 × é: 600 bytes once in UTF-8, so byte 512 falls inside one for some pad.
+            doc.extend(std::iter::repeat_n(0xE9, 300));
+            doc.extend_from_slice(b"</title></channel></rss>");
+            let out = to_parseable(&doc, None);
+            let text = std::str::from_utf8(&out).unwrap();
+            assert!(
+                text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"),
+                "pad {pad}: {}",
+                text.chars().take(60).collect::<String>()
+            );
+            let feed = crate::parse::parse_feed(&doc, None).unwrap();
+            assert!(feed.title.unwrap().ends_with("éé"));
+        }
+    }
+
+    #[test]
+    fn a_second_declaration_is_dropped_before_parsing() {
+        let doc = "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>Alep</title>\
+            <?xml version=\"1.0\" encoding=\"iso-8859-1\"?><item><guid>1</guid><title>Genève</title></item></channel></rss>";
+        let out = to_parseable(doc.as_bytes(), None);
+        assert_eq!(memchr::memmem::find_iter(&out, b"<?xml").count(), 1);
+        let feed = crate::parse::parse_feed(doc.as_bytes(), None).unwrap();
+        assert_eq!(feed.items[0].title, "Genève");
+        // The document's own declaration stays, even after white space.
+        let spaced = "\n  <?xml version=\"1.0\"?><rss><channel><title>x</title></channel></rss>";
+        assert_eq!(&*to_parseable(spaced.as_bytes(), None), spaced.as_bytes());
     }
 }

@@ -1,7 +1,10 @@
 //! Store stage, articles: each article stored once, whatever feeds carried it.
 //! Invariants: an item is looked up by its identity (key, the feed's own id, canonical
 //! link, title hash) before it is inserted; a known article whose text changed is updated
-//! in place, keeping when it was first seen; every feed that carried it is remembered.
+//! in place, keeping when it was first seen — but only by the feed whose version it holds
+//! (the one it was first seen in): another feed carrying the same link with its own text
+//! is remembered as carrying it, and never flips the article between two versions; every
+//! feed that carried it is remembered.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -111,7 +114,12 @@ pub fn upsert_placed(
     let now_ts = to_ts(now);
     let feed_id = feed.feed_id;
     let existing = find(tx, feed, id)?;
-    let Some((article_id, old_hash)) = existing else {
+    let Some(Found {
+        article_id,
+        hash: old_hash,
+        version_of,
+    }) = existing
+    else {
         let story = story(tx)?;
         let fp = story.fingerprint.as_ref();
         tx.exec(
@@ -146,7 +154,7 @@ pub fn upsert_placed(
         });
     };
     seen_in(tx, article_id, feed_id, id.guid.as_deref(), now_ts)?;
-    if old_hash == content_hash {
+    if old_hash == content_hash || version_of != feed_id {
         return Ok(Upsert {
             article_id,
             seen: Seen::Unchanged,
@@ -173,14 +181,33 @@ pub fn upsert_placed(
     })
 }
 
+/// A stored article, as an item's lookup finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub article_id: i64,
+    /// The hash of the version stored.
+    pub hash: String,
+    /// The feed whose version it is (the one it was first seen in): only that feed's
+    /// edits are taken.
+    pub version_of: i64,
+}
+
+fn found(r: &rusqlite::Row<'_>) -> rusqlite::Result<Found> {
+    Ok(Found {
+        article_id: r.get(0)?,
+        hash: r.get(1)?,
+        version_of: r.get(2)?,
+    })
+}
+
 /// The stored article this item is, if any: by key, by this feed's id for it, by
 /// canonical link, or (for items with neither id nor link) by title and date.
-pub fn find(tx: &Connection, feed: Carrier, id: &Identity) -> Result<Option<(i64, String)>> {
+pub fn find(tx: &Connection, feed: Carrier, id: &Identity) -> Result<Option<Found>> {
     let by_key = tx
         .row(
-            "SELECT id, content_hash FROM articles WHERE key = ?1",
+            "SELECT id, content_hash, feed_id FROM articles WHERE key = ?1",
             [&id.key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            found,
         )
         .optional()?;
     if by_key.is_some() {
@@ -189,10 +216,10 @@ pub fn find(tx: &Connection, feed: Carrier, id: &Identity) -> Result<Option<(i64
     if let Some(guid) = id.guid.as_ref().filter(|_| feed.has_own_ids) {
         let found = tx
             .row(
-                "SELECT a.id, a.content_hash FROM article_feeds af JOIN articles a ON a.id = af.article_id
+                "SELECT a.id, a.content_hash, a.feed_id FROM article_feeds af JOIN articles a ON a.id = af.article_id
                  WHERE af.feed_id = ?1 AND af.guid = ?2",
                 params![feed.feed_id, guid],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                found,
             )
             .optional()?;
         if found.is_some() {
@@ -202,19 +229,19 @@ pub fn find(tx: &Connection, feed: Carrier, id: &Identity) -> Result<Option<(i64
     if let Some(link) = &id.canonical_link {
         return Ok(tx
             .row(
-                "SELECT id, content_hash FROM articles WHERE canonical_link = ?1 ORDER BY id LIMIT 1",
+                "SELECT id, content_hash, feed_id FROM articles WHERE canonical_link = ?1 ORDER BY id LIMIT 1",
                 [link],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                found,
             )
             .optional()?);
     }
     if id.guid.is_none() {
         return Ok(tx
             .row(
-                "SELECT id, content_hash FROM articles WHERE title_hash = ?1 AND canonical_link IS NULL
+                "SELECT id, content_hash, feed_id FROM articles WHERE title_hash = ?1 AND canonical_link IS NULL
                  ORDER BY id LIMIT 1",
                 [&id.title_hash],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                found,
             )
             .optional()?);
     }

@@ -105,6 +105,34 @@ pub struct Batch {
 }
 
 /// Batches due for a (re)try at `now`, oldest first.
+/// Give up on the deliveries waiting for a digest that is not among `configured` (one
+/// removed from the configuration): they are marked failed, with the reason, so that
+/// `vigie outbox --failed` shows them and their articles are no longer held back from
+/// retention. Returns how many were.
+pub fn fail_unconfigured(
+    conn: &Connection,
+    configured: &[String],
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let waiting: Vec<String> = conn
+        .prepare_cached(
+            "SELECT DISTINCT digest FROM deliveries
+             WHERE status = 'pending' AND kind = 'digest' AND batch_id IS NULL AND digest IS NOT NULL",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut failed = 0;
+    for name in waiting.iter().filter(|n| !configured.contains(n)) {
+        failed += conn.execute(
+            "UPDATE deliveries SET status = 'failed', next_attempt_at = ?3,
+                 last_error = 'the digest \"' || ?1 || '\" is no longer configured (given up ' || ?2 || ')'
+             WHERE status = 'pending' AND kind = 'digest' AND batch_id IS NULL AND digest = ?1",
+            params![name, now.format("%Y-%m-%d %H:%M UTC").to_string(), to_ts(now)],
+        )?;
+    }
+    Ok(failed)
+}
+
 pub fn due_batches(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<Batch>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, kind, name, recipient, period_start, period_end, message_id, attempts, retry_since

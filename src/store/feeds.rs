@@ -72,9 +72,29 @@ pub enum PollResult {
 
 impl Store {
     /// Make the feeds table agree with the configuration: new feeds are added (due now),
-    /// a feed whose configured URL changed starts again from that URL.
+    /// a feed whose configured URL changed starts again from that URL, a feed no longer
+    /// configured is retired (no longer due nor counted; its articles stay) and one that
+    /// comes back is not retired any more.
     pub fn sync_feeds(&mut self, feeds: &[FeedConfig]) -> Result<()> {
         let tx = self.conn.transaction()?;
+        let configured: std::collections::HashSet<&str> =
+            feeds.iter().map(|f| f.name.as_str()).collect();
+        let stored: Vec<(String, bool)> = tx
+            .prepare("SELECT name, retired_at IS NOT NULL FROM feeds")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (name, retired) in stored {
+            match (configured.contains(name.as_str()), retired) {
+                (false, false) => tx.exec(
+                    "UPDATE feeds SET retired_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE name = ?1",
+                    [&name],
+                )?,
+                (true, true) => {
+                    tx.exec("UPDATE feeds SET retired_at = NULL WHERE name = ?1", [&name])?
+                }
+                _ => 0,
+            };
+        }
         for f in feeds {
             // Cached statements: a command starts with this, for every configured feed.
             let existing: Option<String> = tx
@@ -124,7 +144,8 @@ impl Store {
     /// Names of the enabled feeds due for a poll at `now`, the most overdue first.
     pub fn due_feeds(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare(
-            "SELECT name FROM feeds WHERE disabled IS NULL AND next_poll_at <= ?1 ORDER BY next_poll_at",
+            "SELECT name FROM feeds WHERE disabled IS NULL AND retired_at IS NULL AND next_poll_at <= ?1
+             ORDER BY next_poll_at",
         )?;
         let rows = stmt.query_map([to_ts(now)], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -133,7 +154,7 @@ impl Store {
     /// The earliest next poll among enabled feeds.
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
         let t: Option<i64> = self.conn.query_row(
-            "SELECT MIN(next_poll_at) FROM feeds WHERE disabled IS NULL",
+            "SELECT MIN(next_poll_at) FROM feeds WHERE disabled IS NULL AND retired_at IS NULL",
             [],
             |r| r.get(0),
         )?;

@@ -76,6 +76,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0005_search.sql")),
     M::up(include_str!("../../migrations/0006_health.sql")),
     M::up(include_str!("../../migrations/0007_pages.sql")),
+    M::up(include_str!("../../migrations/0008_retired.sql")),
 ];
 
 pub struct Store {

@@ -2,26 +2,61 @@
 //! holds text folded exactly as the matcher folds it, and queries are folded the same
 //! way, so «GENEVE», «Genève» and «geneve» find the same articles; indexing catches up
 //! incrementally (new and edited articles), apart from ingestion's own transactions (the
-//! daemon's hourly housekeeping, or before a `vigie search`) — but one catch-up folds its
-//! whole backlog in one transaction, holding the store meanwhile, so a large backlog
-//! delays the polls waiting for it; a query FTS5 cannot parse is an error, never a panic.
+//! daemon's hourly housekeeping, or before a `vigie search`), [`BATCH`] articles a
+//! transaction: the daemon lets go of the store between batches, so a large backlog never
+//! holds a poll back for longer than one batch; a query FTS5 cannot parse is an error,
+//! never a panic.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::{Result, StoreError, from_ts, to_ts};
+use super::{Result, StoreError, StoreHandle, from_ts, to_ts};
 use crate::rules::fold::fold;
 
-/// Index every article that is new or edited since it was last indexed. Returns how
-/// many were (re)indexed.
+/// Articles indexed in one transaction.
+pub const BATCH: usize = 500;
+
+/// Index every article that is new or edited since it was last indexed, a batch at a
+/// time, on a store this caller has to itself (`vigie search`). Returns how many were
+/// (re)indexed.
 pub fn catch_up(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
+    let mut total = 0;
+    loop {
+        let n = catch_up_batch(conn, now, BATCH)?;
+        total += n;
+        if n < BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// [`catch_up`] on a shared store: the store is let go between batches, so that polls
+/// waiting for it go first.
+pub async fn catch_up_shared(store: &StoreHandle, now: DateTime<Utc>) -> Result<usize> {
+    let mut total = 0;
+    loop {
+        let n = store
+            .call(move |s| catch_up_batch(&mut s.conn, now, BATCH))
+            .await?;
+        total += n;
+        if n < BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// Index at most `limit` of the articles waiting, oldest first, in one transaction.
+pub fn catch_up_batch(conn: &mut Connection, now: DateTime<Utc>, limit: usize) -> Result<usize> {
     let tx = conn.transaction()?;
     let todo: Vec<(i64, String, String, String)> = {
-        let mut stmt = tx.prepare(
+        let mut stmt = tx.prepare_cached(
             "SELECT id, title, summary, content FROM articles
-             WHERE indexed_at IS NULL OR indexed_at < COALESCE(updated_at, first_seen_at)",
+             WHERE indexed_at IS NULL OR indexed_at < COALESCE(updated_at, first_seen_at)
+             ORDER BY id LIMIT ?1",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     for (id, title, summary, content) in &todo {
@@ -31,8 +66,9 @@ pub fn catch_up(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
             "INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
             params![id, fold(title).text, body],
         )?;
+        // Never before its own time: a clock behind the article's would index it forever.
         tx.execute(
-            "UPDATE articles SET indexed_at = ?2 WHERE id = ?1",
+            "UPDATE articles SET indexed_at = MAX(?2, COALESCE(updated_at, first_seen_at)) WHERE id = ?1",
             params![id, to_ts(now)],
         )?;
     }
@@ -188,5 +224,60 @@ mod tests {
             Some("( \"alep\" OR \"homs\" )")
         );
         assert_eq!(fts_query("  ** \"\" "), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_backlog_is_indexed_in_batches_that_let_other_work_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open_in(dir.path()).unwrap();
+        let total = 3 * BATCH + 7;
+        {
+            let tx = store.conn.transaction().unwrap();
+            tx.execute(
+                "INSERT INTO feeds (name, config_url, url) VALUES ('f', 'u', 'u')",
+                [],
+            )
+            .unwrap();
+            for i in 0..total {
+                tx.execute(
+                    "INSERT INTO articles (key, feed_id, title_hash, title, summary, content, content_hash, first_seen_at)
+                     VALUES (?1, 1, 'h', ?2, '', 'Les négociations de Genève reprennent.', 'c', 0)",
+                    params![format!("k{i}"), format!("Article {i} sur Palmyre")],
+                )
+                .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let store = StoreHandle::new(store);
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let indexing = tokio::spawn({
+            let store = store.clone();
+            async move { catch_up_shared(&store, now).await }
+        });
+        // Another caller of the store (a poll) gets in while the backlog is still there.
+        let mut seen = Vec::new();
+        loop {
+            let n: usize = store
+                .call(|s| {
+                    Ok(s.conn.query_row(
+                        "SELECT COUNT(*) FROM articles WHERE indexed_at IS NOT NULL",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )? as usize)
+                })
+                .await
+                .unwrap();
+            seen.push(n);
+            if n == total || indexing.is_finished() {
+                break;
+            }
+        }
+        assert_eq!(indexing.await.unwrap().unwrap(), total);
+        assert!(
+            seen.iter().any(|&n| n > 0 && n < total),
+            "no other call got in between batches: {seen:?}"
+        );
+        let found = store.call(|s| search(&s.conn, "genève", 5)).await.unwrap();
+        assert_eq!(found.len(), 5);
     }
 }

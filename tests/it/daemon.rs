@@ -346,3 +346,53 @@ async fn feeds_added_and_removed_by_a_reload_take_effect_without_restart() {
     assert!(http.hits("/other.xml") >= 2);
     assert_eq!(stop(d).await.code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_removed_by_a_reload_no_longer_wakes_the_daemon() {
+    let (http, smtp) = (HttpServer::start().await, SmtpServer::start().await);
+    let dir = tempfile::tempdir().unwrap();
+    publish(&http, &[("a", "Palmyre : premier article")]);
+    http.route(
+        "/quick.xml",
+        Route::ok("application/rss+xml", rss("quick", &[], "UTF-8")),
+    );
+    // "fil" is due again in an hour; "quick" every 2 seconds, until it is removed.
+    let quick = format!(
+        "[[feed]]\nname = \"quick\"\nurl = \"{}\"\ninterval = \"2s\"\nfulltext = \"never\"\n",
+        http.url("/quick.xml")
+    );
+    let main = format!(
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n[poll]\ninterval = \"1h\"\n{}\n{quick}\n{}",
+        feeds_toml(&[("fil", http.url("/feed.xml"))]),
+        smtp_toml(smtp.addr.port())
+    );
+    let cfg = write_config(dir.path(), &main, PALMYRE);
+    let d = spawn_vigie_logging(&cfg, &["run"], "info,vigie::daemon=debug");
+    assert!(
+        eventually(20, || http.hits("/quick.xml") >= 2).await,
+        "{}",
+        d.log()
+    );
+    std::fs::write(&cfg, main.replace(&quick, "")).unwrap();
+    assert!(
+        eventually(10, || d.log().contains("configuration reloaded")).await,
+        "{}",
+        d.log()
+    );
+    // Once the removed feed's next poll time has passed, nothing is due for an hour.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let sleeps = |log: &str| log.matches("sleeping until the next feed is due").count();
+    let (before, polls) = (sleeps(&d.log()), http.hits("/quick.xml"));
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let woke = sleeps(&d.log()) - before;
+    assert!(
+        woke <= 1,
+        "woke {woke} times in 6 s with nothing due:\n{}",
+        d.log()
+    );
+    assert_eq!(http.hits("/quick.xml"), polls);
+    // Its articles stay, and it is not counted among the feeds being polled.
+    let list = stdout(&vigie(&cfg, &["feeds", "list"]).await);
+    assert!(!list.contains("quick"), "{list}");
+    assert!(stop(d).await.success());
+}

@@ -337,3 +337,53 @@ async fn digest_send_dry_run_writes_the_email_and_sends_nothing() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("no digest named \"noon\""));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_for_a_removed_digest_fail_with_their_reason_instead_of_waiting_forever() {
+    let smtp = SmtpServer::start().await;
+    let h = harness(
+        smtp.addr.port(),
+        "07:00",
+        "Europe/Paris",
+        "http://127.0.0.1:9/feed",
+    );
+    h.ingest_at(
+        vec![item(
+            "r",
+            "Raqqa : la coalition avance",
+            t("2017-02-26T18:00:00Z"),
+        )],
+        t("2017-02-26T18:05:00Z"),
+    )
+    .await;
+    // The evening digest is removed; its watch now goes to the morning one.
+    let text = std::fs::read_to_string(&h.path).unwrap();
+    let without = text.replace(
+        "[[digest]]\nname = \"evening\"\ncron = \"0 19 * * 1-5\"\ntimezone = \"UTC\"\nto = [\"night@example.org\"]\n",
+        "",
+    );
+    assert_ne!(without, text);
+    std::fs::write(&h.path, without).unwrap();
+    std::fs::write(
+        h.path.with_file_name("rules.toml"),
+        RULES.replace("digest = \"evening\"", "digest = \"morning\""),
+    )
+    .unwrap();
+    let waiting = stdout(&vigie(&h.path, &["outbox"]).await);
+    assert!(
+        waiting.contains("digest \"evening\", which is not configured"),
+        "{waiting}"
+    );
+
+    // The next delivery round gives up on it, saying why.
+    let poll = vigie(&h.path, &["poll"]).await;
+    assert!(poll.status.success(), "{}", stderr(&poll));
+    let failed = stdout(&vigie(&h.path, &["outbox", "--failed"]).await);
+    assert!(
+        failed.contains("raqqa")
+            && failed.contains("last error: the digest \"evening\" is no longer configured"),
+        "{failed}"
+    );
+    let pending = stdout(&vigie(&h.path, &["outbox"]).await);
+    assert!(pending.contains("no pending deliveries"), "{pending}");
+}

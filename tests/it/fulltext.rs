@@ -234,7 +234,7 @@ async fn pages_that_cannot_be_had_cost_only_their_own_article() {
         write_config(
             dir,
             &format!(
-                "state_dir = \"state\"\nrules = [\"rules.toml\"]\n[poll]\ntimeout = \"2s\"\nfulltext = \"always\"\n{}",
+                "state_dir = \"state\"\nrules = [\"rules.toml\"]\n[poll]\ntimeout = \"2s\"\nfulltext = \"always\"\n{}{DIGEST_TOML}",
                 page_feeds_toml(&[("news", http.url(feed))])
             ),
             rules,

@@ -107,7 +107,7 @@ async fn hostile_servers_cost_only_their_own_feed() {
     let base_cfg = write_config(
         base_dir.path(),
         &format!(
-            "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{poll}{}",
+            "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{poll}{}{DIGEST_TOML}",
             feeds_toml(&[("good", http.url("/good.xml"))])
         ),
         rules,
@@ -123,7 +123,7 @@ async fn hostile_servers_cost_only_their_own_feed() {
     let cfg = write_config(
         dir.path(),
         &format!(
-            "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{poll}{}",
+            "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{poll}{}{DIGEST_TOML}",
             feeds_toml(&[
                 ("bomb", http.url("/bomb.xml")),
                 ("big", http.url("/big.xml")),

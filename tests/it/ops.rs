@@ -89,7 +89,7 @@ async fn polled_store(http: &HttpServer, dir: &Path) -> PathBuf {
     );
     http.route("/f.xml", Route::ok("application/rss+xml", feed));
     let main = format!(
-        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}",
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}{DIGEST_TOML}",
         feeds_toml(&[("fil", http.url("/f.xml"))])
     );
     let cfg = write_config(dir, &main, RULES);

@@ -17,7 +17,7 @@ const RULES: &str = "[[watch]]\nname = \"p\"\nquery = 'Palmyre'\n";
 
 fn config(dir: &Path, poll: &str, feeds: &[(&str, String)]) -> std::path::PathBuf {
     let main = format!(
-        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n[poll]\ntimeout = \"5s\"\n{poll}\n{}",
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n[poll]\ntimeout = \"5s\"\n{poll}\n{}{DIGEST_TOML}",
         feeds_toml(feeds)
     );
     write_config(dir, &main, RULES)

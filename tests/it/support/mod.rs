@@ -128,6 +128,12 @@ pub fn page_feeds_toml(feeds: &[(&str, String)]) -> String {
         .join("\n")
 }
 
+/// A digest for the matches of watches that alert by digest (the default): a
+/// configuration with feeds must have one. Not due while a test runs (07:00, queued
+/// items wait for the next one).
+pub const DIGEST_TOML: &str =
+    "\n[[digest]]\nname = \"daily\"\nat = \"07:00\"\nto = [\"desk@example.org\"]\n";
+
 /// A `[mail]` section delivering to an SMTP server on loopback.
 pub fn smtp_toml(port: u16) -> String {
     format!(
@@ -181,13 +187,18 @@ impl Running {
 }
 
 pub fn spawn_vigie(cfg: &Path, args: &[&str]) -> Running {
+    spawn_vigie_logging(cfg, args, "info")
+}
+
+/// As [`spawn_vigie`], with this `RUST_LOG` filter.
+pub fn spawn_vigie_logging(cfg: &Path, args: &[&str], filter: &str) -> Running {
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
         .arg("-c")
         .arg(cfg)
         .args(args)
         .env_remove("VIGIE_CONFIG")
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", filter)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
