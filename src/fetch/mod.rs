@@ -14,6 +14,7 @@ use reqwest::header;
 use url::Url;
 
 mod headers;
+mod resolve;
 
 use headers::header_str;
 pub use headers::{charset_of, parse_retry_after};
@@ -119,6 +120,8 @@ fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         // Followed by hand, to learn whether a redirect was permanent.
         .redirect(reqwest::redirect::Policy::none())
+        // Lookups on threads of their own, not behind parsing on the blocking pool.
+        .dns_resolver(resolve::ThreadResolver::new())
         .gzip(true)
         .brotli(true)
         .deflate(true)
@@ -398,5 +401,44 @@ mod tests {
         let e = parse_http_url("file:///etc/passwd").unwrap_err();
         assert!(e.to_string().contains("not http"), "{e}");
         assert!(parse_http_url("not a url").is_err());
+    }
+
+    #[test]
+    fn a_name_lookup_does_not_wait_behind_cpu_work() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // One blocking thread, as busy as parsing keeps the pool during a poll.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        let fetched = rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            tokio::spawn(async move {
+                while let Ok((mut sock, _)) = listener.accept().await {
+                    let mut buf = [0u8; 1024];
+                    let _ = sock.read(&mut buf).await;
+                    let _ = sock
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                        )
+                        .await;
+                }
+            });
+            let _busy = tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_secs(6)));
+            let fetcher = Fetcher::new(Duration::from_secs(3), false).unwrap();
+            // `localhost` must be looked up (in /etc/hosts): no IP literal.
+            let url = format!("http://localhost:{port}/feed");
+            fetcher.fetch(&url, &Validators::default(), 1 << 20).await
+        });
+        rt.shutdown_background();
+        match fetched {
+            Ok(Fetched {
+                content: Content::Body { bytes, .. },
+                ..
+            }) => assert_eq!(bytes, b"ok"),
+            other => panic!("{other:?}"),
+        }
     }
 }

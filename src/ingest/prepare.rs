@@ -6,7 +6,7 @@
 use crate::config::{Config, FeedConfig, Watch};
 use crate::identify::{Identity, content_hash, identify};
 use crate::parse::Item;
-use crate::rules::{Document, Matcher};
+use crate::rules::{Document, Hit, Matcher};
 use crate::store::articles::{Carrier, carried_by, find};
 use crate::store::{Result, Store};
 use crate::stories::{self, Fingerprint};
@@ -103,11 +103,28 @@ pub fn classify(store: &Store, feed_id: i64, items: &[Identified]) -> Result<Vec
         .collect()
 }
 
+/// Hits stored per match and field: enough for an excerpt and the words that matched,
+/// however often a long article repeats them (the count of all of them is kept).
+pub const STORED_HITS_PER_FIELD: usize = 16;
+
+/// The hits of a match worth storing: the first [`STORED_HITS_PER_FIELD`] of each field.
+fn stored_hits(hits: &[Hit]) -> Vec<&Hit> {
+    let mut per_field = [0usize; 3];
+    hits.iter()
+        .filter(|h| {
+            let n = &mut per_field[h.field as usize];
+            *n += 1;
+            *n <= STORED_HITS_PER_FIELD
+        })
+        .collect()
+}
+
 /// A fresh item with everything that can be computed without the database: the watches
-/// it matches (feed scoping applied) and its story fingerprint.
+/// it matches (feed scoping applied, with the hits stored as JSON and their total count)
+/// and its story fingerprint.
 pub struct Prepared {
     pub it: Identified,
-    pub matches: Vec<(usize, String)>,
+    pub matches: Vec<(usize, String, usize)>,
     pub story: Option<Fingerprint>,
 }
 
@@ -130,8 +147,9 @@ pub fn prepare(feed: &FeedConfig, it: Identified, ctx: &MatchContext<'_>) -> Pre
                 .is_some_and(|w| w.applies_to(&feed.name, &feed.tags))
         })
         .map(|m| {
-            let hits = serde_json::to_string(&m.hits).unwrap_or_else(|_| "[]".into());
-            (m.watch, hits)
+            let kept = stored_hits(&m.hits);
+            let hits = serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into());
+            (m.watch, hits, m.hits.len())
         })
         .collect();
     // Only the fingerprint is kept: the shingles it came from would outweigh the item.

@@ -288,3 +288,38 @@ fn an_article_carried_by_two_feeds_keeps_its_first_feeds_version() {
     assert_eq!(s.edited, 1);
     assert_eq!(title(&store), "Palmyre reprise par l'armée");
 }
+
+#[test]
+fn a_match_stores_a_few_dozen_hits_and_counts_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, matcher, mut store) = setup(dir.path());
+    let ctx = MatchContext::new(&matcher, &cfg);
+    let f1 = store.feed_state("f1").unwrap().unwrap();
+    let mut long = item(Some("a"), "http://ex.org/a", "Palmyre");
+    long.content = "Palmyre, encore Palmyre. ".repeat(500);
+    let s = ingest(
+        &mut store,
+        &cfg.feeds[0],
+        f1.id,
+        false,
+        &[long],
+        &ctx,
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(s.matches, 1);
+    let (hits, count): (String, i64) = store
+        .conn
+        .query_row("SELECT hits, hit_count FROM matches", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let stored: Vec<serde_json::Value> = serde_json::from_str(&hits).unwrap();
+    // The title's one hit, and the first of the content's thousand.
+    assert_eq!(
+        stored.len(),
+        1 + crate::ingest::prepare::STORED_HITS_PER_FIELD
+    );
+    assert_eq!(count, 1001);
+    assert_eq!(stored[0]["field"], "title");
+}

@@ -257,11 +257,12 @@ fn record(
         }
     };
     let quiet = first_poll && identify::is_backfill(item.published, now, ctx.config.backfill);
-    for (w, hits) in &p.matches {
+    for (w, hits, count) in &p.matches {
         let Some(watch) = ctx.watches.get(*w) else {
             continue;
         };
-        let Some(match_id) = record_match(tx, &watch.name, up.article_id, hits, now)? else {
+        let Some(match_id) = record_match(tx, &watch.name, up.article_id, hits, *count, now)?
+        else {
             continue;
         };
         stats.matches += 1;

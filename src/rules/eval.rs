@@ -185,7 +185,11 @@ fn positions(code: &Code, leaves: Span, ctx: &mut Ctx, v: &mut Vec<(u8, u32, usi
 }
 
 /// NEAR/distance(left, right): two different hits in the same field whose first words are at
-/// most `distance` counted words apart (adjacent words are 1 apart).
+/// most `distance` counted words apart (adjacent words are 1 apart). The hits reported are
+/// every hit of either side that has a partner on the other: each side is searched for a
+/// partner of each hit of the other (a binary search and, as a rule, one step), so time and
+/// memory grow with the hits, never with the pairs (an article of «alpha beta» repeated
+/// has millions of pairs within `NEAR/1000`).
 fn near(
     code: &Code,
     ctx: &mut Ctx,
@@ -201,29 +205,50 @@ fn near(
     positions(code, left, ctx, &mut a);
     if !a.is_empty() {
         positions(code, right, ctx, &mut b);
-        b.sort_unstable();
     }
+    a.sort_unstable();
+    b.sort_unstable();
     let mut found = false;
-    'outer: for &(field, w, i) in &a {
-        let from = b.partition_point(|&(f, v, _)| (f, v) < (field, w.saturating_sub(distance)));
-        for &(f, v, j) in &b[from..] {
-            if f != field || v > w.saturating_add(distance) {
-                break;
+    for (mine, theirs) in [(&a, &b), (&b, &a)] {
+        for &(field, w, i) in mine.iter() {
+            if has_partner(ctx, theirs, field, w, i, distance) {
+                found = true;
+                match out.as_deref_mut() {
+                    None => break,
+                    Some(o) => o.push(i),
+                }
             }
-            let (hi, hj) = (ctx.hit(i), ctx.hit(j));
-            if (hi.start, hi.end) == (hj.start, hj.end) {
-                continue;
-            }
-            found = true;
-            match out.as_deref_mut() {
-                None => break 'outer,
-                Some(o) => o.extend([i, j]),
-            }
+        }
+        if found && out.is_none() {
+            break;
         }
     }
     ctx.s.near_a = a;
     ctx.s.near_b = b;
     found
+}
+
+/// Whether `others` (sorted) holds a hit in `field` within `distance` words of word `w`
+/// that is not hit `i` itself (the same text matched by both sides).
+fn has_partner(
+    ctx: &mut Ctx,
+    others: &[(u8, u32, usize)],
+    field: u8,
+    w: u32,
+    i: usize,
+    distance: u32,
+) -> bool {
+    let from = others.partition_point(|&(f, v, _)| (f, v) < (field, w.saturating_sub(distance)));
+    for &(f, v, j) in &others[from..] {
+        if f != field || v > w.saturating_add(distance) {
+            return false;
+        }
+        let (hi, hj) = (ctx.hit(i), ctx.hit(j));
+        if (hi.start, hi.end) != (hj.start, hj.end) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Turn hit indices into sorted, deduplicated [`Hit`]s over the original texts. Original

@@ -77,6 +77,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0006_health.sql")),
     M::up(include_str!("../../migrations/0007_pages.sql")),
     M::up(include_str!("../../migrations/0008_retired.sql")),
+    M::up(include_str!("../../migrations/0009_hit_count.sql")),
 ];
 
 pub struct Store {

@@ -17,12 +17,13 @@ pub fn record_match(
     watch: &str,
     article_id: i64,
     hits_json: &str,
+    hit_count: usize,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
     let n = tx.exec(
-        "INSERT INTO matches (watch, article_id, hits, matched_at) VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO matches (watch, article_id, hits, matched_at, hit_count) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (watch, article_id) DO NOTHING",
-        params![watch, article_id, hits_json, to_ts(now)],
+        params![watch, article_id, hits_json, to_ts(now), hit_count as i64],
     )?;
     Ok((n == 1).then(|| tx.last_insert_rowid()))
 }

@@ -189,3 +189,31 @@ async fn hostile_servers_cost_only_their_own_feed() {
         "peak RSS grew by {growth_mb} MB ({base_peak} kB → {peak} kB)"
     );
 }
+
+/// An article built to make NEAR expensive: 275 KB of «alpha beta» against
+/// `NEAR/1000(alpha, beta)`, every hit within reach of a thousand others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_near_query_on_a_hostile_article_stays_within_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = "[[watch]]\nname = \"n\"\nquery = 'NEAR/1000(alpha, beta)'\n";
+    let cfg = write_config(dir.path(), "rules = [\"rules.toml\"]\n", rules);
+    let small = dir.path().join("small.txt");
+    std::fs::write(&small, "Titre\n\nalpha beta").unwrap();
+    let (out, base) = vigie_measured(&cfg, &["rules", "test", &small.to_string_lossy()]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let article = dir.path().join("hostile.txt");
+    std::fs::write(
+        &article,
+        format!("Titre\n\n{}", "alpha beta ".repeat(25_000)),
+    )
+    .unwrap();
+    let (out, peak) = vigie_measured(&cfg, &["rules", "test", &article.to_string_lossy()]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("  n: «alpha»"),
+        "{}",
+        stdout(&out).chars().take(300).collect::<String>()
+    );
+    eprintln!("NEAR/1000 over 275 KB: peak RSS {peak} kB (a tiny article: {base} kB)");
+    assert!(peak < 100 * 1024, "peak RSS {peak} kB");
+}

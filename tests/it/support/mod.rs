@@ -244,10 +244,16 @@ pub fn free_port() -> u16 {
 /// (measuring the test process instead would count the test servers and the other tests
 /// running in parallel).
 pub async fn poll_measured(cfg: &Path) -> (std::process::Output, u64) {
+    vigie_measured(cfg, &["poll"]).await
+}
+
+/// Run `vigie ARGS` and return its output and its peak resident memory in kB (see
+/// [`poll_measured`]).
+pub async fn vigie_measured(cfg: &Path, args: &[&str]) -> (std::process::Output, u64) {
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
         .arg("-c")
         .arg(cfg)
-        .arg("poll")
+        .args(args)
         .env_remove("VIGIE_CONFIG")
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::piped())
