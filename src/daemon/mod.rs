@@ -17,6 +17,7 @@ pub mod reload;
 pub mod server;
 pub mod systemd;
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,11 +25,12 @@ use std::time::Duration;
 use chrono::Utc;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use crate::config::{self, Config};
 use crate::deliver::{self, DeliverError, Mailer};
 use crate::fetch::Fetcher;
-use crate::ingest::{FeedReport, Runtime, poll_feeds, poll_feeds_with};
+use crate::ingest::{FeedReport, Limits, Runtime, poll_feeds, poll_feeds_limited};
 use crate::rules::Matcher;
 use crate::store::{Store, StoreHandle};
 use server::Health;
@@ -144,17 +146,23 @@ impl Controls {
     }
 }
 
-/// Run until `shutdown` resolves. A cycle in progress when it does is given up to
-/// `grace` to finish; the database stays consistent either way (every write is a
-/// transaction), so an interrupted cycle is simply redone at the next start. A reload
-/// request takes effect between cycles: the new configuration replaces the old one only
-/// if it is entirely valid.
+/// Run until `shutdown` resolves. Feeds are polled continuously: each loop starts the
+/// feeds that have fallen due and are not already being polled (a poll of its own, under
+/// request limits shared by all), delivers what is due, and sleeps until the next feed is
+/// due, a poll ends, a reload is asked for or [`tick`] has passed — it never waits for a
+/// poll to end, so one slow feed holds no other back and a reload applies between two
+/// feeds. Liveness is that loop going round (the heartbeat), not polls ending. At shutdown,
+/// polls in flight are given up to `grace` to finish; the database stays consistent
+/// either way (every write is a transaction), so an interrupted poll is redone at the
+/// next start.
 pub async fn run(
     mut rt: Runtime,
     mut ctl: Controls,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
-    let health = Arc::new(Health::new(rt.store.clone(), stale_after(&rt)));
+    let watchdog = systemd::watchdog_interval();
+    let tick = tick(watchdog);
+    let health = Arc::new(Health::new(rt.store.clone(), stale_after(watchdog, tick)));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     if let Some(srv) = &rt.config.server {
         let listener = server::bind(&srv.listen).await?;
@@ -173,49 +181,71 @@ pub async fn run(
     );
     systemd::ready();
     systemd::spawn_watchdog(health.clone(), stop_rx.clone());
-    let mut housekeeping = maintenance::Schedule::default();
+    let (chores_tx, mut chores_rx) = mpsc::unbounded_channel::<()>();
+    let mut chores = Chores::new(chores_tx);
+    // Whether something happened since the last round of chores (a poll ended, time
+    // passed, a reload): a round that ends wakes the loop without starting another.
+    let mut want_chores = true;
+    let mut limits = limits_of(&rt);
+    let mut in_flight: HashSet<String> = HashSet::new();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
+    let mut polls = JoinSet::new();
     tokio::pin!(shutdown);
     let result = loop {
         health.beat();
-        let wait = {
-            let cycle = cycle(&rt);
-            tokio::pin!(cycle);
-            tokio::select! {
-                r = &mut cycle => match r {
-                    Ok(w) => w,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cycle failed; retrying shortly");
-                        Duration::from_secs(5)
-                    }
-                },
-                () = &mut shutdown => {
-                    tracing::info!("shutting down; letting in-flight work finish");
-                    systemd::stopping();
-                    if tokio::time::timeout(ctl.grace, cycle).await.is_err() {
-                        tracing::warn!("in-flight work did not finish within {:?}; it will be redone at the next start", ctl.grace);
-                    }
-                    break Ok(());
-                }
-            }
+        while let Ok(name) = done_rx.try_recv() {
+            in_flight.remove(&name);
+        }
+        let now = Utc::now();
+        if let Err(e) = start_due(&rt, &limits, &mut in_flight, &done_tx, &mut polls, now).await {
+            tracing::error!(error = %e, "reading the feeds' schedule failed; retrying shortly");
+        }
+        if want_chores && chores.start(&rt).await {
+            want_chores = false;
+        }
+        systemd::status(&maintenance::status_line(&rt, Utc::now()).await);
+        let wait = match rt.store.call(move |s| s.next_due_after(now)).await {
+            Ok(next) => next.map_or(tick, |t| {
+                (t - Utc::now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .clamp(Duration::from_millis(250), tick)
+            }),
+            Err(_) => tick.min(Duration::from_secs(5)),
         };
-        health.beat();
         tracing::debug!(
-            seconds = wait.as_secs(),
+            seconds = wait.as_secs_f64(),
+            in_flight = in_flight.len(),
             "sleeping until the next feed is due"
         );
-        maintenance::run_due(&rt, &mut housekeeping, Utc::now()).await;
-        systemd::status(&maintenance::status_line(&rt, Utc::now()).await);
         tokio::select! {
-            () = tokio::time::sleep(wait) => {}
+            () = tokio::time::sleep(wait) => want_chores = true,
+            Some(name) = done_rx.recv() => {
+                in_flight.remove(&name);
+                want_chores = true;
+                // Feeds of one poll end together: deliver for a few at once.
+                tokio::time::sleep(Duration::from_millis(200).min(tick)).await;
+            }
+            Some(()) = chores_rx.recv() => {}
+            Some(_) = polls.join_next(), if !polls.is_empty() => {}
             Some(()) = ctl.reload_rx.recv() => {
+                want_chores = true;
                 if let Some(new) = reload(&rt).await {
                     rt = new;
+                    limits = limits_of(&rt);
                     watch = start_watch(&rt, &ctl.reload_tx);
                 }
             }
             () = &mut shutdown => {
-                tracing::info!("shutting down");
+                tracing::info!(in_flight = in_flight.len(), "shutting down; letting in-flight polls finish");
                 systemd::stopping();
+                let finish = async {
+                    while polls.join_next().await.is_some() {}
+                    chores.finish().await;
+                };
+                if tokio::time::timeout(ctl.grace, finish).await.is_err() {
+                    tracing::warn!("in-flight polls did not finish within {:?}; they will be redone at the next start", ctl.grace);
+                }
                 break Ok(());
             }
         }
@@ -225,9 +255,104 @@ pub async fn run(
     result
 }
 
-/// The scheduler is stuck when silent for longer than a slow cycle could take.
-fn stale_after(rt: &Runtime) -> Duration {
-    (rt.config.poll.timeout * 4).max(Duration::from_secs(300))
+/// Start a poll of the feeds due at `now` that are configured and not being polled.
+async fn start_due(
+    rt: &Runtime,
+    limits: &Arc<Limits>,
+    in_flight: &mut HashSet<String>,
+    done: &mpsc::UnboundedSender<String>,
+    polls: &mut JoinSet<()>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), DaemonError> {
+    let due = rt.store.call(move |s| s.due_feeds(now)).await?;
+    let due: Vec<String> = due
+        .into_iter()
+        .filter(|n| rt.config.feed(n).is_some() && !in_flight.contains(n))
+        .collect();
+    if due.is_empty() {
+        return Ok(());
+    }
+    in_flight.extend(due.iter().cloned());
+    let (rt, limits, done) = (rt.clone(), limits.clone(), done.clone());
+    polls.spawn(async move {
+        poll_feeds_limited(&rt, &limits, &due, now, |r| {
+            metrics::record_poll(r);
+            let _ = done.send(r.name.clone());
+        })
+        .await;
+    });
+    Ok(())
+}
+
+/// Delivery and housekeeping, in a task of their own so that a slow mail server never
+/// holds the scheduler back; one round at a time (a round still running is not doubled).
+struct Chores {
+    running: Option<tokio::task::JoinHandle<maintenance::Schedule>>,
+    schedule: Option<maintenance::Schedule>,
+    /// Told when a round ends.
+    ended: mpsc::UnboundedSender<()>,
+}
+
+impl Chores {
+    fn new(ended: mpsc::UnboundedSender<()>) -> Chores {
+        Chores {
+            running: None,
+            schedule: None,
+            ended,
+        }
+    }
+
+    /// Start a round (deliver what is due, then the housekeeping that is due), unless one
+    /// is still running; whether one was started.
+    async fn start(&mut self, rt: &Runtime) -> bool {
+        if let Some(h) = self.running.take_if(|h| h.is_finished()) {
+            self.schedule = h.await.ok();
+        }
+        if self.running.is_some() {
+            return false;
+        }
+        let mut schedule = self.schedule.take().unwrap_or_default();
+        let (rt, ended) = (rt.clone(), self.ended.clone());
+        self.running = Some(tokio::spawn(async move {
+            if let Err(e) =
+                deliver::deliver_due(&rt.store, &rt.mailer, &rt.config, Utc::now()).await
+            {
+                tracing::error!(error = %e, "delivery failed; retrying shortly");
+            }
+            maintenance::run_due(&rt, &mut schedule, Utc::now()).await;
+            let _ = ended.send(());
+            schedule
+        }));
+        true
+    }
+
+    /// Wait for the round in progress, if any.
+    async fn finish(&mut self) {
+        if let Some(h) = self.running.take() {
+            self.schedule = h.await.ok();
+        }
+    }
+}
+
+fn limits_of(rt: &Runtime) -> Arc<Limits> {
+    Arc::new(Limits::new(
+        rt.config.poll.concurrency,
+        rt.config.poll.per_host,
+    ))
+}
+
+/// The longest the scheduler sleeps: 30 s, or a quarter of systemd's watchdog interval,
+/// so that its heartbeat is always fresh for the watchdog while it is alive.
+fn tick(watchdog: Option<Duration>) -> Duration {
+    let max = Duration::from_secs(30);
+    watchdog.map_or(max, |w| (w / 4).clamp(Duration::from_millis(100), max))
+}
+
+/// The scheduler is stuck when its loop has not gone round for this long: systemd's
+/// watchdog interval when it has one (the loop goes round at least four times in it),
+/// else four ticks.
+fn stale_after(watchdog: Option<Duration>, tick: Duration) -> Duration {
+    watchdog.unwrap_or(tick * 4)
 }
 
 fn start_watch(rt: &Runtime, tx: &mpsc::Sender<()>) -> Option<reload::FileWatch> {
@@ -274,24 +399,4 @@ async fn reload(old: &Runtime) -> Option<Runtime> {
             None
         }
     }
-}
-
-/// One cycle: poll the feeds that are due, then build the digests that are due (a
-/// digest missed while the daemon was down is due at its first cycle) and send every
-/// email due — alerts, digests, flood summaries whose hour ended; return how long to
-/// sleep before the next one (until the next feed is due, between 1 s and 30 s).
-async fn cycle(rt: &Runtime) -> Result<Duration, DaemonError> {
-    let now = Utc::now();
-    let due = rt.store.call(move |s| s.due_feeds(now)).await?;
-    let due: Vec<String> = due
-        .into_iter()
-        .filter(|n| rt.config.feed(n).is_some())
-        .collect();
-    if !due.is_empty() {
-        poll_feeds_with(rt, &due, now, metrics::record_poll).await;
-    }
-    deliver::deliver_due(&rt.store, &rt.mailer, &rt.config, Utc::now()).await?;
-    let next = rt.store.call(|s| s.next_due()).await?;
-    let wait = next.map_or(30, |t| (t - Utc::now()).num_seconds().clamp(1, 30));
-    Ok(Duration::from_secs(wait as u64))
 }

@@ -27,6 +27,11 @@ pub fn status(line: &str) {
     send(&[NotifyState::Status(line)]);
 }
 
+/// systemd's watchdog interval for this service (`WatchdogSec=`), if it has one.
+pub fn watchdog_interval() -> Option<std::time::Duration> {
+    sd_notify::watchdog_enabled()
+}
+
 /// Ping the watchdog at half its interval while the scheduler is alive, until `stop`.
 pub fn spawn_watchdog(health: Arc<Health>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let Some(interval) = sd_notify::watchdog_enabled() else {

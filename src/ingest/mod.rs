@@ -12,7 +12,7 @@
 //! stored; CPU work (parsing, matching) runs on blocking threads; the store lock is never
 //! held across an `.await`.
 
-mod limits;
+pub mod limits;
 pub mod pages;
 mod poll;
 pub mod prepare;
@@ -35,7 +35,7 @@ use crate::fetch::Fetcher;
 use crate::rules::Matcher;
 use crate::store::StoreHandle;
 use crate::store::feeds::FeedState;
-use limits::Limits;
+pub use limits::Limits;
 use pages::Pages;
 use writer::{Flight, spawn_writer};
 
@@ -77,12 +77,24 @@ pub async fn poll_feeds_with(
     rt: &Runtime,
     names: &[String],
     now: DateTime<Utc>,
-    mut on_done: impl FnMut(&FeedReport),
+    on_done: impl FnMut(&FeedReport),
 ) -> Vec<FeedReport> {
     let limits = Arc::new(Limits::new(
         rt.config.poll.concurrency,
         rt.config.poll.per_host,
     ));
+    poll_feeds_limited(rt, &limits, names, now, on_done).await
+}
+
+/// As [`poll_feeds_with`], under request limits shared with other polls running at the
+/// same time (the daemon starts feeds as they fall due, while others are still polled).
+pub async fn poll_feeds_limited(
+    rt: &Runtime,
+    limits: &Arc<Limits>,
+    names: &[String],
+    now: DateTime<Utc>,
+    mut on_done: impl FnMut(&FeedReport),
+) -> Vec<FeedReport> {
     let pages = Arc::new(Pages::new(limits.clone()));
     let mut tasks = JoinSet::new();
     let writer = spawn_writer(rt);

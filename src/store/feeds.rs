@@ -151,6 +151,18 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The earliest next poll among enabled feeds after `now` (feeds already due are
+    /// being polled, or about to be).
+    pub fn next_due_after(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let t: Option<i64> = self.conn.query_row(
+            "SELECT MIN(next_poll_at) FROM feeds
+             WHERE disabled IS NULL AND retired_at IS NULL AND next_poll_at > ?1",
+            [to_ts(now)],
+            |r| r.get(0),
+        )?;
+        Ok(t.map(from_ts))
+    }
+
     /// The earliest next poll among enabled feeds.
     pub fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
         let t: Option<i64> = self.conn.query_row(

@@ -396,3 +396,102 @@ async fn a_feed_removed_by_a_reload_no_longer_wakes_the_daemon() {
     assert!(!list.contains("quick"), "{list}");
     assert!(stop(d).await.success());
 }
+
+/// A feed that takes longer than systemd's watchdog interval: the other feeds are polled
+/// on their interval meanwhile, the watchdog keeps being pinged, /healthz says ok, and a
+/// reload takes effect before the slow feed is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_feed_holds_nothing_back_and_the_watchdog_keeps_being_fed() {
+    use tokio::net::UnixDatagram;
+    let (http, smtp) = (HttpServer::start().await, SmtpServer::start().await);
+    let dir = tempfile::tempdir().unwrap();
+    publish(&http, &[("a", "Palmyre : premier article")]);
+    let slow = Route {
+        delay: Some(Duration::from_secs(10)),
+        ..Route::ok("application/rss+xml", rss("slow", &[], "UTF-8"))
+    };
+    http.route("/slow.xml", slow);
+    for path in ["/quick.xml", "/late.xml"] {
+        http.route(
+            path,
+            Route::ok("application/rss+xml", rss(path, &[], "UTF-8")),
+        );
+    }
+    let port = free_port();
+    let feed = |name: &str, path: &str, interval: &str| {
+        format!(
+            "[[feed]]\nname = \"{name}\"\nurl = \"{}\"\ninterval = \"{interval}\"\nfulltext = \"never\"\n",
+            http.url(path)
+        )
+    };
+    let main = format!(
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n[server]\nlisten = \"127.0.0.1:{port}\"\n\
+         [poll]\ninterval = \"1h\"\ntimeout = \"20s\"\n{}{}{}\n{}",
+        feed("slow", "/slow.xml", "1h"),
+        feed("quick", "/quick.xml", "1s"),
+        feeds_toml(&[("fil", http.url("/feed.xml"))]),
+        smtp_toml(smtp.addr.port())
+    );
+    let cfg = write_config(dir.path(), &main, PALMYRE);
+    // systemd's side of sd_notify: a datagram socket, and a 4 s watchdog (systemd would
+    // kill the service after 4 s without a ping).
+    let sock_path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&sock_path).unwrap();
+    let pings = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Instant>::new()));
+    let p = pings.clone();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = notify.recv(&mut buf).await {
+            if String::from_utf8_lossy(&buf[..n]).contains("WATCHDOG=1") {
+                p.lock().unwrap().push(Instant::now());
+            }
+        }
+    });
+    let env = [
+        ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
+        ("WATCHDOG_USEC", "4000000"),
+    ];
+    let d = spawn_vigie_env(&cfg, &["run"], "info", &env);
+    assert!(
+        eventually(20, || http.hits("/slow.xml") == 1).await,
+        "{}",
+        d.log()
+    );
+    let slow_asked = Instant::now();
+    let quick_then = http.hits("/quick.xml");
+
+    // A reload while the slow feed is on its way: a feed added is polled at once.
+    std::fs::write(&cfg, format!("{main}\n{}", feed("late", "/late.xml", "1h"))).unwrap();
+    assert!(
+        eventually(6, || http.hits("/late.xml") == 1).await,
+        "the reload waited:\n{}",
+        d.log()
+    );
+    assert!(!d.log().contains("feed=slow new="), "{}", d.log());
+    let (status, body) = get(&format!("http://127.0.0.1:{port}/healthz")).await;
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+
+    // Until the slow feed is done, the quick one keeps its 1 s interval.
+    assert!(
+        eventually(15, || d.log().contains("feed=slow new=")).await,
+        "{}",
+        d.log()
+    );
+    let slow_took = slow_asked.elapsed();
+    let quick_polls = http.hits("/quick.xml") - quick_then;
+    assert!(
+        quick_polls >= 4,
+        "quick polled {quick_polls} times while slow took {slow_took:?}"
+    );
+    // The watchdog was pinged all along, never 4 s apart.
+    let pings = pings.lock().unwrap().clone();
+    let during: Vec<&Instant> = pings.iter().filter(|t| **t >= slow_asked).collect();
+    assert!(during.len() >= 3, "{} pings in {slow_took:?}", during.len());
+    let longest = during
+        .windows(2)
+        .map(|w| w[1].duration_since(*w[0]))
+        .max()
+        .unwrap_or_default();
+    assert!(longest < Duration::from_secs(4), "pings {longest:?} apart");
+    assert!(stop(d).await.success());
+}

@@ -192,6 +192,11 @@ pub fn spawn_vigie(cfg: &Path, args: &[&str]) -> Running {
 
 /// As [`spawn_vigie`], with this `RUST_LOG` filter.
 pub fn spawn_vigie_logging(cfg: &Path, args: &[&str], filter: &str) -> Running {
+    spawn_vigie_env(cfg, args, filter, &[])
+}
+
+/// As [`spawn_vigie_logging`], with these environment variables set too.
+pub fn spawn_vigie_env(cfg: &Path, args: &[&str], filter: &str, env: &[(&str, &str)]) -> Running {
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
         .arg("-c")
@@ -199,6 +204,7 @@ pub fn spawn_vigie_logging(cfg: &Path, args: &[&str], filter: &str) -> Running {
         .args(args)
         .env_remove("VIGIE_CONFIG")
         .env("RUST_LOG", filter)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
