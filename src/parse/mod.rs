@@ -12,6 +12,7 @@ pub mod charset;
 pub mod html;
 pub mod opml;
 pub mod page;
+pub mod repair;
 
 use chrono::{DateTime, Utc};
 
@@ -19,6 +20,8 @@ use chrono::{DateTime, Utc};
 pub enum ParseError {
     #[error("not a feed: {0}")]
     Feed(String),
+    #[error("the document lists {0} items, none of them in a form vigie reads")]
+    Unread(usize),
 }
 
 /// One item of a feed, reduced to plain text.
@@ -44,16 +47,35 @@ pub struct Feed {
 /// (`http_charset`) is applied when the document does not declare its own.
 pub fn parse_feed(bytes: &[u8], http_charset: Option<&str>) -> Result<Feed, ParseError> {
     let bytes = charset::to_parseable(bytes, http_charset);
+    // UTF-8 by construction; were it not, the repairs are skipped and feed-rs says why.
+    let repaired = match std::str::from_utf8(&bytes) {
+        Ok(text) => match repair::repair(text) {
+            std::borrow::Cow::Borrowed(_) => None,
+            std::borrow::Cow::Owned(fixed) => Some(fixed),
+        },
+        Err(_) => None,
+    };
+    let doc: &[u8] = repaired.as_deref().map_or(&bytes, str::as_bytes);
     let parser = feed_rs::parser::Builder::new()
         // An empty id means "none given": identity falls back to link, then hash.
         .id_generator(|_, _, _| String::new())
         .timestamp_parser(timestamp)
         .build();
     let feed = parser
-        .parse(bytes.as_ref())
+        .parse(doc)
         .map_err(|e| ParseError::Feed(e.to_string()))?;
     let title = feed.title.map(|t| html::one_line(&t.content));
-    let items = feed.entries.into_iter().map(item_from_entry).collect();
+    let items: Vec<Item> = feed.entries.into_iter().map(item_from_entry).collect();
+    // A document with items in it that yields none is not an empty feed: say so.
+    if items.is_empty() {
+        let listed = ["<item", "<entry"]
+            .iter()
+            .map(|tag| memchr::memmem::find_iter(doc, tag.as_bytes()).count())
+            .sum::<usize>();
+        if listed > 0 {
+            return Err(ParseError::Unread(listed));
+        }
+    }
     Ok(Feed { title, items })
 }
 
@@ -289,5 +311,54 @@ mod tests {
         assert_eq!(items[0].title, "Titre court");
         assert_eq!(items[0].content, "Le corps du texte.");
         assert_eq!(items[0].guid.as_deref(), Some("a.txt"));
+    }
+
+    #[test]
+    fn what_a_lenient_reader_reads_is_read() {
+        let rss = |item: &str| {
+            format!(
+                "<rss version=\"2.0\"><channel><title>c</title><item><guid>1</guid>{item}</item></channel></rss>"
+            )
+        };
+        // A bare ampersand in a link, an undefined HTML entity without a DTD, stray controls.
+        let f = parse_feed(
+            rss("<link>http://ex.org/a?x=1&y=2</link><title>Alep\u{0b}&nbsp;Homs</title>")
+                .as_bytes(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(f.items[0].link.as_deref(), Some("http://ex.org/a?x=1&y=2"));
+        assert_eq!(f.items[0].title, "Alep Homs");
+        // `<rss>` without a version; RSS 0.9 (heise.rdf); an empty media:description.
+        let bare =
+            "<rss><channel><title>c</title><item><title>Palmyre</title></item></channel></rss>";
+        assert_eq!(parse_feed(bare.as_bytes(), None).unwrap().items.len(), 1);
+        let rss09 = "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://my.netscape.com/rdf/simple/0.9/\">\
+            <channel><title>heise</title><link>http://heise.de/</link><description>d</description></channel>\
+            <item><title>Palmyre</title><link>http://heise.de/1</link></item><item><title>Alep</title><link>http://heise.de/2</link></item></rdf:RDF>";
+        assert_eq!(parse_feed(rss09.as_bytes(), None).unwrap().items.len(), 2);
+        let media = rss("<title>Palmyre</title><media:description></media:description>").replace(
+            "<rss ",
+            "<rss xmlns:media=\"http://search.yahoo.com/mrss/\" ",
+        );
+        assert_eq!(parse_feed(media.as_bytes(), None).unwrap().items.len(), 1);
+        // Atom 0.3.
+        let atom03 = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><title>t</title>\
+            <entry><title type=\"text/plain\">Palmyre</title><id>urn:1</id><issued>2004-01-01T00:00:00Z</issued>\
+            <content type=\"text/html\" mode=\"escaped\">&lt;p&gt;Alep&lt;/p&gt;</content></entry></feed>";
+        let f = parse_feed(atom03.as_bytes(), None).unwrap();
+        assert_eq!(
+            (f.items[0].title.as_str(), f.items[0].content.as_str()),
+            ("Palmyre", "Alep")
+        );
+        assert!(f.items[0].published.is_some());
+        // Items that cannot be read are an error that says so, not an empty feed.
+        let unreadable = "<rss version=\"2.0\"><channel><title>c</title></channel><item><title>x</title></item></rss>";
+        match parse_feed(unreadable.as_bytes(), None) {
+            Err(e) => assert!(e.to_string().contains("lists 1 items"), "{e}"),
+            Ok(f) => assert!(!f.items.is_empty(), "silently empty"),
+        }
+        let empty = "<rss version=\"2.0\"><channel><title>c</title></channel></rss>";
+        assert!(parse_feed(empty.as_bytes(), None).unwrap().items.is_empty());
     }
 }

@@ -331,3 +331,92 @@ fn feedparser_encoding_cases_decode_to_the_right_text() {
         failures.len()
     );
 }
+
+/// Lenient reading (contract §7): on the 518 captures of real news feeds, vigie reads at
+/// least as many items from each file as feedparser (the reference counts are in
+/// `tests/fixtures/feedparser-counts.tsv`, made by `tools/feedparser-counts/count.py`),
+/// and a file it reads nothing from says why.
+#[test]
+#[ignore = "needs VIGIE_CORPORA; run by .ci/run"]
+fn real_feeds_yield_at_least_as_many_items_as_feedparser_reads() {
+    let root = corpora().join("real/feeds");
+    let reference = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/feedparser-counts.tsv"),
+    )
+    .unwrap();
+    let (mut ours, mut theirs, mut files) = (0usize, 0usize, 0usize);
+    let mut fewer = Vec::new();
+    for line in reference.lines().skip(1) {
+        let mut cols = line.split('\t');
+        let (Some(path), Some(n)) = (cols.next(), cols.next()) else {
+            continue;
+        };
+        let expected: usize = n.parse().unwrap();
+        let bytes = std::fs::read(root.join(path)).unwrap();
+        let got = match parse_feed(&bytes, None) {
+            Ok(feed) => feed.items.len(),
+            Err(e) => {
+                assert!(
+                    !e.to_string().is_empty(),
+                    "{path}: an error without a cause"
+                );
+                0
+            }
+        };
+        files += 1;
+        ours += got;
+        theirs += expected;
+        if got < expected {
+            let why = parse_feed(&bytes, None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            fewer.push(format!("{path}: {got} < {expected} {why}"));
+        }
+    }
+    eprintln!("{files} real feeds: vigie read {ours} items, feedparser {theirs}");
+    assert_eq!(files, 518);
+    assert!(
+        fewer.is_empty(),
+        "{} files yield fewer items than in feedparser:\n{}",
+        fewer.len(),
+        fewer.join("\n")
+    );
+}
+
+/// Atom 0.3 (`xmlns="http://purl.org/atom/ns#"`, hundreds of the feedparser suite's
+/// files): a document with entries yields them.
+#[test]
+#[ignore = "needs VIGIE_CORPORA; run by .ci/run"]
+fn atom_03_documents_yield_their_entries() {
+    let root = corpora().join("feedparser");
+    let (mut documents, mut read, mut entries) = (0, 0, 0);
+    let mut unread = Vec::new();
+    for f in files_under(&root) {
+        let bytes = std::fs::read(&f).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        if !text.contains("http://purl.org/atom/ns#") || !text.contains("<entry") {
+            continue;
+        }
+        documents += 1;
+        match parse_feed(&bytes, None) {
+            Ok(feed) if !feed.items.is_empty() => {
+                read += 1;
+                entries += feed.items.len();
+            }
+            other => unread.push(format!(
+                "{}: {:?}",
+                f.display(),
+                other.map(|f| f.items.len())
+            )),
+        }
+    }
+    eprintln!("Atom 0.3 documents with entries: {documents}, read {read} ({entries} entries)");
+    assert!(documents > 300, "{documents}");
+    assert!(
+        unread.is_empty(),
+        "{} unread:\n{}",
+        unread.len(),
+        unread.join("\n")
+    );
+}
