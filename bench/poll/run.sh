@@ -8,9 +8,11 @@
 #   3. vigie alone: 10,000 feeds x 10 items in one cycle.
 # and prints the ratios against the targets. Installs newsboat (apt-get) and rss2email
 # (pip) when missing. Each figure is the median of RUNS runs (default 3; peak memory: the
-# largest of them). Usage: [RUNS=n] bench/poll/run.sh [--quick | --pages]
+# largest of them). Usage: [RUNS=n] [VIGIE=path] bench/poll/run.sh [--quick | --pages | --vigie]
 #   --quick skips 10,000 feeds; --pages measures only vigie's first poll without and with
-#   article pages (fulltext = "always", every item's page served on loopback).
+#   article pages (fulltext = "always", every item's page served on loopback); --vigie
+#   only vigie's first and unchanged polls. VIGIE=path measures that binary instead of
+#   this tree's (with VIGIE_BEFORE_FULLTEXT=1 for one older than the `fulltext` key).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -24,7 +26,7 @@ QUICK=${1:-}
 
 need() { command -v "$1" >/dev/null 2>&1; }
 [ -x /usr/bin/time ] || { echo "needs GNU time (/usr/bin/time): apt-get install time" >&2; exit 1; }
-if [ "$QUICK" != "--pages" ]; then
+if [ "$QUICK" != "--pages" ] && [ "$QUICK" != "--vigie" ]; then
     if ! need newsboat; then
         echo "== installing newsboat (apt-get)"
         (apt-get install -y newsboat >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y newsboat >/dev/null; }) \
@@ -38,11 +40,13 @@ if [ "$QUICK" != "--pages" ]; then
 fi
 
 WORK=$(mktemp -d)
-echo "== building vigie (release) and the feed server"
-cargo build --release --quiet
-# Wherever cargo builds (CARGO_TARGET_DIR, a .cargo/config's build.target-dir, or ./target).
-TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-VIGIE=$TARGET/release/vigie
+if [ -z "${VIGIE:-}" ]; then
+    echo "== building vigie (release) and the feed server"
+    cargo build --release --quiet
+    # Wherever cargo builds (CARGO_TARGET_DIR, a .cargo/config's build.target-dir, or ./target).
+    TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    VIGIE=$TARGET/release/vigie
+fi
 rustc -O --edition 2021 -o "$WORK/server" "$HERE/server.rs"
 
 PIDS=()
@@ -87,6 +91,7 @@ echo "== $FEEDS feeds x $ITEMS items on 127.0.0.1:$PORT"
 
 mkdir -p "$WORK/vigie" "$WORK/newsboat" "$WORK/r2e"
 python3 "$HERE/feeds.py" setup --dir "$WORK/vigie" --feeds "$FEEDS" --port "$PORT" --watches 1000
+if [ -n "${VIGIE_BEFORE_FULLTEXT:-}" ]; then sed -i '/^fulltext/d' "$WORK/vigie/vigie.toml"; fi
 # Warm the server's cache so that no tool pays for content generation.
 curl -s -o /dev/null "http://127.0.0.1:$PORT/feed/0.xml" || true
 for i in $(seq 0 $((FEEDS - 1))); do echo "url = http://127.0.0.1:$PORT/feed/$i.xml"; done \
@@ -108,6 +113,7 @@ if [ "$QUICK" = "--pages" ]; then
 fi
 measure vigie-unchanged : "$VIGIE" -c "$WORK/vigie/vigie.toml" poll
 tail -1 "$WORK/out.vigie-unchanged"
+[ "$QUICK" = "--vigie" ] && exit 0
 
 cp "$WORK/vigie/urls" "$WORK/newsboat/urls"
 # Same parallelism as vigie's concurrency, so the comparison is of the tools, not of

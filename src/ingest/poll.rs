@@ -13,7 +13,7 @@ use super::pages::{self, Pages};
 use super::prepare::{Class, IngestStats, MatchContext, classify, identify_all, prepare};
 use super::schedule;
 use super::write::Batch;
-use super::writer::{Flight, Job, Writer};
+use super::writer::{Flight, Job, MATCH_BUDGET, Writer};
 use super::{Outcome, Runtime};
 use crate::config::{FeedConfig, Interval};
 use crate::fetch::{Content, FetchError, Fetched, Validators};
@@ -297,11 +297,25 @@ async fn process(
     })
     .await
     .map_err(|e| format!("matching task failed: {e}"))?;
-    // 4. The writer stores it, in one transaction with whatever other feeds are ready.
+    // 4. The writer stores it, in one transaction with whatever other feeds are ready,
+    //    once the matches waiting to be written leave room for its own.
+    let matches: usize = batch.prepared.iter().map(|p| p.matches.len()).sum();
+    let share = u32::try_from(matches.clamp(1, MATCH_BUDGET)).unwrap_or(1);
+    let budget = writer
+        .budget
+        .clone()
+        .acquire_many_owned(share)
+        .await
+        .map_err(stopped)?;
     let (reply, answer) = oneshot::channel();
     writer
         .jobs
-        .send(Job { batch, now, reply })
+        .send(Job {
+            batch,
+            now,
+            reply,
+            budget,
+        })
         .await
         .map_err(stopped)?;
     // Handed over: the next feed may be parsed while this one waits for its group.

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::Runtime;
 use super::limits::Slots;
@@ -22,6 +22,8 @@ pub(super) struct Job {
     pub(super) batch: Batch,
     pub(super) now: DateTime<Utc>,
     pub(super) reply: oneshot::Sender<Result<IngestStats, String>>,
+    /// Its share of the [`MATCH_BUDGET`], given back once its group is written.
+    pub(super) budget: OwnedSemaphorePermit,
 }
 
 /// The way to the writer, and the permits that bound how many fetched feeds are being
@@ -33,6 +35,8 @@ pub(super) struct Writer {
     /// cannot go faster than a few feeds per core anyway, so more in flight would only
     /// wait, holding memory (fetches still overlap freely).
     pub(super) working: Arc<Semaphore>,
+    /// Matches between matching and the end of their write ([`MATCH_BUDGET`]).
+    pub(super) budget: Arc<Semaphore>,
     /// How many feeds of this poll may still send a batch.
     pub(super) expected: Arc<Expected>,
     /// The way to the recorder of polls' outcomes.
@@ -143,6 +147,12 @@ pub(super) struct Flight {
     pub(super) expecting: Option<Expecting>,
 }
 
+/// Matches (of the watches on the articles) held at once between matching and the end of
+/// their write, in batches waiting for the writer and in the group it writes. Broad
+/// watches make hundreds of matches an article, and memory must not grow with them: a
+/// feed's batch waits for its share before it is queued (a share is at most the whole).
+pub(super) const MATCH_BUDGET: usize = 60_000;
+
 /// Feeds parsed and matched at once, per core.
 const WORKING_PER_CORE: usize = 4;
 /// Batches waiting for the writer. They are few because the writer is faster than the
@@ -166,6 +176,7 @@ pub(super) fn spawn_writer(rt: &Runtime) -> Writer {
     let writer = Writer {
         jobs: tx,
         working: Arc::new(Semaphore::new(cores * WORKING_PER_CORE)),
+        budget: Arc::new(Semaphore::new(MATCH_BUDGET)),
         expected: expected.clone(),
         records: spawn_recorder(rt),
     };
@@ -196,8 +207,14 @@ pub(super) fn spawn_writer(rt: &Runtime) -> Writer {
                 }
             }
             let now = jobs.iter().map(|j| j.now).max().unwrap_or_else(Utc::now);
-            let (batches, replies): (Vec<Batch>, Vec<_>) =
-                jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
+            let mut budget = Vec::with_capacity(jobs.len());
+            let (batches, replies): (Vec<Batch>, Vec<_>) = jobs
+                .into_iter()
+                .map(|j| {
+                    budget.push(j.budget);
+                    (j.batch, j.reply)
+                })
+                .unzip();
             let (config, matcher) = (rt.config.clone(), rt.matcher.clone());
             let results = rt
                 .store
@@ -207,6 +224,7 @@ pub(super) fn spawn_writer(rt: &Runtime) -> Writer {
                 })
                 .await;
             answer_each(replies, results);
+            drop(budget);
         }
     });
     writer

@@ -178,15 +178,7 @@ pub fn export(feeds: &[FeedConfig], date: chrono::DateTime<chrono::Utc>) -> Stri
 mod tests {
     use super::*;
 
-    const OPML: &str = r#"<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>
-      <outline text="Presse française">
-        <outline type="rss" text="Le Monde &amp; International" xmlUrl="https://www.lemonde.fr/international/rss_full.xml"/>
-        <outline type="rss" text="Le Monde — copie" xmlUrl="https://www.lemonde.fr/international/rss_full.xml?utm_source=opml"/>
-      </outline>
-      <outline type="rss" title="BBC World" text="bbc" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml" htmlUrl="https://bbc.co.uk"/>
-      <outline type="rss" text="broken" xmlUrl="javascript:alert(1)"/>
-      <outline text="no url"/>
-    </body></opml>"#;
+    const OPML: &str = include_str!("../../tests/fixtures/opml/sample.opml");
 
     #[test]
     fn outlines_with_urls_become_feeds_with_folder_tags() {
