@@ -148,7 +148,7 @@ fn assemble(
 }
 
 fn hits(json: &str) -> Vec<Hit> {
-    serde_json::from_str(json).unwrap_or_default()
+    crate::store::outbox::decode_hits(json)
 }
 
 /// The email of one immediate alert.

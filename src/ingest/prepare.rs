@@ -8,6 +8,7 @@ use crate::identify::{Identity, content_hash, identify};
 use crate::parse::Item;
 use crate::rules::{Document, Hit, Matcher};
 use crate::store::articles::{Carrier, carried_by, find};
+use crate::store::outbox::encode_hits;
 use crate::store::{Result, Store};
 use crate::stories::{self, Fingerprint};
 
@@ -147,8 +148,7 @@ pub fn prepare(feed: &FeedConfig, it: Identified, ctx: &MatchContext<'_>) -> Pre
                 .is_some_and(|w| w.applies_to(&feed.name, &feed.tags))
         })
         .map(|m| {
-            let kept = stored_hits(&m.hits);
-            let hits = serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into());
+            let hits = encode_hits(stored_hits(&m.hits));
             (m.watch, hits, m.hits.len())
         })
         .collect();

@@ -314,12 +314,20 @@ fn a_match_stores_a_few_dozen_hits_and_counts_them_all() {
             Ok((r.get(0)?, r.get(1)?))
         })
         .unwrap();
-    let stored: Vec<serde_json::Value> = serde_json::from_str(&hits).unwrap();
+    let stored = crate::store::outbox::decode_hits(&hits);
     // The title's one hit, and the first of the content's thousand.
     assert_eq!(
         stored.len(),
         1 + crate::ingest::prepare::STORED_HITS_PER_FIELD
     );
     assert_eq!(count, 1001);
-    assert_eq!(stored[0]["field"], "title");
+    assert_eq!(
+        (stored[0].field, stored[0].text.as_str()),
+        (crate::rules::Field::Title, "Palmyre")
+    );
+    assert!(
+        stored[1..]
+            .iter()
+            .all(|h| h.field == crate::rules::Field::Content && h.text == "Palmyre")
+    );
 }

@@ -10,6 +10,45 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::articles::{ArticleRow, article};
 use super::{Cached, Result, from_ts, to_ts};
+use crate::rules::{Field, Hit};
+
+/// One stored hit: `[field, start, end, text]`, field 0 title, 1 summary, 2 content.
+type StoredHit = (u8, usize, usize, String);
+
+/// A hit as rows have held it: compact, or keyed (rows written before the compact form).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    Compact(StoredHit),
+    Keyed(Hit),
+}
+
+/// A match's hits as they are stored: each an array `[field, start, end, text]`, about a
+/// third of the keyed JSON object (millions of rows, with broad watches).
+pub fn encode_hits<'h>(hits: impl IntoIterator<Item = &'h Hit>) -> String {
+    let compact: Vec<(u8, usize, usize, &str)> = hits
+        .into_iter()
+        .map(|h| (h.field as u8, h.start, h.end, h.text.as_str()))
+        .collect();
+    serde_json::to_string(&compact).unwrap_or_else(|_| "[]".into())
+}
+
+/// The hits of a stored match, in either form; nothing from a row that is not JSON.
+pub fn decode_hits(json: &str) -> Vec<Hit> {
+    let stored: Vec<Stored> = serde_json::from_str(json).unwrap_or_default();
+    stored
+        .into_iter()
+        .filter_map(|s| match s {
+            Stored::Keyed(h) => Some(h),
+            Stored::Compact((f, start, end, text)) => Some(Hit {
+                field: *Field::ALL.get(usize::from(f))?,
+                start,
+                end,
+                text,
+            }),
+        })
+        .collect()
+}
 
 /// Record that `watch` matched an article. `None` when it already had (no new alert).
 pub fn record_match(
@@ -314,4 +353,30 @@ pub fn retry_now(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
     )?;
     tx.commit()?;
     Ok(revived)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hits_are_stored_compact_and_read_in_either_form() {
+        let hit = |field, start, end, text: &str| Hit {
+            field,
+            start,
+            end,
+            text: text.into(),
+        };
+        let hits = vec![
+            hit(Field::Title, 0, 7, "Palmyre"),
+            hit(Field::Content, 120, 131, "al-Bayarat"),
+        ];
+        let json = encode_hits(&hits);
+        assert_eq!(json, r#"[[0,0,7,"Palmyre"],[2,120,131,"al-Bayarat"]]"#);
+        assert_eq!(decode_hits(&json), hits);
+        // A row written before the compact form.
+        let keyed = r#"[{"field":"summary","start":3,"end":9,"text":"Alep"}]"#;
+        assert_eq!(decode_hits(keyed)[0].field, Field::Summary);
+        assert!(decode_hits("not json").is_empty());
+    }
 }
