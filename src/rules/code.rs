@@ -21,6 +21,9 @@ pub(crate) struct Term {
     pub prefix: bool,
     /// Acronym rule: the original text under the pattern must have no lower-case letter.
     pub caps: bool,
+    /// Place-name rule (contract §3): in a script with capitals, the original text under
+    /// the pattern must have one («the city», «orange» are no places; «al-Raqqa» is).
+    pub capitalised: bool,
 }
 
 /// A range of one of the [`Code`] arenas.

@@ -41,6 +41,11 @@ pub(crate) struct Interner {
 impl Interner {
     /// The term for `text` (a word, a phrase, or a prefix's stem).
     fn term(&mut self, text: &str, prefix: bool) -> Result<TermId, String> {
+        self.term_as(text, prefix, false)
+    }
+
+    /// As [`Interner::term`]; `capitalised` for a place's name from the gazetteer.
+    fn term_as(&mut self, text: &str, prefix: bool, capitalised: bool) -> Result<TermId, String> {
         let folded = fold(text).text;
         let pattern = folded.trim_matches(' ');
         if !pattern.chars().any(char::is_alphanumeric) {
@@ -59,6 +64,7 @@ impl Interner {
             pattern,
             prefix,
             caps: is_acronym(text.trim()),
+            capitalised,
         };
         let next = to_u32(self.terms.len());
         let id = *self.term_ids.entry(term.clone()).or_insert(next);
@@ -89,7 +95,7 @@ impl Interner {
     fn place_names(&mut self, names: &[&str]) -> Vec<TermId> {
         let mut ids: Vec<TermId> = names
             .iter()
-            .filter_map(|name| self.term(name, false).ok())
+            .filter_map(|name| self.term_as(name, false, true).ok())
             .collect();
         ids.sort_unstable();
         ids.dedup();

@@ -337,6 +337,16 @@ impl Matcher {
                     continue;
                 }
             }
+            if term.capitalised {
+                let r = folded.original_range(start, end);
+                let written = original.get(r).unwrap_or_default();
+                // Lower-case letters and no capital: a common word, not the place.
+                if written.chars().any(char::is_lowercase)
+                    && !written.chars().any(char::is_uppercase)
+                {
+                    continue;
+                }
+            }
             out.push(TermHit {
                 term: t,
                 field,

@@ -223,3 +223,28 @@ fn ambiguous_names_say_how_to_pick_the_other_place() {
     assert!(!matches("within(60km, \"Al Khums\")", "à Hama"));
     assert_eq!(libya.warning(), None);
 }
+
+#[test]
+fn a_place_name_counts_only_where_the_text_capitalises_it() {
+    // Lower-case words are not places, in French or English...
+    // (Orange, California: large enough that its name was kept despite being a word.)
+    assert!(!matches("place:Orange/US", "il a pressé une orange"));
+    assert!(!matches("place:Orange/US", "squeeze an orange"));
+    assert!(matches(
+        "place:Orange/US",
+        "the mayor of Orange, California"
+    ));
+    assert!(!matches(
+        "within(5km, London)",
+        "the city council met on Monday"
+    ));
+    assert!(!matches("within(5km, London)", "la ville a voté"));
+    assert!(matches(
+        "within(5km, London)",
+        "bankers in the City of London"
+    ));
+    // ...while every way the press writes a place still is: capitals, a lower-case
+    // article before it, and scripts without case.
+    all_match("place:Aleppo", &["à Alep", "ALEP", "in Halab", "في حلب"]);
+    all_match("place:Raqqa", &["à al-Raqqa"]);
+}
