@@ -316,11 +316,13 @@ impl<'s> Parser<'s> {
         })
     }
 
-    /// A place name (bare or quoted) at the cursor, with an optional `/CC` when bare.
+    /// A place name (bare or quoted) at the cursor, with an optional `/CC`: `Homs/LY`,
+    /// `"Los Angeles"/US` (or `"Homs/LY"`).
     fn place_name(&mut self, allow_country: bool) -> PResult<(String, Option<String>)> {
         self.skip_ws();
         let at = self.pos;
-        let raw = if self.peek().is_some_and(is_quote) {
+        let quoted = self.peek().is_some_and(is_quote);
+        let raw = if quoted {
             self.quoted()?.0
         } else {
             let end = self.atom_end(at);
@@ -336,6 +338,21 @@ impl<'s> Parser<'s> {
                 (name, Some(cc.to_ascii_uppercase()))
             }
             _ => (raw, None),
+        };
+        let country = match country {
+            // After the quotes: `"Los Angeles"/US`.
+            None if quoted && allow_country && self.peek() == Some('/') => {
+                self.pos += 1;
+                let cc_at = self.pos;
+                let end = self.atom_end(cc_at);
+                self.pos = end;
+                let cc = &self.src[cc_at..end];
+                if cc.len() != 2 || !cc.chars().all(|c| c.is_ascii_alphabetic()) {
+                    return err(cc_at, ParseErrorKind::CountryCode(cc.to_owned()));
+                }
+                Some(cc.to_ascii_uppercase())
+            }
+            other => other,
         };
         if !fold_term(name).chars().any(char::is_alphanumeric) {
             return err(at, ParseErrorKind::PlaceName);

@@ -248,3 +248,20 @@ fn a_place_name_counts_only_where_the_text_capitalises_it() {
     all_match("place:Aleppo", &["à Alep", "ALEP", "in Halab", "في حلب"]);
     all_match("place:Raqqa", &["à al-Raqqa"]);
 }
+
+#[test]
+fn a_quoted_place_takes_its_country_after_the_quotes() {
+    let m = matcher(&["place:\"Los Angeles\"/US"]);
+    let report = &m.places()[0];
+    assert_eq!(
+        (report.place.name.as_str(), report.place.country.as_str()),
+        ("Los Angeles", "US")
+    );
+    assert!(matches(
+        "place:\"Los Angeles\"/US",
+        "a fire near Los Angeles"
+    ));
+    // What follows the slash must be a country code, or it is an error at its position.
+    let errors = Matcher::build(&[], &watches(&["place:\"Los Angeles\"/USA"])).unwrap_err();
+    assert_eq!(errors[0].offset, 20, "{errors:?}");
+}
