@@ -36,26 +36,8 @@ fn interval(w: &mut Walker<'_>, th: &mut TableHelper<'_>) -> Option<Interval> {
     if s.value == "auto" {
         return Some(Interval::Auto);
     }
-    let range = units::ranges::INTERVAL;
-    match units::parse_duration(&s.value) {
-        Ok(d) if range.contains(&d) => Some(Interval::Fixed(d)),
-        Ok(_) => {
-            w.error(
-                s.span,
-                format!(
-                    "`interval` must be between {} and {} (or \"auto\"), not \"{}\"",
-                    units::show_duration(*range.start()),
-                    units::show_duration(*range.end()),
-                    s.value
-                ),
-            );
-            None
-        }
-        Err(msg) => {
-            w.error(s.span, format!("`interval`: {msg} (or \"auto\")"));
-            None
-        }
-    }
+    w.duration_of(&s, "interval", units::ranges::INTERVAL, " (or \"auto\")")
+        .map(Interval::Fixed)
 }
 
 fn fulltext(w: &mut Walker<'_>, th: &mut TableHelper<'_>) -> Option<Fulltext> {

@@ -144,13 +144,25 @@ impl<'s> Walker<'s> {
         range: RangeInclusive<Duration>,
     ) -> Option<Duration> {
         let s = self.string(th, key)?;
+        self.duration_of(&s, key, range, "")
+    }
+
+    /// The duration `s` holds, within `range`; else an error at it, ending with `alt`
+    /// (what else the key takes, such as ` (or "auto")`).
+    pub fn duration_of(
+        &mut self,
+        s: &Spanned<String>,
+        key: &str,
+        range: RangeInclusive<Duration>,
+        alt: &str,
+    ) -> Option<Duration> {
         match units::parse_duration(&s.value) {
             Ok(d) if range.contains(&d) => Some(d),
             Ok(_) => {
                 self.error(
                     s.span,
                     format!(
-                        "`{key}` must be between {} and {}, not \"{}\"",
+                        "`{key}` must be between {} and {}{alt}, not \"{}\"",
                         units::show_duration(*range.start()),
                         units::show_duration(*range.end()),
                         s.value
@@ -159,7 +171,7 @@ impl<'s> Walker<'s> {
                 None
             }
             Err(msg) => {
-                self.error(s.span, format!("`{key}`: {msg}"));
+                self.error(s.span, format!("`{key}`: {msg}{alt}"));
                 None
             }
         }

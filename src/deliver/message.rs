@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::config::units::parse_zone;
 use crate::rules::Hit;
 use crate::store::digests::{Batch, Entry};
-use crate::store::outbox::PendingAlert;
+use crate::store::outbox::{PendingAlert, decode_hits};
 
 /// What the worker needs from the configuration to write emails.
 #[derive(Debug, Clone)]
@@ -147,10 +147,6 @@ fn assemble(
         .map_err(|e| DeliverError::Build(e.to_string()))
 }
 
-fn hits(json: &str) -> Vec<Hit> {
-    crate::store::outbox::decode_hits(json)
-}
-
 /// The email of one immediate alert.
 pub fn alert_message(
     out: &Outgoing,
@@ -158,7 +154,7 @@ pub fn alert_message(
     outlets: &[String],
     now: DateTime<Utc>,
 ) -> Result<Message, DeliverError> {
-    let hits = hits(&p.hits_json);
+    let hits = decode_hits(&p.hits_json);
     let a = &p.article;
     let own = [a.feed.clone()];
     let r = render::render_alert(
@@ -199,7 +195,7 @@ pub fn batch_message(
     if entries.is_empty() {
         return Ok(None);
     }
-    let hits: Vec<Vec<Hit>> = entries.iter().map(|e| hits(&e.hits_json)).collect();
+    let hits: Vec<Vec<Hit>> = entries.iter().map(|e| decode_hits(&e.hits_json)).collect();
     let items: Vec<Item<'_>> = entries
         .iter()
         .zip(&hits)

@@ -261,10 +261,12 @@ fn names_boilerplate(n: &NodeRef<'_>) -> bool {
     for name in names {
         // `article__share` and `cookie_banner` read as `article--share`, `cookie-banner`.
         let framed = format!("-{}-", name.to_ascii_lowercase().replace('_', "-"));
-        if BOILERPLATE
-            .iter()
-            .any(|b| framed.contains(&format!("-{b}-")))
-        {
+        let part = |b: &str| {
+            framed
+                .match_indices(b)
+                .any(|(i, _)| framed[..i].ends_with('-') && framed[i + b.len()..].starts_with('-'))
+        };
+        if BOILERPLATE.iter().any(|b| part(b)) {
             return true;
         }
     }

@@ -94,11 +94,14 @@ fn escape_bare_ampersands(doc: &str) -> Option<String> {
     if !memchr::memchr_iter(b'&', b).any(bare) {
         return None;
     }
-    let skip = verbatim(b);
+    // Both come in document order: one pass over each.
+    let mut skip = verbatim(b).into_iter().peekable();
     let mut out = String::with_capacity(doc.len() + 64);
     let mut last = 0;
     for i in memchr::memchr_iter(b'&', b) {
-        if bare(i) && !skip.iter().any(|&(s, e)| s <= i && i < e) {
+        while skip.next_if(|&(_, end)| end <= i).is_some() {}
+        let verbatim = skip.peek().is_some_and(|&(start, _)| start <= i);
+        if bare(i) && !verbatim {
             out.push_str(&doc[last..i]);
             out.push_str("&amp;");
             last = i + 1;
