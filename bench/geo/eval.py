@@ -5,7 +5,10 @@
 What counts as a true mention of a place in an article: a toponym of a literal or
 metonymic kind (Literal, Mixed, Coercion, Embedded_Literal, Literal_Modifier, Metonymic,
 Non_Literal_Modifier, Embedded_Non_Lit) annotated with that place's GeoNames id, or with
-the same name within 25 km of it. Demonyms, non-toponyms and expressions are not mentions.
+the same name within 25 km of it. Demonyms, non-toponyms and expressions are not mentions:
+GeoWebNews labels «Canadian» or «British» by their use (Non_Literal_Modifier…), so a
+demonym is recognised by its form (is_demonym: one word, not the place's name nor part of
+it, ending like a demonym: -an, -ian, -ese, -ish, -i, -ic, -ch, -ois…).
 
 - `place:`: one watch for each of the N places mentioned in the most articles (countries,
   states and regions included), written `place:"Name"/CC` with the gazetteer's own name and
@@ -53,6 +56,20 @@ def fold(s):
     return " ".join("".join(c if c.isalnum() else " " for c in s).split())
 
 
+DEMONYM_ENDINGS = ("an", "ian", "ean", "ese", "ish", "i", "ic", "ch", "ak", "ois", "oise", "ien",
+                  "ienne", "ais", "aise", "ain", "aine", "ite")
+
+
+def is_demonym(written, name):
+    """«Canadian» for Canada, «British» for the United Kingdom, «Iraqi», «français»: GeoWebNews
+    labels adjectives of places by their use (Literal_Modifier…), but the contract's `place:`
+    matches names, not demonyms. A demonym here: one word, not the place's name nor part of it,
+    with a demonym's ending."""
+    w, n = fold(written), fold(name)
+    return (" " not in w and w not in n.split()
+            and any(w.endswith(e) for e in DEMONYM_ENDINGS))
+
+
 def articles():
     out = []
     for a in ET.parse(GWN).getroot().findall("article"):
@@ -64,10 +81,13 @@ def articles():
                 continue
             written = (t.findtext("extractedName") or "").strip()
             name = (t.findtext("normalisedName") or "").strip() or written
+            if is_demonym(written, name):
+                continue
             mentions.append({
                 "id": (t.findtext("geonamesID") or "").strip(),
                 "name": name,
                 "written": written,
+                "type": typ,
                 "at": (float(lat), float(lon)),
             })
         out.append({"title": a.findtext("title") or "", "text": a.findtext("text") or "", "mentions": mentions})
@@ -75,30 +95,44 @@ def articles():
 
 
 def gazetteer():
-    """name (folded) -> [(kind, cc, population, (lat, lon), main name)]"""
+    """name (folded) -> [(kind, cc, population, (lat, lon), main name, area)]"""
     by_name = defaultdict(list)
     with gzip.open(GAZETTEER, "rt", encoding="utf-8") as f:
         next(f)
         for line in f:
             cols = line.rstrip("\n").split("\t")
-            if len(cols) < 6:
+            if len(cols) < 7:
                 continue
-            kind, cc, pop, lat, lon, name = cols[:6]
-            entry = (kind, cc, int(pop), (int(lat) / 1000, int(lon) / 1000), name)
-            for n in set(cols[6:]) | {fold(name)}:
+            kind, cc, area, pop, lat, lon, name = cols[:7]
+            entry = (kind.upper(), cc, int(pop), (int(lat) / 1000, int(lon) / 1000), name, area)
+            for n in {fold(x.lstrip("!")) for x in cols[7:]} | {fold(name)}:
                 by_name[n].append(entry)
     return by_name
 
 
 def resolve(gaz, name, at):
     """The gazetteer's place for an annotated (name, coordinates): a country of that name,
-    else the nearest town of that name within 50 km."""
+    else the nearest town of that name within 50 km, else the nearest division or region of
+    that name within 1,500 km (their points are a largest town or a centre, not the gold's)."""
     cands = gaz.get(fold(name), [])
     countries = [c for c in cands if c[0] == "A"]
     if countries:
         return max(countries, key=lambda c: c[2])
     towns = sorted((km(c[3], at), c) for c in cands if c[0] == "P")
-    return towns[0][1] if towns and towns[0][0] <= 50 else None
+    if towns and towns[0][0] <= 50:
+        return towns[0][1]
+    areas = sorted((km(c[3], at), c) for c in cands if c[0] in "DR")
+    return areas[0][1] if areas and areas[0][0] <= 1500 else None
+
+
+def term_of(g):
+    """The place: term that names gazetteer place g."""
+    kind, cc, _, _, name, area = g
+    if kind == "A" or (kind == "R" and cc == "ZZ"):
+        return f'place:"{name}"'
+    if kind == "D" and area not in ("", "?"):
+        return f"place:{cc}-{area}"
+    return f'place:"{name}"/{cc}'
 
 
 def vigie_bin(arg):
@@ -121,7 +155,12 @@ def run(vigie, watches, files, work):
     for line in out.stdout.splitlines():
         j = json.loads(line)
         hits[j["watch"]].add(j["item"])
+        EVIDENCE[(j["watch"], j["item"])] = j
     return hits, check.stdout + check.stderr
+
+
+# (watch, article file) -> vigie's JSON line, for --explain.
+EVIDENCE = {}
 
 
 def score(truth, got, universe):
@@ -139,6 +178,8 @@ def main():
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--towns", type=int, default=8)
     ap.add_argument("--vigie")
+    ap.add_argument("--explain", action="store_true",
+                    help="list each watch's missed and wrongly matched articles, with the words")
     args = ap.parse_args()
     vigie = vigie_bin(args.vigie)
     arts, gaz = articles(), gazetteer()
@@ -184,8 +225,7 @@ def main():
             # No watch can name it: its articles are recall lost.
             truth[f"unresolved-{pid}"] = {f"a{i:03}.txt" for i in range(len(arts)) if mentions(i, pid, m["at"], m["name"])}
             continue
-        kind, cc, _, _, name = g
-        term = f'place:"{name}"' if kind == "A" else f'place:"{name}"/{cc}'
+        term = term_of(g)
         w = f"p{len(watches)}"
         watches.append((w, term))
         truth[w] = {f"a{i:03}.txt" for i in range(len(arts)) if mentions(i, pid, m["at"], m["name"])}
@@ -212,6 +252,16 @@ def main():
     for w, q in watches:
         t, g = truth[w], got.get(w, set())
         print(f"  {q:<40} {len(t):>3} / {len(g):>3} / {len(t & g):>3}")
+    if args.explain:
+        for w, q in watches:
+            t, g = truth[w], got.get(w, set())
+            for f in sorted(t - g):
+                i = ids[f]
+                near = sorted({f'{m["written"]} ({m["type"]})' for m in arts[i]["mentions"]})
+                print(f"  MISSED {q} {f}: gold mentions {near[:14]}")
+            for f in sorted(g - t):
+                hit = EVIDENCE.get((w, f), {})
+                print(f"  WRONG  {q} {f}: {json.dumps(hit.get('hits', hit), ensure_ascii=False)[:300]}")
     if unresolved:
         print("\nnot resolved in the gazetteer (recall lost): " + ", ".join(unresolved))
     warnings = [l for l in check.splitlines() if l.startswith("warning")]

@@ -77,7 +77,10 @@ fn check_places(cfg: &Config, matcher: &Matcher) {
             [first, rest @ ..] => format!(" [watches {first} and {} more]", rest.len()),
         };
         outln!("    {}{used_by}", report.describe());
-        if let Some(warning) = report.warning() {
+        for warning in [report.name_warning(), report.warning()]
+            .into_iter()
+            .flatten()
+        {
             errln!(
                 "warning: watch \"{}\": {warning}",
                 names.first().copied().unwrap_or_default()

@@ -24,7 +24,14 @@ pub(crate) struct Term {
     /// Place-name rule (contract §3): in a script with capitals, the original text under
     /// the pattern must have one («the city», «orange» are no places; «al-Raqqa» is).
     pub capitalised: bool,
+    /// For a place's name: 1 + index into `Matcher::longer` of the longer names of other places
+    /// that contain it («South America» for «America»); 0 for none.
+    pub longer: u32,
 }
+
+/// Longer names of other places that contain one place name: (byte offset of the name in the
+/// longer name, the longer name, folded).
+pub(crate) type LongerNames = Box<[(u32, Box<str>)]>;
 
 /// A range of one of the [`Code`] arenas.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

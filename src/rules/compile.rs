@@ -32,6 +32,8 @@ pub struct Matcher {
     /// For each pattern of the automaton, the terms that use it.
     pub(crate) pattern_terms: Vec<Box<[TermId]>>,
     pub(crate) terms: Vec<Term>,
+    /// Longer names of other places, by `Term::longer` − 1.
+    pub(crate) longer: Vec<crate::rules::code::LongerNames>,
     /// For each term, the watches that it triggers, as records `[watch, n, t1 … tn]`: the
     /// watch is a candidate only if one of its secondary terms `t1 … tn` is found (n = 0: no
     /// secondary set).
@@ -166,6 +168,7 @@ impl Matcher {
                 .map(Vec::into_boxed_slice)
                 .collect(),
             terms: interner.terms,
+            longer: interner.longer,
             term_watches: term_watches
                 .into_iter()
                 .map(Vec::into_boxed_slice)

@@ -36,16 +36,26 @@ pub(crate) struct Interner {
     /// Terms, by term id.
     pub terms: Vec<Term>,
     term_ids: HashMap<Term, TermId>,
+    /// Longer names of other places, by [`Term::longer`] − 1: (offset of the term's name in
+    /// the longer name, the longer name, folded).
+    pub longer: Vec<crate::rules::code::LongerNames>,
+    longer_ids: HashMap<Vec<(u32, String)>, u32>,
 }
 
 impl Interner {
     /// The term for `text` (a word, a phrase, or a prefix's stem).
     fn term(&mut self, text: &str, prefix: bool) -> Result<TermId, String> {
-        self.term_as(text, prefix, false)
+        self.term_as(text, prefix, false, 0)
     }
 
     /// As [`Interner::term`]; `capitalised` for a place's name from the gazetteer.
-    fn term_as(&mut self, text: &str, prefix: bool, capitalised: bool) -> Result<TermId, String> {
+    fn term_as(
+        &mut self,
+        text: &str,
+        prefix: bool,
+        capitalised: bool,
+        longer: u32,
+    ) -> Result<TermId, String> {
         let folded = fold(text).text;
         let pattern = folded.trim_matches(' ');
         if !pattern.chars().any(char::is_alphanumeric) {
@@ -65,6 +75,7 @@ impl Interner {
             prefix,
             caps: is_acronym(text.trim()),
             capitalised,
+            longer,
         };
         let next = to_u32(self.terms.len());
         let id = *self.term_ids.entry(term.clone()).or_insert(next);
@@ -91,15 +102,35 @@ impl Interner {
 
     /// A place's names from the gazetteer: already folded and filtered, never prefixes (a name
     /// ending in `*` is just a name); a name with nothing to match is skipped, not an error, since
-    /// the user did not write it.
-    fn place_names(&mut self, names: &[&str]) -> Vec<TermId> {
-        let mut ids: Vec<TermId> = names
-            .iter()
-            .filter_map(|name| self.term_as(name, false, true).ok())
-            .collect();
+    /// the user did not write it. `longer[k]`: the longer names of other places that contain
+    /// `names[k]`.
+    fn place_names(&mut self, names: &[&str], longer: &[Vec<(u32, &str)>]) -> Vec<TermId> {
+        let mut ids: Vec<TermId> = Vec::with_capacity(names.len());
+        for (k, name) in names.iter().enumerate() {
+            let longer_id = match longer.get(k) {
+                Some(l) if !l.is_empty() => self.longer_id(l),
+                _ => 0,
+            };
+            if let Ok(id) = self.term_as(name, false, true, longer_id) {
+                ids.push(id);
+            }
+        }
         ids.sort_unstable();
         ids.dedup();
         ids
+    }
+
+    /// 1 + the index of this list of longer names, shared between terms.
+    fn longer_id(&mut self, longer: &[(u32, &str)]) -> u32 {
+        let key: Vec<(u32, String)> = longer.iter().map(|&(o, n)| (o, n.to_owned())).collect();
+        if let Some(&id) = self.longer_ids.get(&key) {
+            return id;
+        }
+        self.longer
+            .push(longer.iter().map(|&(o, n)| (o, Box::from(n))).collect());
+        let id = to_u32(self.longer.len());
+        self.longer_ids.insert(key, id);
+        id
     }
 }
 
@@ -265,7 +296,9 @@ impl<'a> Lowering<'a> {
             Some(cached) => cached.clone(),
             None => {
                 let result = places::expand(expr).map(|expansion| {
-                    let ids = self.interner.place_names(&expansion.names);
+                    let ids = self
+                        .interner
+                        .place_names(&expansion.names, &expansion.longer);
                     self.places.push(expansion.report);
                     (self.code.span_of(ids), self.places.len() - 1)
                 });

@@ -6,7 +6,7 @@
 //!    gazetteer, loaded only when a watch uses `place:` or `within()`) expanded, every term
 //!    folded into ONE aho-corasick automaton, each watch lowered into a boolean tree over term
 //!    hits and indexed under the terms that trigger it;
-//! 3. `scan` + `eval`: each field of a document folded once and scanned once, then only the
+//! 3. `scan` (+ `context`: streets) + `eval`: each field of a document folded once and scanned once, then only the
 //!    watches triggered by a found term (or that hold with no hit) are evaluated.
 //!
 //! Invariants: offsets in errors are byte offsets into the watch's query string; offsets in hits
@@ -15,6 +15,7 @@
 
 mod code;
 mod compile;
+mod context;
 mod eval;
 pub mod fold;
 pub mod gazetteer;

@@ -10,7 +10,9 @@
 
 use crate::rules::Field;
 use crate::rules::fold::fold_term;
-use crate::rules::query::{Expr, MAX_NEAR, PResult, ParseErrorKind, check_near_operand, err, term};
+use crate::rules::query::{
+    Expr, MAX_NEAR, PResult, ParseErrorKind, check_near_operand, err, place_qualifier, term,
+};
 
 /// Deepest nesting of parentheses / NOT / scopes accepted.
 const MAX_DEPTH: usize = 64;
@@ -316,8 +318,8 @@ impl<'s> Parser<'s> {
         })
     }
 
-    /// A place name (bare or quoted) at the cursor, with an optional `/CC`: `Homs/LY`,
-    /// `"Los Angeles"/US` (or `"Homs/LY"`).
+    /// A place name (bare or quoted) at the cursor, with an optional `/CC` or `/CC-DIV`:
+    /// `Homs/LY`, `Charleston/US-WV`, `"Los Angeles"/US` (or `"Homs/LY"`).
     fn place_name(&mut self, allow_country: bool) -> PResult<(String, Option<String>)> {
         self.skip_ws();
         let at = self.pos;
@@ -332,10 +334,7 @@ impl<'s> Parser<'s> {
         let (name, country) = match raw.rsplit_once('/') {
             Some((name, cc)) if allow_country => {
                 let cc_at = at + name.len() + 1;
-                if cc.len() != 2 || !cc.chars().all(|c| c.is_ascii_alphabetic()) {
-                    return err(cc_at, ParseErrorKind::CountryCode(cc.to_owned()));
-                }
-                (name, Some(cc.to_ascii_uppercase()))
+                (name, Some(place_qualifier(cc, cc_at)?))
             }
             _ => (raw, None),
         };
@@ -347,10 +346,7 @@ impl<'s> Parser<'s> {
                 let end = self.atom_end(cc_at);
                 self.pos = end;
                 let cc = &self.src[cc_at..end];
-                if cc.len() != 2 || !cc.chars().all(|c| c.is_ascii_alphabetic()) {
-                    return err(cc_at, ParseErrorKind::CountryCode(cc.to_owned()));
-                }
-                Some(cc.to_ascii_uppercase())
+                Some(place_qualifier(cc, cc_at)?)
             }
             other => other,
         };

@@ -35,6 +35,11 @@ pub struct PlaceReport {
     /// For an ambiguous `within()`: the terms that centre it on a rival instead, for those
     /// rivals whose own name is theirs alone (`within(60km, "Al Khums")`).
     pub other_centres: Vec<String>,
+    /// For `within()`: how many members' names were left out because a place outside the area,
+    /// [`HOMONYM_RATIO`] times as populous, bears them («Damascus», Maryland, near Washington).
+    pub set_aside: usize,
+    /// The place's own name is not the one asked for (it was found under another of its names).
+    pub other_name: bool,
     /// The radius of a `within()`, `None` for `place:`.
     pub km: Option<f64>,
     /// How many places' names are matched (1 for `place:`; for `within()`, the centre and every
@@ -61,8 +66,29 @@ impl PlaceReport {
                 thousands(self.places as u64),
                 thousands(self.names as u64)
             ));
+            if self.set_aside > 0 {
+                line.push_str(&format!(
+                    " ({} set aside: a place {HOMONYM_RATIO} times as populous elsewhere bears them)",
+                    thousands(self.set_aside as u64)
+                ));
+            }
         }
         line
+    }
+
+    /// The warning `vigie check` gives when the place chosen does not bear the name asked for
+    /// as its own name: it was found under one of its other names, which may be a surprise
+    /// («Newton» → Tallahassee) or expected («Palmyra» → Tadmur).
+    pub fn name_warning(&self) -> Option<String> {
+        if !self.other_name {
+            return None;
+        }
+        Some(format!(
+            "«{}» is not the own name of {}: vigie found it among that place's other names; \
+             check that it is the place meant",
+            self.name,
+            place_name(&self.place)
+        ))
     }
 
     /// The warning `vigie check` gives for an ambiguous name, or `None`. «`place:Homs` may also
@@ -99,10 +125,14 @@ impl PlaceReport {
                     codes.push(&p.country);
                 }
             }
-            let terms: Vec<String> = codes
+            let mut terms: Vec<String> = codes
                 .iter()
                 .map(|cc| written(&self.name, Some(cc), None))
                 .collect();
+            // A division is named by its code: `place:US-NY` for the state of New York.
+            for p in self.rivals.iter().filter(|p| p.kind == Kind::Division) {
+                terms.push(format!("place:{}-{}", p.country, p.area));
+            }
             format!("write {} to say which", terms.join(" or "))
         };
         Some(format!(
@@ -113,25 +143,38 @@ impl PlaceReport {
     }
 }
 
-/// «Tadmur, SY: 51,323 inhabitants, 34.560°N 38.267°E»; a country's point is its capital's.
+/// «Tadmur, SY-HI: 51,323 inhabitants, 34.560°N 38.267°E»; a country's point is its capital's,
+/// a division's its largest town's.
 fn describe_place(p: &Place) -> String {
-    let at = match p.kind {
-        Kind::Town => "",
-        Kind::Country => "capital at ",
-    };
-    format!(
-        "{}: {} inhabitants, {at}{}",
-        place_name(p),
-        thousands(p.population),
-        coordinates(p.lat, p.lon)
-    )
+    let at = coordinates(p.lat, p.lon);
+    let people = thousands(p.population);
+    let name = place_name(p);
+    match p.kind {
+        Kind::Town => format!("{name}: {people} inhabitants, {at}"),
+        Kind::Country => format!("{name}: {people} inhabitants, capital at {at}"),
+        Kind::Division if p.area == "?" || p.area.is_empty() => {
+            format!("{name}: which towns it holds is unknown")
+        }
+        Kind::Division => format!("{name}: {people} inhabitants in its towns, largest at {at}"),
+        Kind::Region => match p.area.strip_prefix('~') {
+            Some(km) => format!("{name}: {km} km around {at}"),
+            None => format!(
+                "{name}: {} countries, {people} inhabitants",
+                p.area.split(',').count()
+            ),
+        },
+    }
 }
 
-/// «Tadmur, SY», «Syria (country, SY)».
+/// «Tadmur, SY-HI», «Syria (country, SY)», «Texas (division, US-TX)», «Sahel (region)».
 fn place_name(p: &Place) -> String {
     match p.kind {
-        Kind::Town => format!("{}, {}", p.name, p.country),
+        Kind::Town if p.area.is_empty() => format!("{}, {}", p.name, p.country),
+        Kind::Town => format!("{}, {}-{}", p.name, p.country, p.area),
         Kind::Country => format!("{} (country, {})", p.name, p.country),
+        Kind::Division => format!("{} (division, {}-{})", p.name, p.country, p.area),
+        Kind::Region if p.country == "ZZ" => format!("{} (region)", p.name),
+        Kind::Region => format!("{} (region, {})", p.name, p.country),
     }
 }
 
@@ -185,6 +228,8 @@ pub(crate) fn key(expr: &Expr) -> Option<PlaceKey> {
 /// caller to fill).
 pub(crate) struct Expansion {
     pub names: Vec<&'static str>,
+    /// For each name, the longer names of other places that contain it.
+    pub longer: Vec<Vec<(u32, &'static str)>>,
     pub report: PlaceReport,
 }
 
@@ -199,11 +244,23 @@ pub(crate) fn expand(expr: &Expr) -> Result<Expansion, String> {
     let g = gazetteer::get().map_err(|e| e.to_string())?;
     let resolution = g.resolve(name, country).map_err(|e| e.to_string())?;
     let centre = resolution.place.id;
-    let (places, names) = match km {
-        None => (1, g.names(centre)),
+    let mut set_aside = 0;
+    let (places, names, own) = match km {
+        None => (1, g.names(centre), vec![centre]),
         Some(km) => {
-            let area = g.within(centre, km);
-            (area.len(), g.names_of(&area))
+            let area = g.within(centre, km).map_err(|e| e.to_string())?;
+            // The centre's own names all count (the watch named it); its members' names
+            // without the explicit-only ones.
+            let mut own = area.clone();
+            own.sort_unstable();
+            let mut names = g.names_of(area.get(1..).unwrap_or_default());
+            let before = names.len();
+            names.retain(|n| !homonym_elsewhere(g, n, &own));
+            set_aside = before - names.len();
+            names.extend(g.names(centre));
+            names.sort_unstable();
+            names.dedup();
+            (area.len(), names, own)
         }
     };
     if names.is_empty() {
@@ -229,7 +286,12 @@ pub(crate) fn expand(expr: &Expr) -> Result<Expansion, String> {
             .collect(),
         None => Vec::new(),
     };
+    let asked = crate::rules::fold::fold_term(name);
+    let other_name =
+        crate::rules::fold::fold_term(&resolution.place.name) != asked && !is_division_code(name);
     let report = PlaceReport {
+        set_aside,
+        other_name,
         term: written(name, country, km),
         name: name.clone(),
         watches: Vec::new(),
@@ -240,7 +302,45 @@ pub(crate) fn expand(expr: &Expr) -> Result<Expansion, String> {
         places,
         names: names.len(),
     };
-    Ok(Expansion { names, report })
+    let longer = names.iter().map(|n| g.longer_names(n, &own)).collect();
+    Ok(Expansion {
+        names,
+        longer,
+        report,
+    })
+}
+
+/// A member's name stays out of a `within()` area when a place outside it that bears the name
+/// is this many times as populous as the largest member that does: «Damascus» in an article is
+/// Syria's capital, not the town of 15,000 in Maryland, «Newport» is not the village nearby.
+pub const HOMONYM_RATIO: u64 = 10;
+
+/// Whether `name` (a member's, folded) means a far larger place outside the area `own` (sorted).
+fn homonym_elsewhere(g: &gazetteer::Gazetteer, name: &str, own: &[u32]) -> bool {
+    let carriers = g.carriers(name);
+    let population = |id: u32| g.place(id).map_or(0, |p| p.population);
+    let inside = (carriers.iter())
+        .filter(|id| own.binary_search(id).is_ok())
+        .map(|&id| population(id))
+        .max()
+        .unwrap_or(0);
+    let outside = (carriers.iter())
+        .filter(|id| own.binary_search(id).is_err())
+        .map(|&id| population(id))
+        .max()
+        .unwrap_or(0);
+    outside >= inside.saturating_mul(HOMONYM_RATIO).max(1)
+}
+
+/// `US-NY`: a division named by its ISO 3166-2 code, which is no name of it.
+fn is_division_code(name: &str) -> bool {
+    name.split_once('-').is_some_and(|(cc, d)| {
+        cc.len() == 2
+            && (1..=3).contains(&d.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+    })
 }
 
 /// The term as a query would write it.

@@ -107,7 +107,9 @@ pub enum ParseErrorKind {
     EntityName(String),
     #[error("expected a place name")]
     PlaceName,
-    #[error("`{0}` is not a two-letter country code")]
+    #[error(
+        "`{0}` is not a country code (two letters, as in SY) nor a division code (as in US-WV)"
+    )]
     CountryCode(String),
     #[error("within needs a distance in km, as in within(50km, Palmyra)")]
     WithinDistance,
@@ -182,4 +184,27 @@ pub(crate) fn term(body: &str, offset: usize, body_at: usize, quoted: bool) -> P
     } else {
         Expr::Word { text, offset }
     })
+}
+
+/// `cc` upper-cased if it is a country or division qualifier ([`is_place_qualifier`]), else the
+/// error at `at`.
+pub(crate) fn place_qualifier(cc: &str, at: usize) -> PResult<String> {
+    if !is_place_qualifier(cc) {
+        return err(at, ParseErrorKind::CountryCode(cc.to_owned()));
+    }
+    Ok(cc.to_ascii_uppercase())
+}
+
+/// `SY`, or a first-level division `US-WV`, `FR-PAC`, `FR-20R` (ISO 3166-1 alpha-2, then
+/// optionally a hyphen and ISO 3166-2's one to three letters or digits).
+pub(crate) fn is_place_qualifier(q: &str) -> bool {
+    let (cc, division) = match q.split_once('-') {
+        Some((cc, d)) => (cc, Some(d)),
+        None => (q, None),
+    };
+    cc.len() == 2
+        && cc.chars().all(|c| c.is_ascii_alphabetic())
+        && division.is_none_or(|d| {
+            (1..=3).contains(&d.len()) && d.chars().all(|c| c.is_ascii_alphanumeric())
+        })
 }

@@ -12,6 +12,7 @@ use aho_corasick::automaton::Automaton;
 use aho_corasick::{Anchored, BuildError, MatchKind, StartKind, dfa, nfa};
 
 use crate::rules::code::TermId;
+use crate::rules::context::is_street;
 use crate::rules::fold::Folded;
 use crate::rules::{Document, Matcher};
 
@@ -347,6 +348,12 @@ impl Matcher {
                     continue;
                 }
             }
+            if term.longer != 0 && self.inside_longer(term.longer, start, end, folded) {
+                continue;
+            }
+            if term.capitalised && is_street(original, folded, start, hit_end) {
+                continue;
+            }
             out.push(TermHit {
                 term: t,
                 field,
@@ -354,6 +361,24 @@ impl Matcher {
                 end: hit_end as u32,
             });
         }
+    }
+
+    /// Whether the hit at folded [start, end) is part of a longer name of another place that
+    /// the text writes in full: «America» in «South America», «Mexico» in «New Mexico».
+    fn inside_longer(&self, longer: u32, start: usize, end: usize, folded: &Folded) -> bool {
+        let Some(names) = self.longer.get(longer as usize - 1) else {
+            return false;
+        };
+        names.iter().any(|(offset, name)| {
+            let Some(from) = start.checked_sub(*offset as usize) else {
+                return false;
+            };
+            let to = from + name.len();
+            to >= end
+                && folded.text.get(from..to) == Some(&**name)
+                && !folded.word_char_before(from)
+                && !folded.word_char_at(to)
+        })
     }
 }
 

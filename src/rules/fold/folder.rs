@@ -2,7 +2,7 @@
 //! at a time, with the tables of what each char folds to. Invariant: every byte it
 //! appends is mapped back to the original char that produced it (see `Seg`).
 
-use unicode_normalization::char::{decompose_compatible, is_combining_mark};
+use unicode_normalization::char::decompose_compatible;
 
 use super::{ELIDED, ELIDED_MAX, Folded, Seg};
 
@@ -124,7 +124,7 @@ impl Folder<'_> {
             .text
             .get(..k)
             .and_then(|s| s.chars().next_back())
-            .is_none_or(|c| !c.is_alphanumeric());
+            .is_none_or(|c| !super::is_word_char(c));
         if boundary_before {
             self.out.elided.push(to_u32(k));
         }
@@ -143,7 +143,7 @@ impl Folder<'_> {
             }
             Special::None => {
                 decompose_compatible(c, |d| {
-                    if is_combining_mark(d) {
+                    if is_accent(d) {
                         self.drop_mark(end);
                     } else if d.is_ascii() || !matches!(special(d), Special::None) {
                         self.push_decomposed(d, start, end);
@@ -151,7 +151,7 @@ impl Folder<'_> {
                         for l in d.to_lowercase() {
                             // Lower-casing may yield decomposable chars or marks ('İ' → i + ◌̇).
                             decompose_compatible(l, |e| {
-                                if is_combining_mark(e) {
+                                if is_accent(e) {
                                     self.drop_mark(end);
                                 } else {
                                     self.push_decomposed(e, start, end);
@@ -176,7 +176,7 @@ impl Folder<'_> {
                     self.emit(d.to_ascii_lowercase(), start, end);
                 } else {
                     for l in d.to_lowercase() {
-                        if !is_combining_mark(l) {
+                        if !is_accent(l) {
                             self.emit(l, start, end);
                         }
                     }
@@ -275,6 +275,27 @@ pub(super) fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// Whether a combining mark is an accent, which folding drops: the marks of Latin, Greek and
+/// Cyrillic, Hebrew points and Arabic harakat. The vowel signs, viramas and nuktas of Indic,
+/// Thai and other scripts are letters' parts, not accents: dropping them would make «ईरान»
+/// (Iran) «ईरन», another word. Kana voicing marks are kept for the same reason.
+pub(super) fn is_accent(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x0300..=0x036F     // combining diacritical marks (Latin, Greek, Cyrillic)
+            | 0x0483..=0x0489 // Cyrillic titlo and signs
+            | 0x0591..=0x05C7 // Hebrew points and cantillation
+            | 0x0610..=0x061A // Arabic honorifics marks
+            | 0x064B..=0x065F // Arabic harakat
+            | 0x0670          // Arabic superscript alef
+            | 0x06D6..=0x06ED // Arabic Quranic marks
+            | 0x1AB0..=0x1AFF // combining diacritical marks extended
+            | 0x1DC0..=0x1DFF // combining diacritical marks supplement
+            | 0x20D0..=0x20FF // combining marks for symbols
+            | 0xFE20..=0xFE2F // combining half marks
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,7 +305,7 @@ mod tests {
         for c in ('\u{C0}'..='\u{FF}').filter(|&c| latin1_base(c).is_some()) {
             let mut slow = String::new();
             decompose_compatible(c, |d| {
-                if !is_combining_mark(d) {
+                if !is_accent(d) {
                     slow.extend(d.to_lowercase());
                 }
             });

@@ -20,6 +20,12 @@ use std::ops::Range;
 
 use folder::{Folder, WORD, is_plain_ascii, to_u32, truncate};
 
+/// Whether a char of folded text belongs to a word: a letter or digit, or a combining mark that
+/// folding kept (an Indic vowel sign or virama is part of its word, not a break in it).
+pub fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c)
+}
+
 /// Elided prefixes, folded, that do not count as words when followed by an apostrophe.
 const ELIDED: &[&str] = &[
     "l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quelqu", "presqu",
@@ -183,7 +189,7 @@ impl Folded {
                 .text
                 .get(..pos)
                 .and_then(|s| s.chars().next_back())
-                .is_some_and(char::is_alphanumeric),
+                .is_some_and(is_word_char),
         }
     }
 
@@ -196,7 +202,7 @@ impl Folded {
                 .text
                 .get(pos..)
                 .and_then(|s| s.chars().next())
-                .is_some_and(char::is_alphanumeric),
+                .is_some_and(is_word_char),
         }
     }
 
@@ -206,7 +212,7 @@ impl Folded {
             return pos;
         };
         rest.char_indices()
-            .find(|&(_, c)| !c.is_alphanumeric())
+            .find(|&(_, c)| !is_word_char(c))
             .map_or(self.text.len(), |(k, _)| pos + k)
     }
 
@@ -232,7 +238,7 @@ impl Folded {
             } else if b >= 0xC0 {
                 // A lead byte: the char it starts.
                 let c = self.text.get(k..).and_then(|s| s.chars().next());
-                u8::from(c.is_some_and(char::is_alphanumeric))
+                u8::from(c.is_some_and(is_word_char))
             } else {
                 // A continuation byte: same char as before.
                 prev

@@ -4,11 +4,13 @@
 //! ASCII tabs and newlines only); ids are line numbers of the place section, `< entries.len()`;
 //! a malformed file is a [`GazetteerError::Corrupt`] naming the line, never a panic.
 //!
-//! File format (version 2), UTF-8 after decompression:
-//! `vigie-gazetteer 2 \t PLACES \t COMMON`, then PLACES lines
-//! `KIND \t CC \t POPULATION \t LAT \t LON \t DISPLAY-NAME [\t NAME]...` (KIND: `P` town, `A`
-//! country, lower-case when the display name is not a usable name; LAT/LON in millidegrees;
-//! NAMEs folded), then COMMON lines, one folded common word each, sorted by bytes.
+//! File format (version 3), UTF-8 after decompression:
+//! `vigie-gazetteer 3 \t PLACES \t COMMON`, then PLACES lines
+//! `KIND \t CC \t AREA \t POPULATION \t LAT \t LON \t DISPLAY-NAME [\t NAME]...` (KIND: `P`
+//! town, `A` country, `D` division, `R` region, lower-case when the display name is not a usable
+//! name; AREA as [`crate::rules::gazetteer::Place::area`] says; LAT/LON in millidegrees; NAMEs
+//! folded, acronyms excepted, and prefixed with `!` when explicit only), then COMMON lines, one
+//! folded common word each, sorted by bytes.
 
 use std::io::Read;
 use std::ops::Range;
@@ -18,7 +20,7 @@ use crate::rules::fold::fold_term;
 use crate::rules::gazetteer::{GazetteerError, Kind, Place};
 
 /// The header's first field: the format this code reads.
-const FORMAT: &str = "vigie-gazetteer 2";
+const FORMAT: &str = "vigie-gazetteer 3";
 /// Refuse to inflate more than this (the real data is about 15 MB).
 const MAX_TEXT: u64 = 256 << 20;
 
@@ -30,11 +32,17 @@ pub(super) struct Entry {
     pub lat: i32,
     pub lon: i32,
     pub display: (u32, u32),
+    /// The AREA field.
+    pub area: (u32, u32),
     /// The tab-separated usable names (empty range when there are none).
     pub names: (u32, u32),
     pub cc: [u8; 2],
     pub kind: Kind,
 }
+
+/// One word-bounded part of a longer name (see `longer`): (hash of the part, place id, byte
+/// range of the whole name in the text, byte offset of the part in the name).
+pub(super) type Part = (u32, u32, (u32, u32), u32);
 
 /// The gazetteer: every place with its usable names, an index from folded name to places, and
 /// the common words that are never place names.
@@ -49,6 +57,8 @@ pub struct Gazetteer {
     pub(super) countries: Vec<[u8; 2]>,
     /// Ids of towns sorted by latitude, made on the first [`Gazetteer::within`].
     pub(super) by_lat: OnceLock<Vec<u32>>,
+    /// Parts of major places' longer names, made on the first [`Gazetteer::longer_names`].
+    pub(super) parts: OnceLock<Vec<Part>>,
 }
 
 impl std::fmt::Debug for Gazetteer {
@@ -98,7 +108,7 @@ impl Gazetteer {
             let id = u32::try_from(entries.len()).map_err(|_| corrupt(line, "too many places"))?;
             let entry = parse_place(&text, range, line)?;
             for name in split_names(&text, entry.names) {
-                index.push((name_hash(&index_key(name)), id));
+                index.push((name_hash(&index_key(bare(name))), id));
             }
             entries.push(entry);
         }
@@ -129,6 +139,7 @@ impl Gazetteer {
             common,
             countries,
             by_lat: OnceLock::new(),
+            parts: OnceLock::new(),
         })
     }
 
@@ -148,6 +159,7 @@ impl Gazetteer {
             id,
             name: self.text[range(e.display)].to_owned(),
             country: String::from_utf8_lossy(&e.cc).into_owned(),
+            area: self.text[range(e.area)].to_owned(),
             kind: e.kind,
             population: e.population,
             lat: f64::from(e.lat) / 1000.0,
@@ -156,17 +168,23 @@ impl Gazetteer {
     }
 
     /// Every usable name of the place (none for an unknown id): folded, noise already removed
-    /// by the generator (common words, codes, names of one or two letters).
+    /// by the generator (common words, codes, names of one or two letters), explicit-only names
+    /// included (the watch named this place).
     pub fn names(&self, id: u32) -> Vec<&str> {
         match self.entries.get(id as usize) {
-            Some(e) => split_names(&self.text, e.names).collect(),
+            Some(e) => split_names(&self.text, e.names).map(bare).collect(),
             None => Vec::new(),
         }
     }
 
-    /// The usable names of several places (a `within()` area), each once, sorted.
+    /// The names of several places (the members of a `within()` area), each once, sorted;
+    /// explicit-only names («Orange», «Elizabeth») are left out: nobody asked for that place.
     pub fn names_of(&self, ids: &[u32]) -> Vec<&str> {
-        let mut names: Vec<&str> = ids.iter().flat_map(|&id| self.names(id)).collect();
+        let mut names: Vec<&str> = (ids.iter())
+            .filter_map(|&id| self.entries.get(id as usize))
+            .flat_map(|e| split_names(&self.text, e.names))
+            .filter(|n| !n.starts_with(EXPLICIT))
+            .collect();
         names.sort_unstable();
         names.dedup();
         names
@@ -176,7 +194,7 @@ impl Gazetteer {
 fn parse_place(text: &str, line_range: Range<usize>, line: usize) -> Result<Entry, GazetteerError> {
     let base = line_range.start;
     let line_text = &text[line_range.clone()];
-    let mut fields = line_text.splitn(7, '\t');
+    let mut fields = line_text.splitn(8, '\t');
     let mut field = |what: &str| {
         fields
             .next()
@@ -185,6 +203,8 @@ fn parse_place(text: &str, line_range: Range<usize>, line: usize) -> Result<Entr
     let kind = match field("kind")? {
         "P" | "p" => Kind::Town,
         "A" | "a" => Kind::Country,
+        "D" | "d" => Kind::Division,
+        "R" | "r" => Kind::Region,
         other => return Err(corrupt(line, format!("unknown kind `{other}`"))),
     };
     let cc: [u8; 2] = field("country")?
@@ -193,6 +213,8 @@ fn parse_place(text: &str, line_range: Range<usize>, line: usize) -> Result<Entr
         .ok()
         .filter(|cc: &[u8; 2]| cc.iter().all(u8::is_ascii_uppercase))
         .ok_or_else(|| corrupt(line, "bad country code"))?;
+    let area = field("area")?;
+    let area_start = area.as_ptr() as usize - line_text.as_ptr() as usize + base;
     let population = field("population")?
         .parse()
         .map_err(|_| corrupt(line, "bad population"))?;
@@ -214,6 +236,7 @@ fn parse_place(text: &str, line_range: Range<usize>, line: usize) -> Result<Entr
         lat,
         lon,
         display: span(display_range),
+        area: span(area_start..area_start + area.len()),
         names: span(names_start..line_range.end),
         cc,
         kind,
@@ -223,6 +246,14 @@ fn parse_place(text: &str, line_range: Range<usize>, line: usize) -> Result<Entr
 /// The names in a tab-separated range.
 pub(super) fn split_names(text: &str, names: (u32, u32)) -> impl Iterator<Item = &str> {
     text[range(names)].split('\t').filter(|n| !n.is_empty())
+}
+
+/// Marks a stored name as explicit only.
+pub(super) const EXPLICIT: char = '!';
+
+/// A stored name without its explicit-only mark.
+pub(super) fn bare(name: &str) -> &str {
+    name.strip_prefix(EXPLICIT).unwrap_or(name)
 }
 
 /// The lookup key of a stored name: names are stored folded, acronyms excepted.

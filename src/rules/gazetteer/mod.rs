@@ -1,5 +1,7 @@
 //! Gazetteer — the built-in table of places behind `place:` and `within()`: every GeoNames place
-//! of 1,000 inhabitants or more and every country, with their names in every language.
+//! of 1,000 inhabitants or more, every country, the first-level divisions of ISO 3166-2 (states,
+//! provinces, régions, governorates), continents and the news' regions (Middle East, Sahel,
+//! Golan…), with their names in every language.
 //!
 //! Invariants: the data is embedded in the binary (`data/gazetteer.tsv.gz`, made by
 //! `tools/gazetteer/generate.py`) and decoded only on the first call to [`get`], so that a
@@ -12,9 +14,15 @@
 //! - `place:NAME[/CC]` → [`Gazetteer::resolve`] → [`Gazetteer::names`] of the chosen place,
 //!   compiled like an entity's names; warn when [`Resolution::rivals`] is not empty.
 //! - `within(N km, NAME)` → [`Gazetteer::resolve`] → [`Gazetteer::within`] →
-//!   [`Gazetteer::names_of`] of all those places.
+//!   [`Gazetteer::names_of`] of all those places. A town is a point; a country, division or
+//!   region is an area (its towns, or a circle), and `within()` adds the distance around it.
+//!
+//! Some names are *explicit only*: words and first names that are also places («Orange»,
+//! «Elizabeth»). [`Gazetteer::names`] gives them (the watch named that place itself);
+//! [`Gazetteer::names_of`] leaves them out of an area's members.
 
 mod load;
+mod longer;
 mod near;
 mod resolve;
 #[cfg(test)]
@@ -53,6 +61,12 @@ pub enum Kind {
     Town,
     /// A country; its coordinates are its capital's (GeoNames gives countries no point).
     Country,
+    /// A first-level division of a country (ISO 3166-2): a state, province, région,
+    /// governorate. Its coordinates are its most populous town's, its population its towns'.
+    Division,
+    /// A continent or a region of the news: whole countries (Middle East, Sahel) or a circle
+    /// (Golan, Gaza Strip).
+    Region,
 }
 
 /// One place of the gazetteer.
@@ -62,8 +76,13 @@ pub struct Place {
     pub id: u32,
     /// Its name as GeoNames writes it (countries: their English name).
     pub name: String,
-    /// ISO 3166-1 alpha-2 code of its country.
+    /// ISO 3166-1 alpha-2 code of its country (`ZZ` for a region over several).
     pub country: String,
+    /// What the place covers, as the data file writes it: a town's first-level division and a
+    /// division's own code (ISO 3166-2 without the country: `WV`; empty when unknown, `?` for a
+    /// division whose towns are unknown); a region's countries (`SY,IQ`) or radius (`~30`, km
+    /// around its point); empty for a country.
+    pub area: String,
     pub kind: Kind,
     pub population: u64,
     /// Degrees, to a thousandth (about 100 m).
@@ -109,6 +128,16 @@ pub enum GazetteerError {
     CommonWord { name: String },
     #[error("`{code}` is not a country code the gazetteer knows (ISO 3166-1, such as SY or LY)")]
     UnknownCountry { code: String },
+    #[error(
+        "`{code}` is not a first-level division the gazetteer knows (ISO 3166-2, such as US-WV \
+         or FR-PAC)"
+    )]
+    UnknownDivision { code: String },
+    #[error(
+        "vigie knows the names of {name} but not which towns it holds; within() needs an area \
+         or a point: use place:, or a town of it"
+    )]
+    NoArea { name: String },
     #[error("no place named «{name}» in {country}; places of that name are in {elsewhere}")]
     NotInCountry {
         name: String,

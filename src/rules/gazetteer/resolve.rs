@@ -1,27 +1,58 @@
-//! Gazetteer, resolution: `place:NAME[/CC]` to one place, and the common-word check.
+//! Gazetteer, resolution: `place:NAME[/CC[-DIV]]` to one place, and the common-word check.
 //!
 //! Invariants: a name is looked up folded, like the text it will match (case, accents,
 //! hyphens and apostrophes do not matter); the chosen place is the most populous carrier of the
-//! name (within the country asked for), ties broken by id so that the result never varies; a
-//! name that resolves to nothing is always an error that names it.
+//! name (within the country or division asked for), except that a division yields its name to
+//! the town it is named after («New York», «Aleppo»); ties are broken by id so that the result
+//! never varies; a name that resolves to nothing is always an error that names it. An ISO
+//! 3166-2 code (`US-NY`) names its division directly.
 
 use crate::rules::fold::fold_term;
-use crate::rules::gazetteer::load::{index_key, name_hash, range, split_names};
-use crate::rules::gazetteer::{Gazetteer, GazetteerError, Resolution};
+use crate::rules::gazetteer::load::{bare, index_key, name_hash, range, split_names};
+use crate::rules::gazetteer::{Gazetteer, GazetteerError, Kind, Resolution};
+
+/// A town with at least 1/NAMESAKE_SHARE of a division's people takes its name before it.
+const NAMESAKE_SHARE: u64 = 20;
 
 impl Gazetteer {
-    /// `place:NAME` or `place:NAME/CC`: look NAME up among all usable names in every language
-    /// (folded: case and accents do not matter) and pick the most populous place, within
-    /// country CC when given. Errors, each one sentence: no letters; a common word; unknown
-    /// name; unknown country code; no place of that name in that country.
-    pub fn resolve(&self, name: &str, country: Option<&str>) -> Result<Resolution, GazetteerError> {
+    /// `place:NAME`, `place:NAME/CC` or `place:NAME/CC-DIV`: look NAME up among all usable
+    /// names in every language (folded: case and accents do not matter) and pick the most
+    /// populous place, within country CC (and its first-level division DIV) when given. NAME may
+    /// also be a division's ISO 3166-2 code (`US-NY`). Errors, each one sentence: no letters; a
+    /// common word; unknown name; unknown country or division code; no place of that name there.
+    pub fn resolve(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<Resolution, GazetteerError> {
+        if let Some(id) = self.division_by_code(name) {
+            let place = self.place(id).ok_or_else(|| GazetteerError::UnknownPlace {
+                name: name.trim().to_owned(),
+            })?;
+            return Ok(Resolution {
+                place,
+                ambiguous: Vec::new(),
+            });
+        }
         let key = fold_term(name);
         if !key.chars().any(char::is_alphanumeric) {
             return Err(GazetteerError::EmptyName);
         }
-        let country = match country {
-            Some(cc) => Some(self.country_code(cc)?),
-            None => None,
+        let (country, division) = match qualifier {
+            Some(q) => {
+                let (cc, division) = match q.trim().split_once('-') {
+                    Some((cc, d)) => (cc, Some(d.to_ascii_uppercase())),
+                    None => (q, None),
+                };
+                let cc = self.country_code(cc)?;
+                if division.is_some() && self.division_by_code(q).is_none() {
+                    return Err(GazetteerError::UnknownDivision {
+                        code: q.trim().to_ascii_uppercase(),
+                    });
+                }
+                (Some(cc), division)
+            }
+            None => (None, None),
         };
         let mut ids = self.lookup(&key);
         if ids.is_empty() {
@@ -34,15 +65,23 @@ impl Gazetteer {
         }
         if let Some(cc) = country {
             let elsewhere = self.countries_of(&ids);
-            ids.retain(|&id| self.entries[id as usize].cc == cc);
+            ids.retain(|&id| {
+                let e = &self.entries[id as usize];
+                e.cc == cc
+                    && division.as_deref().is_none_or(|d| {
+                        matches!(e.kind, Kind::Town | Kind::Division)
+                            && self.text[range(e.area)] == *d
+                    })
+            });
             if ids.is_empty() {
                 return Err(GazetteerError::NotInCountry {
                     name: name.trim().to_owned(),
-                    country: String::from_utf8_lossy(&cc).into_owned(),
+                    country: qualifier.unwrap_or_default().trim().to_ascii_uppercase(),
                     elsewhere,
                 });
             }
         }
+        self.yield_to_namesakes(&mut ids);
         let mut places = ids.into_iter().filter_map(|id| self.place(id));
         let place = places.next().ok_or_else(|| GazetteerError::UnknownPlace {
             name: name.trim().to_owned(),
@@ -53,6 +92,46 @@ impl Gazetteer {
         })
     }
 
+    /// The division with ISO 3166-2 code `code` (`US-NY`, `fr-pac`), if the gazetteer has it.
+    fn division_by_code(&self, code: &str) -> Option<u32> {
+        let (cc, div) = code.trim().split_once('-')?;
+        let (cc, div) = (cc.to_ascii_uppercase(), div.to_ascii_uppercase());
+        if cc.len() != 2 || div.is_empty() || div.len() > 3 {
+            return None;
+        }
+        let id = self.entries.iter().position(|e| {
+            e.kind == Kind::Division && e.cc == cc.as_bytes() && self.text[range(e.area)] == div
+        })?;
+        u32::try_from(id).ok()
+    }
+
+    /// A division gives its name to a town of its country that bears that name too (every
+    /// candidate does) and has at least a twentieth of its people: `place:"New York"` and `place:Aleppo` are the
+    /// cities, `place:Washington` is the capital, not the state, though the divisions are more
+    /// populous (they stay rivals, and `place:US-NY` names the state). «Texas» and «Georgia»
+    /// have no such town. Keeps the order otherwise.
+    fn yield_to_namesakes(&self, ids: &mut Vec<u32>) {
+        let namesake = |d: u32, t: u32| {
+            let (d, t) = (&self.entries[d as usize], &self.entries[t as usize]);
+            d.kind == Kind::Division
+                && t.kind == Kind::Town
+                && t.cc == d.cc
+                && t.population.saturating_mul(NAMESAKE_SHARE) >= d.population
+        };
+        let mut k = 0;
+        while k < ids.len() {
+            let d = ids[k];
+            match ids.iter().position(|&t| namesake(d, t)) {
+                // Moved right after its town; position k now holds the next id.
+                Some(town) if town > k => {
+                    ids.remove(k);
+                    ids.insert(town, d);
+                }
+                _ => k += 1,
+            }
+        }
+    }
+
     /// Whether `word` (folded here) is one of the common French and English words that are
     /// never used as place names.
     pub fn is_common_word(&self, word: &str) -> bool {
@@ -60,6 +139,12 @@ impl Gazetteer {
         self.common
             .binary_search_by(|&w| self.text[range(w)].cmp(key.as_str()))
             .is_ok()
+    }
+
+    /// Ids of the places that carry the folded name `key` (as stored: folded, acronyms in
+    /// capitals), most populous first.
+    pub fn carriers(&self, key: &str) -> Vec<u32> {
+        self.lookup(&index_key(key))
     }
 
     /// Ids of the places that carry the folded name `key`, most populous first.
@@ -72,7 +157,7 @@ impl Gazetteer {
             .map(|&(_, id)| id)
             .filter(|&id| {
                 let names = self.entries[id as usize].names;
-                split_names(&self.text, names).any(|n| index_key(n) == key)
+                split_names(&self.text, names).any(|n| index_key(bare(n)) == key)
             })
             .collect();
         ids.dedup();

@@ -4,6 +4,7 @@
 //! (`places`). Shared helpers live here.
 
 mod language;
+mod news_places;
 mod parsing;
 mod places;
 mod properties;

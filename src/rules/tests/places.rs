@@ -205,7 +205,7 @@ fn ambiguous_names_say_how_to_pick_the_other_place() {
         panic!("{:?}", m.places());
     };
     let line = homs.describe();
-    assert!(line.starts_with("place:Homs → Homs, SY: "), "{line}");
+    assert!(line.starts_with("place:Homs → Homs, SY-HI: "), "{line}");
     assert!(
         line.contains(" inhabitants, 34.7") && line.contains("°N 36.7"),
         "{line}"
