@@ -5,7 +5,8 @@
 What counts as a true mention of a place in an article: a toponym of a literal or
 metonymic kind (Literal, Mixed, Coercion, Embedded_Literal, Literal_Modifier, Metonymic,
 Non_Literal_Modifier, Embedded_Non_Lit) annotated with that place's GeoNames id, or with
-the same name within 25 km of it. Demonyms, non-toponyms and expressions are not mentions:
+the same name within 25 km of it, or that names the same gazetteer place under another id or
+name («District of Columbia», «Washington, D.C.» for Washington). Demonyms, non-toponyms and expressions are not mentions:
 GeoWebNews labels «Canadian» or «British» by their use (Non_Literal_Modifier…), so a
 demonym is recognised by its form (is_demonym: one word, not the place's name nor part of
 it, ending like a demonym: -an, -ian, -ese, -ish, -i, -ic, -ch, -ois…).
@@ -212,8 +213,14 @@ def main():
                 return g
         return None
 
-    def mentions(i, pid, at, name):
+    def same_place(m, g):
+        """A mention under another GeoNames id or name that is the same gazetteer place:
+        «District of Columbia» and «Washington, D.C.» for Washington."""
+        return g is not None and any(resolve(gaz, n, m["at"]) == g for n in (m["name"], m["written"]))
+
+    def mentions(i, pid, at, name, g=None):
         return any(m["id"] == pid or (fold(m["name"]) == fold(name) and km(m["at"], at) <= 25)
+                   or same_place(m, g)
                    for m in arts[i]["mentions"])
 
     watches, truth, unresolved = [], {}, []
@@ -228,7 +235,7 @@ def main():
         term = term_of(g)
         w = f"p{len(watches)}"
         watches.append((w, term))
-        truth[w] = {f"a{i:03}.txt" for i in range(len(arts)) if mentions(i, pid, m["at"], m["name"])}
+        truth[w] = {f"a{i:03}.txt" for i in range(len(arts)) if mentions(i, pid, m["at"], m["name"], g)}
     # within(): the best-covered towns.
     towns = []
     for pid, n in per_place.most_common():

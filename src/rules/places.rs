@@ -151,6 +151,7 @@ fn describe_place(p: &Place) -> String {
     let name = place_name(p);
     match p.kind {
         Kind::Town => format!("{name}: {people} inhabitants, {at}"),
+        Kind::Landmark => format!("{name}: a landmark, {at}"),
         Kind::Country => format!("{name}: {people} inhabitants, capital at {at}"),
         Kind::Division if p.area == "?" || p.area.is_empty() => {
             format!("{name}: which towns it holds is unknown")
@@ -171,6 +172,7 @@ fn place_name(p: &Place) -> String {
     match p.kind {
         Kind::Town if p.area.is_empty() => format!("{}, {}", p.name, p.country),
         Kind::Town => format!("{}, {}-{}", p.name, p.country, p.area),
+        Kind::Landmark => format!("{} (landmark, {}-{})", p.name, p.country, p.area),
         Kind::Country => format!("{} (country, {})", p.name, p.country),
         Kind::Division => format!("{} (division, {}-{})", p.name, p.country, p.area),
         Kind::Region if p.country == "ZZ" => format!("{} (region)", p.name),

@@ -376,6 +376,24 @@ def country_places(countries, cities, overlay, ctx: Context, locales) -> list[Pl
     return out
 
 
+def landmarks(cities, overlay, ctx: Context, admin1: dict) -> list[Place]:
+    """The overlay's landmarks: seats of power, streets, squares and airports by which the news
+    names a town («the White House», «le Kremlin», «Heathrow»). Each is a point in its town's
+    division, ranked with its town's population so that a village of the same name (White
+    House, Tennessee) does not take its name."""
+    out = []
+    for entry in overlay.get("landmark", []):
+        town = find_city(cities, {"name": entry["town"], "country": entry["country"]})
+        lat, lon = entry["centre"]
+        area = admin1.get((town["countrycode"], town.get("admin1code") or ""), "")
+        p = Place(0, "L", town["countrycode"], int(town["population"]), lat, lon,
+                  entry["name"], area)
+        for n in [entry["name"], *entry.get("add", [])]:
+            p.offer(n, ctx, trusted=True)
+        out.append(p)
+    return out
+
+
 BRACKETS = re.compile(r"\s*[\[(][^\])]*[\])]")
 
 
@@ -551,6 +569,7 @@ def build(overlay: dict) -> tuple[str, dict]:
     places = towns(cities, overlay, ctx, admin1)
     nations = country_places(countries, cities, overlay, ctx, locales)
     places += nations
+    places += landmarks(cities, overlay, ctx, admin1)
     places += divisions(countries, places, overlay, ctx)
     places += regions(countries, continents, overlay, ctx, {p.cc: p for p in nations})
 
@@ -574,10 +593,11 @@ def build(overlay: dict) -> tuple[str, dict]:
         out.write("\t".join(fields) + "\n")
     for word in sorted(common | curated, key=lambda k: k.encode()):
         out.write(word + "\n")
-    kinds = {k: sum(1 for p in places if p.kind.upper() == k) for k in "PADR"}
+    kinds = {k: sum(1 for p in places if p.kind.upper() == k) for k in "PADRL"}
     stats = {
         "places": len(places),
-        "towns, countries, divisions, regions": ", ".join(str(kinds[k]) for k in "PADR"),
+        "towns, countries, divisions, regions, landmarks": ", ".join(
+            str(kinds[k]) for k in "PADRL"),
         "divisions with an area": sum(1 for p in places if p.kind in "Dd" and p.area != "?"),
         "names": sum(len(p.names) for p in places),
         "common words": len(common | curated),

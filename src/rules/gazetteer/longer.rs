@@ -44,7 +44,7 @@ impl Gazetteer {
         let mut parts = Vec::new();
         for (id, e) in self.entries.iter().enumerate() {
             let major = match e.kind {
-                Kind::Town => e.population >= MAJOR_TOWN,
+                Kind::Town | Kind::Landmark => e.population >= MAJOR_TOWN,
                 Kind::Country | Kind::Division | Kind::Region => true,
             };
             if !major {

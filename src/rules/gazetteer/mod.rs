@@ -64,9 +64,19 @@ pub enum Kind {
     /// A first-level division of a country (ISO 3166-2): a state, province, région,
     /// governorate. Its coordinates are its most populous town's, its population its towns'.
     Division,
+    /// A landmark of a town that the news names it by (the White House, the Kremlin, Heathrow):
+    /// a point, member of areas like a town; its population is its town's, for ranking.
+    Landmark,
     /// A continent or a region of the news: whole countries (Middle East, Sahel) or a circle
     /// (Golan, Gaza Strip).
     Region,
+}
+
+impl Kind {
+    /// Towns and landmarks are points, the members of areas; the other kinds are areas.
+    pub fn is_point(self) -> bool {
+        matches!(self, Kind::Town | Kind::Landmark)
+    }
 }
 
 /// One place of the gazetteer.

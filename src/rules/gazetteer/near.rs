@@ -34,7 +34,7 @@ impl Gazetteer {
         let km = if km.is_nan() || km <= 0.0 { 0.0 } else { km };
         let area = &self.text[range(centre.area)];
         let members: Vec<u32> = match centre.kind {
-            Kind::Town => {
+            Kind::Town | Kind::Landmark => {
                 let mut found = self.around(point(centre), km);
                 found.retain(|&(_, i)| i != id);
                 found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -114,7 +114,7 @@ impl Gazetteer {
         (0..self.entries.len() as u32)
             .filter(|&i| {
                 let e = &self.entries[i as usize];
-                e.kind == Kind::Town && keep(e)
+                e.kind.is_point() && keep(e)
             })
             .collect()
     }
@@ -123,7 +123,7 @@ impl Gazetteer {
     fn by_lat(&self) -> &[u32] {
         self.by_lat.get_or_init(|| {
             let mut ids: Vec<u32> = (0..self.entries.len() as u32)
-                .filter(|&i| self.entries[i as usize].kind == Kind::Town)
+                .filter(|&i| self.entries[i as usize].kind.is_point())
                 .collect();
             ids.sort_by_key(|&i| (self.entries[i as usize].lat, i));
             ids

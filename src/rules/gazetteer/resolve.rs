@@ -69,7 +69,7 @@ impl Gazetteer {
                 let e = &self.entries[id as usize];
                 e.cc == cc
                     && division.as_deref().is_none_or(|d| {
-                        matches!(e.kind, Kind::Town | Kind::Division)
+                        matches!(e.kind, Kind::Town | Kind::Landmark | Kind::Division)
                             && self.text[range(e.area)] == *d
                     })
             });

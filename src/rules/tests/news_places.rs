@@ -189,3 +189,23 @@ fn indic_vowel_signs_are_letters_not_accents() {
     assert_eq!(crate::rules::fold::fold_term("Ḩalab"), "halab");
     assert_eq!(crate::rules::fold::fold_term("حَلَب"), "حلب");
 }
+
+#[test]
+fn landmarks_stand_for_their_town() {
+    // The news names Washington by the White House, Moscow by the Kremlin, London by Heathrow.
+    assert!(matches(
+        "within(20km, Washington)",
+        "a statement from the White House"
+    ));
+    assert!(matches(
+        "within(20km, Washington)",
+        "la Maison-Blanche a répondu"
+    ));
+    assert!(matches("within(10km, Moscow)", "le Kremlin dément"));
+    assert!(matches("within(30km, London)", "flights from Heathrow"));
+    assert!(!matches("within(30km, Paris)", "the White House"));
+    // A landmark outranks a village of the same name: White House, Tennessee (12,000).
+    let white_house = resolved("place:\"White House\"");
+    assert_eq!(white_house.place.kind, Kind::Landmark);
+    assert_eq!(white_house.place.country, "US");
+}
