@@ -1,7 +1,8 @@
 //! Benchmark of delivery: 1,000 immediate alerts waiting in the outbox (50 watches × 20
 //! articles, under the flood limit, one recipient each) rendered and delivered to a real
 //! SMTP server on loopback (the integration tests' server), each marked sent in SQLite as
-//! it goes. Setup (storing and matching the articles) is not timed. Run it with
+//! it goes; then the same 1,000 alerts to a signed webhook on loopback (the tests' channel
+//! receiver). Setup (storing and matching the articles) is not timed. Run it with
 //! `cargo bench --bench delivery` or `bench/mail/deliver.sh`; the target is at most 3 s.
 
 use std::sync::Arc;
@@ -18,6 +19,18 @@ use vigie::store::{Store, StoreHandle};
 #[path = "../tests/it/support/smtp.rs"]
 mod smtp;
 
+#[allow(dead_code)]
+#[path = "../tests/it/support/receiver.rs"]
+mod receiver;
+
+/// Where the alerts go.
+#[derive(Clone)]
+enum Target {
+    Smtp(u16),
+    /// A webhook at this URL.
+    Webhook(String),
+}
+
 const WATCHES: usize = 50;
 const ALERTS: usize = 1_000;
 const SEED: &str = include_str!("../tests/fixtures/seed-article.txt");
@@ -29,19 +42,33 @@ struct Ready {
     mailer: Mailer,
 }
 
-/// A fresh state folder with `ALERTS` alerts pending for the SMTP server on `port`.
-fn prepare(port: u16) -> Ready {
+/// A fresh state folder with `ALERTS` alerts pending for `target`.
+fn prepare(target: &Target) -> Ready {
     let dir = tempfile::tempdir().unwrap();
     let mut rules = String::new();
     for w in 0..WATCHES {
+        let to = match target {
+            Target::Smtp(_) => format!("desk{w:02}@example.org"),
+            Target::Webhook(_) => "channel:hook".to_owned(),
+        };
         rules.push_str(&format!(
-            "[[watch]]\nname = \"w{w:02}\"\nquery = 'vigiemot{w:02}'\nalert = \"immediate\"\nto = [\"desk{w:02}@example.org\"]\n\n"
+            "[[watch]]\nname = \"w{w:02}\"\nquery = 'vigiemot{w:02}'\nalert = \"immediate\"\nto = [\"{to}\"]\n\n"
         ));
     }
-    let main = format!(
-        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n[[feed]]\nname = \"fil\"\nurl = \"http://127.0.0.1:9/feed\"\n\
-         [mail]\nfrom = \"vigie <vigie@example.org>\"\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n"
-    );
+    let mut main = "state_dir = \"state\"\nrules = [\"rules.toml\"]\n[[feed]]\nname = \"fil\"\nurl = \"http://127.0.0.1:9/feed\"\n".to_owned();
+    match target {
+        Target::Smtp(port) => main.push_str(&format!(
+            "[mail]\nfrom = \"vigie <vigie@example.org>\"\ntransport = \"smtp\"\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\n"
+        )),
+        Target::Webhook(url) => {
+            let secret = dir.path().join("hook.secret");
+            std::fs::write(&secret, "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap();
+            main.push_str(&format!(
+                "[[channel]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{url}\"\nsecret_file = \"{}\"\n",
+                secret.display()
+            ));
+        }
+    }
     std::fs::write(dir.path().join("vigie.toml"), main).unwrap();
     std::fs::write(dir.path().join("rules.toml"), rules).unwrap();
     let cfg = vigie::config::load(&dir.path().join("vigie.toml")).unwrap();
@@ -70,7 +97,7 @@ fn prepare(port: u16) -> Ready {
     assert_eq!(s.deliveries, ALERTS);
     Ready {
         _dir: dir,
-        mailer: Mailer::new(&cfg.mail).unwrap(),
+        mailer: Mailer::new(&cfg.mail, &cfg.channels).unwrap(),
         cfg: Arc::new(cfg),
         store: StoreHandle::new(store),
     }
@@ -83,27 +110,39 @@ fn delivery(c: &mut Criterion) {
         .build()
         .unwrap();
     let server = rt.block_on(smtp::SmtpServer::start());
-    let port = server.addr.port();
+    let hook = rt.block_on(receiver::Receiver::start());
+    let targets = [
+        (
+            "1000 alerts to a local SMTP server",
+            Target::Smtp(server.addr.port()),
+        ),
+        (
+            "1000 alerts to a local webhook",
+            Target::Webhook(hook.url("/hook")),
+        ),
+    ];
     let mut g = c.benchmark_group("delivery");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
-    g.bench_function("1000 alerts to a local SMTP server", |b| {
-        b.iter_batched(
-            || prepare(port),
-            |r| {
-                let stats = rt
-                    .block_on(vigie::deliver::deliver_due(
-                        &r.store,
-                        &r.mailer,
-                        &r.cfg,
-                        Utc::now(),
-                    ))
-                    .unwrap();
-                assert_eq!(stats.sent, ALERTS);
-                r
-            },
-            BatchSize::PerIteration,
-        );
-    });
+    for (name, target) in &targets {
+        g.bench_function(*name, |b| {
+            b.iter_batched(
+                || prepare(target),
+                |r| {
+                    let stats = rt
+                        .block_on(vigie::deliver::deliver_due(
+                            &r.store,
+                            &r.mailer,
+                            &r.cfg,
+                            Utc::now(),
+                        ))
+                        .unwrap();
+                    assert_eq!(stats.sent, ALERTS);
+                    r
+                },
+                BatchSize::PerIteration,
+            );
+        });
+    }
     g.finish();
 }
 

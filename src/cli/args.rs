@@ -72,6 +72,11 @@ pub enum Command {
         #[command(subcommand)]
         command: DigestCommand,
     },
+    /// Alert channels: `test NAME` sends a test message and prints the server's answer.
+    Channels {
+        #[command(subcommand)]
+        command: ChannelsCommand,
+    },
     /// The deliveries waiting to be sent (or given up on, with --failed); `retry` sends now.
     Outbox {
         /// List the deliveries given up on after 24 h of failures.
@@ -91,6 +96,15 @@ pub enum DigestCommand {
         /// Write the email(s) to standard output instead of sending; change nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ChannelsCommand {
+    /// Send a test message to the channel NAME of `[[channel]]` and print the server's answer.
+    Test {
+        #[arg(value_name = "NAME")]
+        name: String,
     },
 }
 

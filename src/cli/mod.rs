@@ -18,7 +18,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, DigestCommand, FeedsCommand, OutboxCommand, RulesCommand};
+pub use args::{
+    ChannelsCommand, Cli, Command, DigestCommand, FeedsCommand, OutboxCommand, RulesCommand,
+};
 
 use crate::config;
 
@@ -63,6 +65,9 @@ pub fn main() -> ExitCode {
         Command::Digest {
             command: DigestCommand::Send { name, dry_run },
         } => outbox::digest_send(&cfg, &name, dry_run),
+        Command::Channels {
+            command: ChannelsCommand::Test { name },
+        } => outbox::channel_test(&cfg, &name),
         Command::Outbox { failed, command } => match command {
             Some(OutboxCommand::Retry) => outbox::retry(&cfg),
             None => outbox::list(&cfg, failed),

@@ -1,5 +1,5 @@
-//! CLI, `vigie outbox [--failed]`, `vigie outbox retry` and `vigie digest send NAME
-//! [--dry-run]`: the outbox listed in words, and the deliver stage's manual operations
+//! CLI, `vigie outbox [--failed]`, `vigie outbox retry`, `vigie digest send NAME
+//! [--dry-run]` and `vigie channels test NAME`: the outbox listed in words, and the deliver stage's manual operations
 //! (`deliver::manual`) turned into output and exit codes.
 
 use std::io::Write;
@@ -164,4 +164,41 @@ async fn digest_send_async(cfg: &Config, name: &str, dry_run: bool) -> ExitCode 
         }
         Err(e) => fail(e),
     }
+}
+
+/// `vigie channels test NAME`: one test message to that channel; the server's answer on
+/// standard output, or the failure on standard error (exit 1).
+pub fn channel_test(cfg: &Config, name: &str) -> ExitCode {
+    use crate::deliver::channel::{Channels, NoticeKind, notice};
+    let Some(c) = cfg.channels.iter().find(|c| c.name == name) else {
+        return super::fail(
+            format!("no [[channel]] named \"{name}\" in the configuration"),
+            2,
+        );
+    };
+    let now = Utc::now();
+    let channels = match Channels::new(std::slice::from_ref(c)) {
+        Ok(ch) => ch,
+        Err(e) => return fail(e),
+    };
+    let key = crate::identify::message_id("channel-test", &now.timestamp().to_string(), name);
+    let n = notice::plain(
+        NoticeKind::Test,
+        &key,
+        name,
+        "vigie test message",
+        &format!(
+            "vigie can reach the channel \"{name}\" ({}).",
+            c.kind.name()
+        ),
+    );
+    block_on(async move {
+        match channels.send(name, &n, now).await {
+            Ok(answer) => {
+                println!("channel \"{name}\" answered: {answer}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        }
+    })
 }

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::sections::{digest_section, feed_section, mail_section, poll_section};
+use super::sections::{channel_section, digest_section, feed_section, mail_section, poll_section};
 use super::units::ranges;
 use super::walk::Walker;
 use super::*;
@@ -74,6 +74,7 @@ pub fn load_str(
             timezone: None,
         },
         digests: Vec::new(),
+        channels: Vec::new(),
         rules: Rules::default(),
         files: vec![path.to_path_buf()],
         compiled: None,
@@ -134,6 +135,15 @@ pub fn load_str(
                 w.finish(th, "[[digest]]");
             }
         }
+        for mut v in w.array_of_tables(&mut root, "channel") {
+            let span = v.span;
+            if let Some(mut th) = w.table(&mut v, "[[channel]]") {
+                if let Some(c) = channel_section(&mut w, &mut th, span) {
+                    cfg.channels.push(c);
+                }
+                w.finish(th, "[[channel]]");
+            }
+        }
         if let Some(list) = w.strings(&mut root, "rules") {
             rule_paths = list;
         }
@@ -145,6 +155,7 @@ pub fn load_str(
         *d = cfg.state_dir.join("mail");
     }
     check_feeds(&mut w, &cfg.feeds);
+    check_channels(&mut w, &cfg);
     errors.append(&mut w.errors);
 
     // Rule files, in order; each one's faults located in that file.
@@ -177,6 +188,35 @@ pub fn load_str(
     } else {
         Err(Diagnostics(errors))
     }
+}
+
+/// Channel names are unique, and every `channel:NAME` of `[mail] admin` and of the digests'
+/// `to` names one (the watches' are checked with their rule files).
+fn check_channels(w: &mut Walker<'_>, cfg: &Config) {
+    let mut seen = HashSet::new();
+    for c in &cfg.channels {
+        if !seen.insert(c.name.as_str()) {
+            let at = w.src.text.find(&format!("\"{}\"", c.name)).unwrap_or(0);
+            w.errors.push(
+                w.src
+                    .diag(at, format!("channel name \"{}\" is used twice", c.name)),
+            );
+        }
+    }
+    let named = (cfg.mail.admin.iter()).chain(cfg.digests.iter().flat_map(|d| d.to.iter()));
+    for r in named {
+        if let Some(name) = super::channel_of(r)
+            && !seen.contains(name)
+        {
+            let at = w.src.text.find(&format!("\"{r}\"")).map_or(0, |k| k + 1);
+            w.errors.push(w.src.diag(at, unknown_channel(name)));
+        }
+    }
+}
+
+/// The error for `channel:NAME` when no `[[channel]]` has that name.
+pub(super) fn unknown_channel(name: &str) -> String {
+    format!("no [[channel]] named \"{name}\" in the configuration")
 }
 
 fn check_feeds(w: &mut Walker<'_>, feeds: &[FeedConfig]) {
@@ -223,6 +263,19 @@ fn cross_check(
                     errors.push(src.diag(o.watch_at, format!("watch \"{}\" alerts by digest (the default), but the configuration defines no [[digest]] to send it: add one, or set alert = \"immediate\"", w.name)));
                 }
                 _ => {}
+            }
+        }
+        for r in &w.to {
+            if let Some(name) = super::channel_of(r)
+                && !cfg.channels.iter().any(|c| c.name == name)
+            {
+                let at = (src.text.get(o.watch_at..).unwrap_or_default())
+                    .find(&format!("\"{r}\""))
+                    .map_or(o.watch_at, |k| o.watch_at + k + 1);
+                errors.push(src.diag(
+                    at,
+                    format!("watch \"{}\": {}", w.name, unknown_channel(name)),
+                ));
             }
         }
         for sel in &w.feeds {

@@ -52,6 +52,8 @@ pub struct Config {
     pub server: Option<ServerConfig>,
     pub mail: MailConfig,
     pub digests: Vec<DigestConfig>,
+    /// Alert channels besides email (`[[channel]]`), named by recipients as `channel:NAME`.
+    pub channels: Vec<ChannelConfig>,
     pub rules: Rules,
     /// Every file the configuration was read from (for reload watching).
     pub files: Vec<PathBuf>,
@@ -149,6 +151,56 @@ pub struct SmtpConfig {
     /// Where the password is read from at send time; the secret itself is never kept
     /// in the configuration, so it cannot reach a log line through `Debug`.
     pub password: Option<PasswordSource>,
+}
+
+/// Where a recipient entry sends: an email address, or a channel of `[[channel]]`.
+pub fn channel_of(recipient: &str) -> Option<&str> {
+    recipient.strip_prefix("channel:")
+}
+
+/// The service a channel speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelKind {
+    /// JSON signed as Standard Webhooks specifies.
+    Webhook,
+    /// An ntfy topic.
+    Ntfy,
+    /// A Slack incoming webhook (also Mattermost and Discord's Slack-compatible endpoint).
+    Slack,
+    /// Telegram's Bot API `sendMessage`.
+    Telegram,
+    /// A Matrix room, through the client-server API.
+    Matrix,
+}
+
+impl ChannelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Ntfy => "ntfy",
+            ChannelKind::Slack => "slack",
+            ChannelKind::Telegram => "telegram",
+            ChannelKind::Matrix => "matrix",
+        }
+    }
+}
+
+/// One `[[channel]]`. The credential is not here, only where to read it (as for the SMTP
+/// password): the configuration's `Debug` cannot show it.
+#[derive(Debug, Clone)]
+pub struct ChannelConfig {
+    pub name: String,
+    pub kind: ChannelKind,
+    /// The webhook's, ntfy topic's or Slack hook's URL; Telegram's API base; Matrix's
+    /// homeserver.
+    pub url: String,
+    /// Telegram: the chat to post to.
+    pub chat_id: Option<String>,
+    /// Matrix: the room id (`!abc:example.org`).
+    pub room: Option<String>,
+    /// The signing secret (`whsec_…`), ntfy access token, Telegram bot token or Matrix access
+    /// token.
+    pub secret: Option<PasswordSource>,
 }
 
 #[derive(Debug, Clone)]

@@ -108,7 +108,7 @@ fn watch_section(
         w.error(at, "an immediate watch needs recipients in `to`");
     }
     for t in &to {
-        if !t.value.contains('@') {
+        if super::channel_of(&t.value).is_none() && !t.value.contains('@') {
             w.error(
                 t.span,
                 format!("recipient \"{}\" is not an email address", t.value),

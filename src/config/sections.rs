@@ -1,5 +1,5 @@
 //! Config stage, the sections of `vigie.toml` one by one (`[poll]`, `[[feed]]`, `[mail]`
-//! and `[mail.smtp]`, `[[digest]]`): each reads its keys through the `Walker`, which
+//! and `[mail.smtp]`, `[[digest]]`, `[[channel]]`): each reads its keys through the `Walker`, which
 //! records every fault with its position and lets reading go on. Pure.
 
 use std::path::Path;
@@ -222,7 +222,7 @@ pub(super) fn digest_section(
         }
     };
     let to = w.strings(th, "to").unwrap_or_default();
-    for t in &to {
+    for t in to.iter().filter(|t| channel_of(&t.value).is_none()) {
         if let Err(e) = t.value.parse::<lettre::message::Mailbox>() {
             w.error(
                 t.span,
@@ -276,4 +276,88 @@ fn parse_hhmm(s: &str) -> Option<(u32, u32)> {
     let (h, m) = s.split_once(':')?;
     let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
     (h < 24 && m < 60 && s.len() <= 5).then_some((h, m))
+}
+
+/// One `[[channel]]`: its name, its type, where it posts, and where its credential is read.
+pub(super) fn channel_section(
+    w: &mut Walker<'_>,
+    th: &mut TableHelper<'_>,
+    at: Span,
+) -> Option<ChannelConfig> {
+    let name = w.required_string(th, "name", at, "[[channel]]");
+    if let Some(n) = &name
+        && (n.value.is_empty() || n.value.contains(char::is_whitespace))
+    {
+        w.error(n.span, "a channel name must be one word");
+    }
+    let kind = w.required_string(th, "type", at, "[[channel]]");
+    let kind = match kind.as_ref().map(|k| k.value.as_str()) {
+        Some("webhook") => Some(ChannelKind::Webhook),
+        Some("ntfy") => Some(ChannelKind::Ntfy),
+        Some("slack") => Some(ChannelKind::Slack),
+        Some("telegram") => Some(ChannelKind::Telegram),
+        Some("matrix") => Some(ChannelKind::Matrix),
+        Some(other) => {
+            let span = kind.as_ref().map_or(at, |k| k.span);
+            w.error(span, format!("unknown channel `type` \"{other}\" (expected \"webhook\", \"ntfy\", \"slack\", \"telegram\" or \"matrix\")"));
+            None
+        }
+        None => None,
+    };
+    let url = match kind {
+        Some(ChannelKind::Telegram) => w.string(th, "url"),
+        _ => w.required_string(th, "url", at, "[[channel]]"),
+    };
+    if let Some(u) = &url
+        && !(u.value.starts_with("https://") || u.value.starts_with("http://"))
+    {
+        w.error(
+            u.span,
+            format!(
+                "`url` must be an http:// or https:// URL, not \"{}\"",
+                u.value
+            ),
+        );
+    }
+    let chat_id = w.string(th, "chat_id");
+    let room = w.string(th, "room");
+    let file = w.string(th, "secret_file");
+    let env = w.string(th, "secret_env");
+    let secret = match (file, env) {
+        (Some(f), Some(_)) => {
+            w.error(
+                f.span,
+                "set one of `secret_file` and `secret_env`, not both",
+            );
+            None
+        }
+        (Some(f), None) => Some(PasswordSource::File(PathBuf::from(f.value))),
+        (None, Some(e)) => Some(PasswordSource::Env(e.value)),
+        (None, None) => None,
+    };
+    let kind = kind?;
+    let needs = |what: &str| format!("a {} channel needs {what}", kind.name());
+    match kind {
+        ChannelKind::Webhook | ChannelKind::Telegram | ChannelKind::Matrix if secret.is_none() => {
+            let what = match kind {
+                ChannelKind::Webhook => {
+                    "its signing secret (`secret_file` or `secret_env`, whsec_…)"
+                }
+                ChannelKind::Telegram => "its bot token (`secret_file` or `secret_env`)",
+                _ => "its access token (`secret_file` or `secret_env`)",
+            };
+            w.error(at, needs(what));
+        }
+        ChannelKind::Telegram if chat_id.is_none() => w.error(at, needs("`chat_id`")),
+        ChannelKind::Matrix if room.is_none() => w.error(at, needs("`room`")),
+        _ => {}
+    }
+    Some(ChannelConfig {
+        name: name?.value,
+        kind,
+        url: url.map_or_else(|| "https://api.telegram.org".to_owned(), |u| u.value),
+        chat_id: chat_id.map(|c| c.value),
+        room: room.map(|r| r.value),
+        secret,
+    })
 }

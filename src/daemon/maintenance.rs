@@ -109,9 +109,15 @@ async fn send_notice(
         .parse()
         .map_err(|e| format!("from: {e}"))?;
     for admin in &rt.config.mail.admin {
-        let to: Mailbox = admin.parse().map_err(|e| format!("{admin}: {e}"))?;
         let mid =
             crate::identify::message_id("feed-health", &format!("{feed}:{subject}:{since}"), admin);
+        if let Some(name) = crate::config::channel_of(admin) {
+            use crate::deliver::channel::{NoticeKind, notice};
+            let n = notice::plain(NoticeKind::FeedHealth, &mid, feed, subject, body);
+            (rt.mailer.channels().send(name, &n, now).await).map_err(|e| e.to_string())?;
+            continue;
+        }
+        let to: Mailbox = admin.parse().map_err(|e| format!("{admin}: {e}"))?;
         let msg = Message::builder()
             .from(from.clone())
             .to(to)

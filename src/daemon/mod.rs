@@ -107,7 +107,7 @@ fn parts(config: &Config) -> Result<(Arc<Matcher>, Fetcher, Mailer), DaemonError
             config.poll.timeout,
             Fetcher::needs_tls(config.feeds.iter().map(|f| f.url.as_str())),
         )?,
-        Mailer::new(&config.mail)?,
+        Mailer::new(&config.mail, &config.channels)?,
     ))
 }
 

@@ -24,7 +24,7 @@ fn open(cfg: &Config) -> Result<Store, DeliverError> {
 /// retry is due now, and it is all sent at once. Returns how many failed deliveries were
 /// revived, and what the sending did.
 pub async fn retry_now(cfg: &Config) -> Result<(usize, DeliveryStats), DeliverError> {
-    let mailer = Mailer::new(&cfg.mail)?;
+    let mailer = Mailer::new(&cfg.mail, &cfg.channels)?;
     let store = StoreHandle::new(open(cfg)?);
     let now = Utc::now();
     let revived = store
@@ -76,7 +76,7 @@ pub async fn send_digest_now(
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, DeliverError> {
-    let mailer = Mailer::new(&cfg.mail)?;
+    let mailer = Mailer::new(&cfg.mail, &cfg.channels)?;
     let store = StoreHandle::new(open(cfg)?);
     let owned = name.to_string();
     let built = store

@@ -7,6 +7,7 @@
 //! built and never logged.
 
 pub mod calendar;
+pub mod channel;
 pub mod digest;
 pub mod flood;
 pub mod manual;
@@ -24,7 +25,7 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 
-use crate::config::{MailConfig, PasswordSource, Security, SmtpConfig, Transport};
+use crate::config::{ChannelConfig, MailConfig, PasswordSource, Security, SmtpConfig, Transport};
 use crate::store::StoreError;
 
 pub use message::{Outgoing, alert_message};
@@ -52,6 +53,13 @@ pub enum DeliverError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("channel \"{channel}\": {message}")]
+    Channel {
+        channel: String,
+        message: String,
+        /// The wait the service asked for (a 429), if any.
+        wait: Option<Duration>,
+    },
     #[error("digest \"{0}\": {1}")]
     Calendar(String, crate::config::units::CalendarError),
     #[error("no digest named \"{0}\" in the configuration")]
@@ -67,15 +75,25 @@ impl DeliverError {
     pub fn per_message(&self) -> bool {
         match self {
             DeliverError::Send { per_message, .. } => *per_message,
-            DeliverError::Address(..) | DeliverError::Build(_) | DeliverError::Render(_) => true,
+            DeliverError::Address(..)
+            | DeliverError::Build(_)
+            | DeliverError::Render(_)
+            | DeliverError::Channel { .. } => true,
             _ => false,
         }
     }
 }
 
 /// Where emails go.
+/// Where deliveries go: the mail transport, and the alert channels.
 #[derive(Clone)]
-pub enum Mailer {
+pub struct Mailer {
+    transport: MailTransport,
+    channels: std::sync::Arc<channel::Channels>,
+}
+
+#[derive(Clone)]
+enum MailTransport {
     Smtp(std::sync::Arc<SmtpTarget>),
     Files(PathBuf),
 }
@@ -90,11 +108,21 @@ pub struct SmtpTarget {
 }
 
 impl Mailer {
-    pub fn new(mail: &MailConfig) -> Result<Mailer, DeliverError> {
-        match &mail.transport {
-            Transport::Maildir { dir } => Ok(Mailer::Files(dir.clone())),
-            Transport::Smtp(s) => smtp(s).map(|t| Mailer::Smtp(std::sync::Arc::new(t))),
-        }
+    /// The mail transport of `[mail]` and the channels of `[[channel]]`, credentials read.
+    pub fn new(mail: &MailConfig, channels: &[ChannelConfig]) -> Result<Mailer, DeliverError> {
+        let transport = match &mail.transport {
+            Transport::Maildir { dir } => MailTransport::Files(dir.clone()),
+            Transport::Smtp(s) => MailTransport::Smtp(std::sync::Arc::new(smtp(s)?)),
+        };
+        Ok(Mailer {
+            transport,
+            channels: std::sync::Arc::new(channel::Channels::new(channels)?),
+        })
+    }
+
+    /// The alert channels.
+    pub fn channels(&self) -> &channel::Channels {
+        &self.channels
     }
 
     /// A session that sends several emails over one connection.
@@ -122,10 +150,17 @@ pub struct Session<'a> {
 }
 
 impl Session<'_> {
+    /// The alert channels, beside the mail connection.
+    pub fn channels(&self) -> &channel::Channels {
+        self.mailer.channels()
+    }
+
     pub async fn send(&mut self, msg: &Message, message_id: &str) -> Result<(), DeliverError> {
-        let target = match self.mailer {
-            Mailer::Files(dir) => return write_eml(dir, message_id, &msg.formatted()).await,
-            Mailer::Smtp(t) => t,
+        let target = match &self.mailer.transport {
+            MailTransport::Files(dir) => {
+                return write_eml(dir, message_id, &msg.formatted()).await;
+            }
+            MailTransport::Smtp(t) => t,
         };
         let failed = |e: lettre::transport::smtp::Error| DeliverError::Send {
             per_message: e.is_permanent() || e.is_transient(),
@@ -167,13 +202,7 @@ fn smtp(s: &SmtpConfig) -> Result<SmtpTarget, DeliverError> {
         None => None,
         Some(user) => {
             let password = match &s.password {
-                Some(PasswordSource::File(p)) => std::fs::read_to_string(p)
-                    .map_err(|e| DeliverError::Password(format!("{}: {e}", p.display())))?
-                    .trim_end_matches(['\r', '\n'])
-                    .to_string(),
-                Some(PasswordSource::Env(var)) => std::env::var(var).map_err(|_| {
-                    DeliverError::Password(format!("environment variable {var} is not set"))
-                })?,
+                Some(source) => read_secret(source).map_err(DeliverError::Password)?,
                 None => String::new(),
             };
             Some(Credentials::new(user.clone(), password))
@@ -192,6 +221,19 @@ fn smtp(s: &SmtpConfig) -> Result<SmtpTarget, DeliverError> {
 }
 
 /// How long connecting, and then each email, may take before the server counts as down.
+/// A secret (SMTP password, channel token) from its file (the trailing line break dropped) or
+/// its environment variable. The error says where it was to be read, never what was read.
+pub(crate) fn read_secret(source: &PasswordSource) -> Result<String, String> {
+    match source {
+        PasswordSource::File(p) => std::fs::read_to_string(p)
+            .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+            .map_err(|e| format!("cannot read {}: {e}", p.display())),
+        PasswordSource::Env(var) => {
+            std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))
+        }
+    }
+}
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const SEND_TIMEOUT: Duration = Duration::from_secs(120);
 

@@ -9,12 +9,15 @@
 use chrono::{DateTime, Utc};
 
 use super::calendar::{Calendar, previous_run};
+use std::collections::HashSet;
+
+use super::channel::{Channels, Notice, notice};
 use super::message::{Outgoing, alert_message, batch_message};
 use super::{DeliverError, Mailer, Session, retry_at};
-use crate::config::Config;
+use crate::config::{Config, channel_of};
 use crate::identify;
 use crate::store::StoreHandle;
-use crate::store::{digests, outbox};
+use crate::store::{digests, outbox, stories};
 
 /// Emails per database round trip.
 const BATCH: usize = 200;
@@ -126,6 +129,7 @@ async fn send_alerts(
     now: DateTime<Utc>,
     stats: &mut DeliveryStats,
 ) -> Result<bool, DeliverError> {
+    let mut down = HashSet::new();
     loop {
         let batch = store
             .call(move |s| outbox::due_alerts(&s.conn, now, BATCH))
@@ -135,12 +139,23 @@ async fn send_alerts(
         }
         for (i, p) in batch.iter().enumerate() {
             let article_id = p.article.id;
-            let outlets = store
-                .call(move |s| digests::outlets(&s.conn, article_id))
-                .await?;
-            let result = match alert_message(out, p, &outlets, now) {
-                Ok(msg) => mailer.send(&msg, &p.message_id).await,
-                Err(e) => Err(e),
+            let result = match channel_of(&p.recipient) {
+                Some(name) => {
+                    let links = store
+                        .call(move |s| stories::outlet_links(&s.conn, article_id))
+                        .await?;
+                    let notice = notice::alert(p, &links, out.watch_zone(&p.watch));
+                    to_channel(mailer.channels(), name, &notice, now, &mut down).await
+                }
+                None => {
+                    let outlets = store
+                        .call(move |s| digests::outlets(&s.conn, article_id))
+                        .await?;
+                    match alert_message(out, p, &outlets, now) {
+                        Ok(msg) => mailer.send(&msg, &p.message_id).await,
+                        Err(e) => Err(e),
+                    }
+                }
             };
             let id = p.delivery_id;
             match result {
@@ -164,7 +179,7 @@ async fn send_alerts(
                         .map(|p| {
                             let next = match &e {
                                 DeliverError::Address(..) | DeliverError::Build(_) => None,
-                                _ => retry_at(p.delivery_id, p.attempts, p.retry_since, now),
+                                _ => next_try(&e, p.delivery_id, p.attempts, p.retry_since, now),
                             };
                             (p.delivery_id, next)
                         })
@@ -197,6 +212,7 @@ async fn send_batches(
     now: DateTime<Utc>,
     stats: &mut DeliveryStats,
 ) -> Result<(), DeliverError> {
+    let mut down = HashSet::new();
     loop {
         let due = store
             .call(move |s| digests::due_batches(&s.conn, now, BATCH))
@@ -209,10 +225,18 @@ async fn send_batches(
             let entries = store
                 .call(move |s| digests::batch_entries(&s.conn, id))
                 .await?;
-            let result = match batch_message(out, &b, &entries, now) {
-                Ok(Some(msg)) => mailer.send(&msg, &b.message_id).await.map(|()| true),
-                Ok(None) => Ok(false),
-                Err(e) => Err(e),
+            let result = match (channel_of(&b.recipient), entries.is_empty()) {
+                (_, true) => Ok(false),
+                (Some(name), false) => {
+                    let n = notice::batch(&b, &entries);
+                    let sent = to_channel(mailer.channels(), name, &n, now, &mut down).await;
+                    sent.map(|()| true)
+                }
+                (None, false) => match batch_message(out, &b, &entries, now) {
+                    Ok(Some(msg)) => mailer.send(&msg, &b.message_id).await.map(|()| true),
+                    Ok(None) => Ok(false),
+                    Err(e) => Err(e),
+                },
             };
             match result {
                 Ok(sent) => {
@@ -226,7 +250,7 @@ async fn send_batches(
                 }
                 Err(e) => {
                     let err = e.to_string();
-                    let next = retry_at(id, b.attempts, b.retry_since, now);
+                    let next = next_try(&e, id, b.attempts, b.retry_since, now);
                     if next.is_some() {
                         stats.retried += 1;
                         tracing::warn!(kind = %b.kind, name = %b.name, to = %b.recipient, error = %err, "batch not sent; will retry");
@@ -244,5 +268,51 @@ async fn send_batches(
                 }
             }
         }
+    }
+}
+
+/// Send `notice` to channel `name`, unless it already failed this round: a channel that is
+/// down costs one attempt per round, not one per alert (its other deliveries wait).
+async fn to_channel(
+    channels: &Channels,
+    name: &str,
+    notice: &Notice,
+    now: DateTime<Utc>,
+    down: &mut HashSet<String>,
+) -> Result<(), DeliverError> {
+    if down.contains(name) {
+        return Err(DeliverError::Channel {
+            channel: name.to_owned(),
+            message: "not tried: it failed earlier in this round".into(),
+            wait: None,
+        });
+    }
+    match channels.send(name, notice, now).await {
+        Ok(answer) => {
+            tracing::debug!(channel = %name, %answer, "channel accepted");
+            Ok(())
+        }
+        Err(e) => {
+            down.insert(name.to_owned());
+            Err(e)
+        }
+    }
+}
+
+/// When to try a failed delivery again: when the service said (a 429's wait), else the
+/// outbox's backoff; never after 24 h of failures.
+fn next_try(
+    e: &DeliverError,
+    id: i64,
+    attempts: u32,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let backoff = retry_at(id, attempts, since, now)?;
+    match e {
+        DeliverError::Channel {
+            wait: Some(wait), ..
+        } => Some(now + chrono::Duration::from_std(*wait).unwrap_or(chrono::Duration::hours(1))),
+        _ => Some(backoff),
     }
 }

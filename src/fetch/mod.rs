@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use reqwest::header;
 use url::Url;
 
-mod headers;
+pub mod headers;
 mod resolve;
 
 use headers::header_str;

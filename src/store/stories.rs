@@ -301,6 +301,34 @@ pub fn outlets(conn: &Connection, article_id: i64) -> Result<Vec<String>> {
         .collect::<rusqlite::Result<_>>()?)
 }
 
+/// One outlet that carried a story: its feed, its own link to the story and its time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutletLink {
+    pub feed: String,
+    pub link: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+}
+
+/// Every outlet that carried this article's story, with its link and time, first seen first
+/// (what a webhook tells about an alert).
+pub fn outlet_links(conn: &Connection, article_id: i64) -> Result<Vec<OutletLink>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.name, a.link, a.published_at, MIN(af.seen_at) FROM articles a
+         JOIN article_feeds af ON af.article_id = a.id JOIN feeds f ON f.id = af.feed_id
+         WHERE a.id = ?1 OR a.story_id = (SELECT story_id FROM articles WHERE id = ?1)
+         GROUP BY f.id ORDER BY MIN(af.seen_at), MIN(af.rowid)",
+    )?;
+    Ok(stmt
+        .query_map([article_id], |r| {
+            Ok(OutletLink {
+                feed: r.get(0)?,
+                link: r.get(1)?,
+                published: r.get::<_, Option<i64>>(2)?.map(from_ts),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
 /// The articles of this article's story, oldest first (for commands and tests).
 pub fn members(conn: &Connection, article_id: i64) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(

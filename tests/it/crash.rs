@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crate::support::http::{HttpServer, Route};
+use crate::support::receiver::Receiver;
 use crate::support::smtp::SmtpServer;
 use crate::support::*;
 
@@ -129,6 +130,120 @@ async fn killed_at_twenty_random_moments_every_alert_arrives_once() {
     eprintln!(
         "crash test: seed {seed}, {kills_mid_run} kills mid-run, {} alerts, {resent} resent with the same Message-ID",
         by_id.len()
+    );
+    let outbox = vigie(&cfg, &["outbox"]).await;
+    assert!(
+        stdout(&outbox).contains("no pending deliveries"),
+        "seed {seed}: {}",
+        stdout(&outbox)
+    );
+}
+
+/// The same for alert channels (issue 17): 30 alerts go to a webhook and to an ntfy topic while
+/// `vigie` is killed at 20 random moments; every alert arrives on both, and a receiver that
+/// drops repeated ids (`webhook-id`, `x-vigie-id`) sees each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_twenty_random_moments_every_channel_alert_arrives() {
+    const ALERTS: usize = 30;
+    const TOPICS: [&str; 3] = ["Palmyre", "Raqqa", "Alep"]; // 10 each: under the flood limit
+    let seed = std::env::var("VIGIE_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(11, |d| d.as_nanos() as u64)
+                | 1
+        });
+    let mut rng = Rng(seed);
+    let http = HttpServer::start().await;
+    let rx = Receiver::start().await;
+    rx.set_delay(Duration::from_millis(40));
+    let items: Vec<FeedItem> = (0..ALERTS)
+        .map(|i| {
+            let w = TOPICS[i % TOPICS.len()];
+            FeedItem::new(
+                &format!("k{i:02}"),
+                &format!("Bulletin {i:02} : {w}"),
+                &format!("https://elwatan.example/k{i:02}"),
+                &format!("Les nouvelles numéro {i} de {w}."),
+            )
+        })
+        .collect();
+    http.route(
+        "/feed.xml",
+        Route::ok("application/rss+xml", rss("Fil", &items, "UTF-8")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hook.secret"),
+        "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    )
+    .unwrap();
+    let main = format!(
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}\n\
+         [[channel]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}\"\nsecret_file = \"{}/hook.secret\"\n\n\
+         [[channel]]\nname = \"phone\"\ntype = \"ntfy\"\nurl = \"{}\"\n",
+        feeds_toml(&[("fil", http.url("/feed.xml"))]),
+        rx.url("/hook"),
+        dir.path().display(),
+        rx.url("/ntfy/alerts"),
+    );
+    let mut rules = String::new();
+    for w in TOPICS {
+        rules.push_str(&format!(
+            "[[watch]]\nname = \"{}\"\nquery = '{w}'\nalert = \"immediate\"\nto = [\"channel:hook\", \"channel:phone\"]\n\n",
+            w.to_lowercase()
+        ));
+    }
+    let cfg = write_config(dir.path(), &main, &rules);
+
+    let mut kills_mid_run = 0;
+    for _ in 0..20 {
+        let mut run = spawn_vigie(&cfg, &["poll"]);
+        tokio::time::sleep(Duration::from_millis(rng.below(600))).await;
+        if run.child.try_wait().unwrap().is_none() {
+            kills_mid_run += 1;
+        }
+        run.child.start_kill().unwrap(); // SIGKILL
+        let _ = run.child.wait().await;
+    }
+    let last = vigie(&cfg, &["poll"]).await;
+    assert!(last.status.success(), "seed {seed}: {}", stderr(&last));
+
+    let mut repeats = 0;
+    for (path, id_header) in [("/hook", "webhook-id"), ("/ntfy/alerts", "x-vigie-id")] {
+        let got = rx.to(path);
+        let mut by_id: HashMap<String, String> = HashMap::new();
+        for r in &got {
+            let id = r.header(id_header).expect("an id").to_owned();
+            let text = match path {
+                "/hook" => r.json()["title"].as_str().unwrap_or_default().to_owned(),
+                _ => r.text().lines().next().unwrap_or_default().to_owned(),
+            };
+            if let Some(prev) = by_id.insert(id.clone(), text.clone()) {
+                assert_eq!(prev, text, "seed {seed}: id {id} carried two alerts");
+            }
+        }
+        let titles: HashSet<String> = by_id.values().cloned().collect();
+        for i in 0..ALERTS {
+            let w = TOPICS[i % TOPICS.len()];
+            let want = format!("Bulletin {i:02} : {w}");
+            assert!(
+                titles.iter().any(|t| t.contains(&want)),
+                "seed {seed}: {path} never got «{want}»"
+            );
+        }
+        assert_eq!(by_id.len(), ALERTS, "seed {seed}: {path}: one id per alert");
+        repeats += got.len() - by_id.len();
+    }
+    assert!(
+        repeats <= 2 * kills_mid_run,
+        "seed {seed}: {repeats} repeats for {kills_mid_run} kills mid-run"
+    );
+    eprintln!(
+        "channel crash test: seed {seed}, {kills_mid_run} kills mid-run, {} alerts on 2 channels, {repeats} repeats before de-duplication",
+        ALERTS
     );
     let outbox = vigie(&cfg, &["outbox"]).await;
     assert!(

@@ -70,7 +70,7 @@ fn harness(smtp_port: u16, morning_at: &str, morning_zone: &str, feed_url: &str)
     Harness {
         _dir: dir,
         path,
-        mailer: Mailer::new(&cfg.mail).unwrap(),
+        mailer: Mailer::new(&cfg.mail, &cfg.channels).unwrap(),
         cfg: Arc::new(cfg),
         matcher: Arc::new(matcher),
         store: StoreHandle::new(store),

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod channels;
 mod check;
 mod corpora;
 mod crash;

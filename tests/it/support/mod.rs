@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod receiver;
 pub mod smtp;
 
 use std::path::{Path, PathBuf};
