@@ -35,6 +35,20 @@ const WATCHES: usize = 50;
 const ALERTS: usize = 1_000;
 const SEED: &str = include_str!("../tests/fixtures/seed-article.txt");
 
+/// The seed article's words in an order of its own for article `i`: every article is a story
+/// of its own (the same text twice would be one story, alerted once).
+fn shuffled(i: usize) -> String {
+    let mut words: Vec<&str> = SEED.split_whitespace().collect();
+    let mut x = (i as u64).wrapping_mul(6_364_136_223_846_793_005) | 1;
+    for k in (1..words.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        words.swap(k, (x % (k as u64 + 1)) as usize);
+    }
+    words.join(" ")
+}
+
 struct Ready {
     _dir: tempfile::TempDir,
     cfg: Arc<vigie::config::Config>,
@@ -81,7 +95,7 @@ fn prepare(target: &Target) -> Ready {
             guid: Some(format!("a{i}")),
             link: Some(format!("https://elwatan.example/a{i}")),
             title: format!("Dépêche {i} : vigiemot{:02} près de Palmyre", i % WATCHES),
-            content: format!("{SEED} vigiemot{:02}", i % WATCHES),
+            content: format!("{} vigiemot{:02}", shuffled(i), i % WATCHES),
             published: Some(now),
             ..Item::default()
         })

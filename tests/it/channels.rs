@@ -422,3 +422,35 @@ async fn unknown_channels_and_missing_secrets_are_errors_with_their_position() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_digest_goes_to_a_channel_as_one_digest_payload() {
+    let http = HttpServer::start().await;
+    feed(&http);
+    let rx = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &http, &rx, &["duty@example.org"], false);
+    // The watch alerts by digest instead, and the digest goes to the webhook.
+    let rules = "[[watch]]\nname = \"syria\"\nquery = 'Palmyre OR Alep'\nalert = \"digest\"\n";
+    std::fs::write(dir.path().join("rules.toml"), rules).unwrap();
+    let mut main = std::fs::read_to_string(&cfg).unwrap();
+    main.push_str("\n[[digest]]\nname = \"daily\"\nat = \"07:00\"\nto = [\"channel:hook\"]\n");
+    std::fs::write(&cfg, main).unwrap();
+    let out = run(&cfg, &["poll"], "info").await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(rx.to("/hook").is_empty(), "nothing before the digest");
+    let out = run(&cfg, &["digest", "send", "daily"], "info").await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hook = rx.to("/hook");
+    assert_eq!(hook.len(), 1, "{:?}", rx.received());
+    verify_webhook(&hook[0]);
+    let v = hook[0].json();
+    assert_eq!(v["type"], "digest");
+    assert_eq!(v["watch"], "daily");
+    assert_eq!(v["urgent"], false);
+    assert_eq!(v["items"][0]["watch"], "syria");
+    assert!(
+        v["items"][0]["title"].as_str().unwrap().contains("offensive"),
+        "{v}"
+    );
+}

@@ -216,3 +216,37 @@ fn clip(body: &str) -> String {
         .collect();
     line.trim().to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn telegram_429_says_how_long_to_wait() {
+        let body = r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}}"#;
+        assert_eq!(telegram_retry_after(body), Some(Duration::from_secs(7)));
+        assert_eq!(telegram_retry_after("{\"ok\":false}"), None);
+        assert_eq!(telegram_retry_after("<html>busy</html>"), None);
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let s = Secret("whsec_SECRET".into());
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+        let channels = Channels {
+            client: None,
+            list: vec![(
+                ChannelConfig {
+                    name: "c".into(),
+                    kind: ChannelKind::Telegram,
+                    url: "https://api.telegram.org".into(),
+                    chat_id: Some("1".into()),
+                    room: None,
+                    secret: None,
+                },
+                Some(Secret("123:TOKEN".into())),
+            )],
+        };
+        assert!(!format!("{channels:?}").contains("TOKEN"));
+    }
+}
