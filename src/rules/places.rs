@@ -109,13 +109,15 @@ impl PlaceReport {
                 )
             })
             .collect();
-        let advice = if self.km.is_some() {
-            let mut advice = "within() is centred on the most populous".to_owned();
-            if !self.other_centres.is_empty() {
-                advice.push_str(&format!(
-                    "; for another, write {}",
-                    self.other_centres.join(" or ")
-                ));
+        let advice = if let Some(km) = self.km {
+            let mut advice = "within() is centred on the place above".to_owned();
+            let mut others = self.other_centres.clone();
+            // A division is named by its code: `within(50km, US-WA)` for the state.
+            for p in self.rivals.iter().filter(|p| p.kind == Kind::Division) {
+                others.push(format!("within({km}km, {}-{})", p.country, p.area));
+            }
+            if !others.is_empty() {
+                advice.push_str(&format!("; for another, write {}", others.join(" or ")));
             }
             advice
         } else {

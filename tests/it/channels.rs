@@ -450,7 +450,10 @@ async fn a_digest_goes_to_a_channel_as_one_digest_payload() {
     assert_eq!(v["urgent"], false);
     assert_eq!(v["items"][0]["watch"], "syria");
     assert!(
-        v["items"][0]["title"].as_str().unwrap().contains("offensive"),
+        v["items"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("offensive"),
         "{v}"
     );
 }
