@@ -57,7 +57,13 @@ fn print_item_matches(
         content: &item.content,
     };
     let matches = matcher.match_document(&doc);
-    if !json && !matches.is_empty() {
+    // Place names the place rules set aside, with why (not in JSON: one line is one match).
+    let aside = if json {
+        Vec::new()
+    } else {
+        matcher.set_aside(&doc)
+    };
+    if !json && (!matches.is_empty() || !aside.is_empty()) {
         let title = if item.title.is_empty() {
             "(untitled)"
         } else {
@@ -91,6 +97,17 @@ fn print_item_matches(
                 .collect();
             writeln!(out, "  {watch}: {}", hits.join(", "))?;
         }
+    }
+    for a in &aside {
+        writeln!(
+            out,
+            "  set aside: «{}» {} {}..{}: {}",
+            a.text,
+            a.field.name(),
+            a.start,
+            a.end,
+            a.why()
+        )?;
     }
     Ok(())
 }

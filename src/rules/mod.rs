@@ -6,7 +6,7 @@
 //!    gazetteer, loaded only when a watch uses `place:` or `within()`) expanded, every term
 //!    folded into ONE aho-corasick automaton, each watch lowered into a boolean tree over term
 //!    hits and indexed under the terms that trigger it;
-//! 3. `scan` (+ `context`: streets) + `eval`: each field of a document folded once and scanned once, then only the
+//! 3. `scan` (+ `context`: streets; `explain`: what the place rules set aside) + `eval`: each field of a document folded once and scanned once, then only the
 //!    watches triggered by a found term (or that hold with no hit) are evaluated.
 //!
 //! Invariants: offsets in errors are byte offsets into the watch's query string; offsets in hits
@@ -17,6 +17,7 @@ mod code;
 mod compile;
 mod context;
 mod eval;
+mod explain;
 pub mod fold;
 pub mod gazetteer;
 mod lower;
@@ -29,8 +30,10 @@ mod tests;
 mod trigger;
 
 pub use compile::Matcher;
+pub use explain::SetAside;
 pub use places::PlaceReport;
 pub use query::{Expr, ParseError, ParseErrorKind};
+pub use scan::SetAsideReason;
 
 /// A field of an article.
 #[derive(

@@ -25,6 +25,31 @@ pub(crate) struct TermHit {
     pub end: u32,
 }
 
+/// Why a place name found in a text was set aside (shown by `vigie rules test`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetAsideReason {
+    /// Written without a capital, in a script that has them: a word, not the place.
+    LowerCase,
+    /// Part of a longer name of another place, written in full (the longer name, folded).
+    Longer(String),
+    /// A street or a square named after the place.
+    Street,
+}
+
+/// Where a scan puts what it finds: the term hits and, when a caller wants to explain, the
+/// place-name hits that the place rules set aside (ignored by default, at no cost).
+pub(crate) trait Sink {
+    fn hit(&mut self, h: TermHit);
+
+    fn set_aside(&mut self, _start: usize, _end: usize, _why: SetAsideReason) {}
+}
+
+impl Sink for Vec<TermHit> {
+    fn hit(&mut self, h: TermHit) {
+        self.push(h);
+    }
+}
+
 /// Buffers for one document, kept per thread between documents so that matching does not
 /// allocate once they are large enough.
 #[derive(Default)]
@@ -210,7 +235,7 @@ impl Matcher {
     }
 
     /// Find the terms in one folded field and append them to `out`.
-    fn scan(&self, field: u8, original: &str, folded: &Folded, out: &mut Vec<TermHit>) {
+    pub(crate) fn scan<S: Sink>(&self, field: u8, original: &str, folded: &Folded, out: &mut S) {
         match &self.scanner {
             Some(Scanner::Dfa(a)) => self.scan_with(a, field, original, folded, out),
             Some(Scanner::Nfa(a)) => self.scan_with(a, field, original, folded, out),
@@ -223,13 +248,13 @@ impl Matcher {
     /// short words among the terms («en», «la») end inside most words; each such report
     /// costs only a look at the byte before it, where the search iterator would return,
     /// resume and rebuild its state for each (most of the scan's time, measured).
-    fn scan_with<A: Automaton>(
+    fn scan_with<A: Automaton, S: Sink>(
         &self,
         ac: &A,
         field: u8,
         original: &str,
         folded: &Folded,
-        out: &mut Vec<TermHit>,
+        out: &mut S,
     ) {
         let Ok(mut sid) = ac.start_state(Anchored::No) else {
             return;
@@ -304,7 +329,7 @@ impl Matcher {
     /// Pattern `pattern` found at folded [start, end), `start` a valid start: record the terms
     /// that use it and whose conditions hold.
     #[allow(clippy::too_many_arguments)]
-    fn on_match(
+    fn on_match<S: Sink>(
         &self,
         pattern: usize,
         start: usize,
@@ -312,7 +337,7 @@ impl Matcher {
         field: u8,
         original: &str,
         folded: &Folded,
-        out: &mut Vec<TermHit>,
+        out: &mut S,
     ) {
         let Some(terms) = self.pattern_terms.get(pattern) else {
             return;
@@ -345,16 +370,21 @@ impl Matcher {
                 if written.chars().any(char::is_lowercase)
                     && !written.chars().any(char::is_uppercase)
                 {
+                    out.set_aside(start, hit_end, SetAsideReason::LowerCase);
                     continue;
                 }
             }
-            if term.longer != 0 && self.inside_longer(term.longer, start, end, folded) {
+            if term.longer != 0
+                && let Some(longer) = self.inside_longer(term.longer, start, end, folded)
+            {
+                out.set_aside(start, hit_end, SetAsideReason::Longer(longer.to_owned()));
                 continue;
             }
             if term.capitalised && is_street(original, folded, start, hit_end) {
+                out.set_aside(start, hit_end, SetAsideReason::Street);
                 continue;
             }
-            out.push(TermHit {
+            out.hit(TermHit {
                 term: t,
                 field,
                 start: start as u32,
@@ -365,11 +395,15 @@ impl Matcher {
 
     /// Whether the hit at folded [start, end) is part of a longer name of another place that
     /// the text writes in full: «America» in «South America», «Mexico» in «New Mexico».
-    fn inside_longer(&self, longer: u32, start: usize, end: usize, folded: &Folded) -> bool {
-        let Some(names) = self.longer.get(longer as usize - 1) else {
-            return false;
-        };
-        names.iter().any(|(offset, name)| {
+    fn inside_longer(
+        &self,
+        longer: u32,
+        start: usize,
+        end: usize,
+        folded: &Folded,
+    ) -> Option<&str> {
+        let names = self.longer.get((longer as usize).checked_sub(1)?)?;
+        let (_, name) = names.iter().find(|(offset, name)| {
             let Some(from) = start.checked_sub(*offset as usize) else {
                 return false;
             };
@@ -378,7 +412,8 @@ impl Matcher {
                 && folded.text.get(from..to) == Some(&**name)
                 && !folded.word_char_before(from)
                 && !folded.word_char_at(to)
-        })
+        })?;
+        Some(name)
     }
 }
 

@@ -83,3 +83,32 @@ async fn feed_files_report_each_matching_item() {
     assert!(!s.contains("c  Rien"), "{s}");
     assert_eq!(s.matches("daech:").count(), 2, "{s}");
 }
+
+#[tokio::test]
+async fn rules_test_says_why_a_place_name_was_set_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = "[[watch]]\nname = \"dc\"\nquery = 'place:Washington/US'\n\n\
+                 [[watch]]\nname = \"damas\"\nquery = 'place:Damascus'\n";
+    let cfg = write_config(dir.path(), "rules = [\"rules.toml\"]\n", rules);
+    let path = dir.path().join("article.txt");
+    std::fs::write(
+        &path,
+        "Un café rue de Damas\n\nA protest on Washington Street, then in Washington.",
+    )
+    .unwrap();
+    let out = vigie(&cfg, &["rules", "test", path.to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stdout(&out);
+    assert!(s.contains("  dc: «Washington» content"), "{s}");
+    assert!(!s.contains("damas:"), "a street is no mention: {s}");
+    assert!(
+        s.contains("set aside: «Damas» title 16..21: a street or a square named after the place"),
+        "{s}"
+    );
+    assert!(
+        s.lines()
+            .any(|l| l.starts_with("  set aside: «Washington» content ")
+                && l.ends_with(": a street or a square named after the place")),
+        "{s}"
+    );
+}

@@ -46,10 +46,9 @@ impl Gazetteer {
             Kind::Division if area.is_empty() || area == "?" => {
                 return Err(GazetteerError::NoArea {
                     name: format!(
-                        "{} ({}-{})",
+                        "{} (a division of {})",
                         &self.text[range(centre.display)],
-                        String::from_utf8_lossy(&centre.cc),
-                        area
+                        String::from_utf8_lossy(&centre.cc)
                     ),
                 });
             }

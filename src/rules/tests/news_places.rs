@@ -209,3 +209,34 @@ fn landmarks_stand_for_their_town() {
     assert_eq!(white_house.place.kind, Kind::Landmark);
     assert_eq!(white_house.place.country, "US");
 }
+
+#[test]
+fn what_the_place_rules_set_aside_is_explained() {
+    use crate::rules::SetAsideReason;
+    let m = matcher(&[
+        "place:Washington/US",
+        "place:\"United States\"",
+        "place:Orange/FR",
+    ]);
+    let text = "A café on Washington Street, across South America, with an orange.";
+    let aside = m.set_aside(&content(text));
+    let found: Vec<(&str, &SetAsideReason)> =
+        aside.iter().map(|a| (a.text.as_str(), &a.reason)).collect();
+    assert!(
+        found.contains(&("Washington", &SetAsideReason::Street)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("America", &SetAsideReason::Longer("south america".into()))),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("orange", &SetAsideReason::LowerCase)),
+        "{found:?}"
+    );
+    // Offsets are the original text's, and nothing set aside is also a match.
+    let street = aside.iter().find(|a| a.text == "Washington").unwrap();
+    assert_eq!(&text[street.start..street.end], "Washington");
+    assert!(m.match_document(&content(text)).is_empty());
+    assert!(aside.iter().all(|a| !a.why().is_empty()));
+}
