@@ -9,6 +9,7 @@ mod checkpoint;
 pub mod digests;
 pub mod feeds;
 pub mod outbox;
+pub mod pg;
 pub mod retention;
 pub mod search;
 pub mod stories;

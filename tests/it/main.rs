@@ -17,5 +17,6 @@ mod hostile;
 mod ops;
 mod places;
 mod polling;
+mod postgres;
 mod rules_cli;
 mod stories;

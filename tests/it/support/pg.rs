@@ -1,0 +1,140 @@
+//! A real PostgreSQL for the storage tests: a cluster made by `initdb` in a temporary folder,
+//! started by `pg_ctl` on a Unix socket in that folder (no TCP port), `fsync=off`, and stopped
+//! when dropped. Nothing is downloaded: the binaries are Debian's `postgresql` package, which
+//! `.ci/run` installs when missing. `initdb` refuses to run as root; as root, the cluster
+//! belongs to the `postgres` user that the package creates, and every command runs through
+//! `runuser`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Pg {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    as_root: bool,
+    /// libpq-style connection parameters for the `postgres` database, as user `vigie`.
+    pub params: String,
+}
+
+impl Pg {
+    /// Make and start a cluster; panics with the reason when PostgreSQL is not installed or
+    /// will not start (a test that needs it cannot go on without it).
+    pub fn start() -> Pg {
+        let bin = binaries().expect(
+            "PostgreSQL is not installed (initdb not found): `.ci/run` installs Debian's postgresql",
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("vigie-pg")
+            .tempdir()
+            .expect("a temporary folder");
+        let as_root = output("id", &["-u"]).trim() == "0";
+        if as_root {
+            let uid: u32 = output("id", &["-u", "postgres"])
+                .trim()
+                .parse()
+                .expect("a postgres user");
+            let gid: u32 = output("id", &["-g", "postgres"])
+                .trim()
+                .parse()
+                .expect("its group");
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown");
+        }
+        let pg = Pg {
+            params: format!("host={} user=vigie dbname=postgres", dir.path().display()),
+            dir,
+            bin,
+            as_root,
+        };
+        let data = pg.data();
+        pg.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "vigie",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+        );
+        let options = format!(
+            "-k {} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c synchronous_commit=off",
+            pg.dir.path().display()
+        );
+        let log = pg.dir.path().join("log").display().to_string();
+        pg.run(
+            "pg_ctl",
+            &["-D", &data, "-l", &log, "-o", &options, "-w", "start"],
+        );
+        pg
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    /// Run one of PostgreSQL's programs as the cluster's owner; panics with its output if it
+    /// fails.
+    fn run(&self, program: &str, args: &[&str]) {
+        let path = self.bin.join(program);
+        let mut cmd = if self.as_root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let out = cmd.args(args).output().expect("run a PostgreSQL program");
+        assert!(
+            out.status.success(),
+            "{program} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        let data = self.data();
+        let path = self.bin.join("pg_ctl");
+        let mut cmd = if self.as_root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let _ = cmd.args(["-D", &data, "-m", "immediate", "stop"]).output();
+    }
+}
+
+/// The folder of `initdb` and `pg_ctl`: on the PATH, else Debian's newest version.
+fn binaries() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    if let Some(dir) = on_path.into_iter().find(|d| d.join("initdb").is_file()) {
+        let real = std::fs::canonicalize(dir.join("initdb")).ok()?;
+        return real.parent().map(Path::to_path_buf);
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|b| b.join("initdb").is_file())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+fn output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
