@@ -194,8 +194,11 @@ pub fn load_str(
 /// `to` names one (the watches' are checked with their rule files).
 fn check_channels(w: &mut Walker<'_>, cfg: &Config) {
     let mut seen = HashSet::new();
+    let mut folded = HashSet::new();
     for c in &cfg.channels {
-        if !seen.insert(c.name.as_str()) {
+        seen.insert(c.name.as_str());
+        // Recipients are compared without case (Message-IDs fold them): «Ops» is «ops».
+        if !folded.insert(c.name.to_lowercase()) {
             let at = w.src.text.find(&format!("\"{}\"", c.name)).unwrap_or(0);
             w.errors.push(
                 w.src

@@ -108,16 +108,26 @@ async fn send_notice(
         .from
         .parse()
         .map_err(|e| format!("from: {e}"))?;
+    // Every admin is told, even when telling one of them fails; the first failure is reported.
+    let mut first_error = None;
     for admin in &rt.config.mail.admin {
         let mid =
             crate::identify::message_id("feed-health", &format!("{feed}:{subject}:{since}"), admin);
         if let Some(name) = crate::config::channel_of(admin) {
             use crate::deliver::channel::{NoticeKind, notice};
             let n = notice::plain(NoticeKind::FeedHealth, &mid, feed, subject, body);
-            (rt.mailer.channels().send(name, &n, now).await).map_err(|e| e.to_string())?;
+            if let Err(e) = rt.mailer.channels().send(name, &n, now).await {
+                first_error.get_or_insert(e.to_string());
+            }
             continue;
         }
-        let to: Mailbox = admin.parse().map_err(|e| format!("{admin}: {e}"))?;
+        let to: Mailbox = match admin.parse() {
+            Ok(to) => to,
+            Err(e) => {
+                first_error.get_or_insert(format!("{admin}: {e}"));
+                continue;
+            }
+        };
         let msg = Message::builder()
             .from(from.clone())
             .to(to)
@@ -127,12 +137,11 @@ async fn send_notice(
             .header(lettre::message::header::ContentType::TEXT_PLAIN)
             .body(body.to_string())
             .map_err(|e| e.to_string())?;
-        rt.mailer
-            .send(&msg, &mid)
-            .await
-            .map_err(|e| e.to_string())?;
+        if let Err(e) = rt.mailer.send(&msg, &mid).await {
+            first_error.get_or_insert(e.to_string());
+        }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
 }
 
 /// "312 feeds, 4 due, 0 failing" — for systemd's STATUS and the logs.

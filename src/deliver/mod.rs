@@ -59,6 +59,9 @@ pub enum DeliverError {
         message: String,
         /// The wait the service asked for (a 429), if any.
         wait: Option<Duration>,
+        /// The channel itself is failing (unreachable, a 5xx, a 429), not just this message:
+        /// its other deliveries wait for the next round.
+        down: bool,
     },
     #[error("digest \"{0}\": {1}")]
     Calendar(String, crate::config::units::CalendarError),

@@ -111,41 +111,59 @@ pub async fn send_due(
 ) -> Result<DeliveryStats, DeliverError> {
     let mut stats = DeliveryStats::default();
     let mut session = mailer.session();
-    let mut result = send_alerts(store, &mut session, out, now, &mut stats).await;
-    if let Ok(true) = result {
-        result = send_batches(store, &mut session, out, now, &mut stats)
-            .await
-            .map(|()| true);
+    // Channels that failed in this round: their other deliveries wait for the next one.
+    let mut down = HashSet::new();
+    let result = async {
+        let mail_ok = send_alerts(store, &mut session, out, now, &mut stats, &mut down).await?;
+        send_batches(
+            store,
+            &mut session,
+            out,
+            now,
+            &mut stats,
+            &mut down,
+            mail_ok,
+        )
+        .await
     }
+    .await;
     session.close().await;
     result.map(|_| stats)
 }
 
-/// Returns false when the connection failed (the rest waits for the next cycle).
+/// Returns false when the mail connection failed: the emails wait for the next round, the
+/// channels' deliveries go on.
 async fn send_alerts(
     store: &StoreHandle,
     mailer: &mut Session<'_>,
     out: &Outgoing,
     now: DateTime<Utc>,
     stats: &mut DeliveryStats,
+    down: &mut HashSet<String>,
 ) -> Result<bool, DeliverError> {
-    let mut down = HashSet::new();
+    // Why the mail connection failed, once it has: the other emails are postponed untried.
+    let mut mail_down: Option<String> = None;
     loop {
         let batch = store
             .call(move |s| outbox::due_alerts(&s.conn, now, BATCH))
             .await?;
         if batch.is_empty() {
-            return Ok(true);
+            return Ok(mail_down.is_none());
         }
-        for (i, p) in batch.iter().enumerate() {
+        for p in &batch {
             let article_id = p.article.id;
+            let untried = mail_down.is_some() && channel_of(&p.recipient).is_none();
             let result = match channel_of(&p.recipient) {
+                _ if untried => Err(DeliverError::Send {
+                    per_message: true,
+                    message: mail_down.clone().unwrap_or_default(),
+                }),
                 Some(name) => {
                     let links = store
                         .call(move |s| stories::outlet_links(&s.conn, article_id))
                         .await?;
                     let notice = notice::alert(p, &links, out.watch_zone(&p.watch));
-                    to_channel(mailer.channels(), name, &notice, now, &mut down).await
+                    to_channel(mailer.channels(), name, &notice, now, down).await
                 }
                 None => {
                     let outlets = store
@@ -168,59 +186,56 @@ async fn send_alerts(
                 }
                 Err(e) => {
                     let err = e.to_string();
-                    // A whole-connection failure postpones the rest of the batch untried.
-                    let affected = if e.per_message() {
-                        &batch[i..=i]
-                    } else {
-                        &batch[i..]
+                    let next = match &e {
+                        DeliverError::Address(..) | DeliverError::Build(_) => None,
+                        _ => next_try(&e, p.delivery_id, p.attempts, p.retry_since, now),
                     };
-                    let plan: Vec<(i64, Option<DateTime<Utc>>)> = affected
-                        .iter()
-                        .map(|p| {
-                            let next = match &e {
-                                DeliverError::Address(..) | DeliverError::Build(_) => None,
-                                _ => next_try(&e, p.delivery_id, p.attempts, p.retry_since, now),
-                            };
-                            (p.delivery_id, next)
-                        })
-                        .collect();
-                    let gave_up = plan.iter().filter(|x| x.1.is_none()).count();
-                    stats.failed += gave_up;
-                    stats.retried += plan.len() - gave_up;
-                    if gave_up > 0 {
+                    let plan = vec![(p.delivery_id, next)];
+                    if next.is_none() {
+                        stats.failed += 1;
                         tracing::error!(watch = %p.watch, to = %p.recipient, error = %err, "alert given up");
                     } else {
-                        tracing::warn!(watch = %p.watch, to = %p.recipient, error = %err, emails = plan.len(), "alert not sent; will retry");
+                        stats.retried += 1;
+                        if untried {
+                            tracing::debug!(watch = %p.watch, to = %p.recipient, "alert postponed: the mail server is down");
+                        } else {
+                            tracing::warn!(watch = %p.watch, to = %p.recipient, error = %err, "alert not sent; will retry");
+                        }
                     }
-                    let per_message = e.per_message();
+                    // A failure of the mail connection itself postpones the other emails untried.
+                    if !e.per_message() {
+                        mail_down = Some(err.clone());
+                    }
                     store
                         .call(move |s| outbox::mark_attempts_failed(&mut s.conn, &plan, &err))
                         .await?;
-                    if !per_message {
-                        return Ok(false);
-                    }
                 }
             }
         }
     }
 }
 
+/// Digests and flood summaries; the emails among them only while the mail connection works
+/// (`mail_ok`), the channels' always.
 async fn send_batches(
     store: &StoreHandle,
     mailer: &mut Session<'_>,
     out: &Outgoing,
     now: DateTime<Utc>,
     stats: &mut DeliveryStats,
+    down: &mut HashSet<String>,
+    mut mail_ok: bool,
 ) -> Result<(), DeliverError> {
-    let mut down = HashSet::new();
     loop {
         let due = store
             .call(move |s| digests::due_batches(&s.conn, now, BATCH))
             .await?;
-        if due.is_empty() {
-            return Ok(());
-        }
+        let mut progress = false;
         for b in due {
+            if !mail_ok && channel_of(&b.recipient).is_none() {
+                continue; // waits, untried, for the mail server
+            }
+            progress = true;
             let id = b.id;
             let entries = store
                 .call(move |s| digests::batch_entries(&s.conn, id))
@@ -229,7 +244,7 @@ async fn send_batches(
                 (_, true) => Ok(false),
                 (Some(name), false) => {
                     let n = notice::batch(&b, &entries);
-                    let sent = to_channel(mailer.channels(), name, &n, now, &mut down).await;
+                    let sent = to_channel(mailer.channels(), name, &n, now, down).await;
                     sent.map(|()| true)
                 }
                 (None, false) => match batch_message(out, &b, &entries, now) {
@@ -258,15 +273,17 @@ async fn send_batches(
                         stats.failed += 1;
                         tracing::error!(kind = %b.kind, name = %b.name, to = %b.recipient, error = %err, "batch failed for 24 h; giving up");
                     }
-                    let per_message = e.per_message();
+                    if !e.per_message() {
+                        mail_ok = false;
+                    }
                     store
                         .call(move |s| digests::mark_batch_failed(&mut s.conn, id, &err, next))
                         .await?;
-                    if !per_message {
-                        return Ok(());
-                    }
                 }
             }
+        }
+        if !progress {
+            return Ok(());
         }
     }
 }
@@ -285,6 +302,7 @@ async fn to_channel(
             channel: name.to_owned(),
             message: "not tried: it failed earlier in this round".into(),
             wait: None,
+            down: true,
         });
     }
     match channels.send(name, notice, now).await {
@@ -293,7 +311,10 @@ async fn to_channel(
             Ok(())
         }
         Err(e) => {
-            down.insert(name.to_owned());
+            // A refused message (a 4xx) says nothing of the others; an outage or a 429 does.
+            if matches!(e, DeliverError::Channel { down: true, .. }) {
+                down.insert(name.to_owned());
+            }
             Err(e)
         }
     }

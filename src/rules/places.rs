@@ -336,14 +336,13 @@ fn homonym_elsewhere(g: &gazetteer::Gazetteer, name: &str, own: &[u32]) -> bool 
     outside >= inside.saturating_mul(HOMONYM_RATIO).max(1)
 }
 
-/// `US-NY`: a division named by its ISO 3166-2 code, which is no name of it.
+/// `US-NY` (or `us-ny`): a division named by its ISO 3166-2 code, which is no name of it.
 fn is_division_code(name: &str) -> bool {
-    name.split_once('-').is_some_and(|(cc, d)| {
+    name.trim().split_once('-').is_some_and(|(cc, d)| {
         cc.len() == 2
+            && cc.chars().all(|c| c.is_ascii_alphabetic())
             && (1..=3).contains(&d.len())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+            && d.chars().all(|c| c.is_ascii_alphanumeric())
     })
 }
 

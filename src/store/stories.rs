@@ -312,21 +312,32 @@ pub struct OutletLink {
 /// Every outlet that carried this article's story, with its link and time, first seen first
 /// (what a webhook tells about an alert).
 pub fn outlet_links(conn: &Connection, article_id: i64) -> Result<Vec<OutletLink>> {
+    // Every sighting, first seen first; each feed's first one is kept (its own link and time).
     let mut stmt = conn.prepare_cached(
-        "SELECT f.name, a.link, a.published_at, MIN(af.seen_at) FROM articles a
+        "SELECT f.id, f.name, a.link, a.published_at FROM articles a
          JOIN article_feeds af ON af.article_id = a.id JOIN feeds f ON f.id = af.feed_id
          WHERE a.id = ?1 OR a.story_id = (SELECT story_id FROM articles WHERE id = ?1)
-         GROUP BY f.id ORDER BY MIN(af.seen_at), MIN(af.rowid)",
+         ORDER BY af.seen_at, af.rowid",
     )?;
-    Ok(stmt
-        .query_map([article_id], |r| {
-            Ok(OutletLink {
-                feed: r.get(0)?,
-                link: r.get(1)?,
-                published: r.get::<_, Option<i64>>(2)?.map(from_ts),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map([article_id], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            OutletLink {
+                feed: r.get(1)?,
+                link: r.get(2)?,
+                published: r.get::<_, Option<i64>>(3)?.map(from_ts),
+            },
+        ))
+    })?;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for row in rows {
+        let (feed, outlet) = row?;
+        if seen.insert(feed) {
+            out.push(outlet);
+        }
+    }
+    Ok(out)
 }
 
 /// The articles of this article's story, oldest first (for commands and tests).

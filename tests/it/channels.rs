@@ -457,3 +457,37 @@ async fn a_digest_goes_to_a_channel_as_one_digest_payload() {
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn a_mail_outage_does_not_hold_the_channels_back() {
+    let http = HttpServer::start().await;
+    feed(&http);
+    let rx = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &http,
+        &rx,
+        &["duty@example.org", "desk@example.org", "channel:hook"],
+        false,
+    );
+    // Mail goes to a port where nothing listens.
+    let mut main = std::fs::read_to_string(&cfg).unwrap();
+    main.push('\n');
+    main.push_str(&smtp_toml(free_port()));
+    std::fs::write(&cfg, main).unwrap();
+    let out = run(&cfg, &["poll"], "info").await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        rx.to("/hook").len(),
+        1,
+        "the webhook is sent: {}",
+        stderr(&out)
+    );
+    let listed = stdout(&run(&cfg, &["outbox"], "info").await);
+    assert!(
+        listed.contains("duty@example.org") && listed.contains("desk@example.org"),
+        "{listed}"
+    );
+    assert!(!listed.contains("channel:hook"), "{listed}");
+}

@@ -414,7 +414,10 @@ def admin1_codes(cities, overlay) -> dict[tuple[str, str], str]:
             for g, i in crosswalk[cc].items():
                 out[(cc, g)] = i
             continue
-        if codes - {""} and codes - {""} <= set(iso):
+        # Only letter codes are trusted to be ISO's: numeric ones are often another numbering
+        # that happens to fall in ISO's range (Japan, Finland).
+        letters = codes - {""}
+        if letters and letters <= set(iso) and all(c.isalpha() for c in letters):
             for g in codes - {""}:
                 out[(cc, g)] = g
             continue

@@ -82,6 +82,8 @@ pub struct Notice {
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// Most of a server's answer kept for `vigie channels test` and error messages.
 const ANSWER_MAX: usize = 500;
+/// Most of a server's answer read (Telegram's `retry_after` is in the first few hundred bytes).
+const ANSWER_READ: usize = 4096;
 /// The longest wait a 429 may ask for before the outbox's own backoff takes over.
 const MAX_WAIT: Duration = Duration::from_secs(3600);
 
@@ -154,20 +156,25 @@ impl Channels {
         notice: &Notice,
         now: DateTime<Utc>,
     ) -> Result<String, DeliverError> {
-        let failed = |message: String, wait: Option<Duration>| DeliverError::Channel {
+        let failed = |message: String, wait: Option<Duration>, down: bool| DeliverError::Channel {
             channel: name.to_owned(),
             message,
             wait,
+            down,
         };
         let (Some(client), Some((cfg, secret))) =
             (&self.client, self.list.iter().find(|(c, _)| c.name == name))
         else {
-            return Err(failed("no such channel in the configuration".into(), None));
+            return Err(failed(
+                "no such channel in the configuration".into(),
+                None,
+                true,
+            ));
         };
         let req = payload::request(cfg, secret.as_ref().map(|s| s.0.as_str()), notice, now)
-            .map_err(|e| failed(e.to_string(), None))?;
+            .map_err(|e| failed(e.to_string(), None, true))?;
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
-            .map_err(|e| failed(e.to_string(), None))?;
+            .map_err(|e| failed(e.to_string(), None, true))?;
         let mut builder = client.request(method, &req.url).body(req.body);
         for (k, v) in &req.headers {
             builder = builder.header(k.as_str(), v.as_str());
@@ -175,14 +182,14 @@ impl Channels {
         let response = builder
             .send()
             .await
-            .map_err(|e| failed(e.without_url().to_string(), None))?;
+            .map_err(|e| failed(e.without_url().to_string(), None, true))?;
         let status = response.status();
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| crate::fetch::headers::parse_retry_after(v, now));
-        let body = response.text().await.unwrap_or_default();
+        let body = read_answer(response).await;
         let answer = format!("{} {}", status.as_u16(), clip(&body));
         if status.is_success() {
             return Ok(answer);
@@ -192,10 +199,28 @@ impl Channels {
                 .or_else(|| telegram_retry_after(&body))
                 .unwrap_or(Duration::from_secs(60))
                 .min(MAX_WAIT);
-            return Err(failed(format!("throttled: {answer}"), Some(wait)));
+            return Err(failed(format!("throttled: {answer}"), Some(wait), true));
         }
-        Err(failed(format!("answered {answer}"), None))
+        // A 4xx refuses this message; a 5xx says the service is failing.
+        Err(failed(
+            format!("answered {answer}"),
+            None,
+            status.is_server_error(),
+        ))
     }
+}
+
+/// The start of a server's answer: at most [`ANSWER_READ`] bytes are read, whatever it sends.
+async fn read_answer(mut response: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while body.len() < ANSWER_READ {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(ANSWER_READ);
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// Telegram's 429 body: `{"ok":false,"error_code":429,"parameters":{"retry_after":N}}`.

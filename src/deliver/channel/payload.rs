@@ -14,7 +14,7 @@ use serde_json::json;
 use super::Notice;
 use super::text::{
     details, excerpt_with_offsets, header_value, heading, html_message, inline, plain_message,
-    rfc2047, safe_link, slack_escape, tags,
+    rfc2047, safe_link, slack_entities, slack_escape, tags,
 };
 use crate::config::{ChannelConfig, ChannelKind};
 
@@ -138,8 +138,10 @@ fn ntfy(ch: &ChannelConfig, secret: Option<&str>, n: &Notice) -> Request {
         // ntfy has no idempotency key of its own; this one lets a relay drop a resend.
         ("x-vigie-id".into(), header_value(&n.key)),
     ];
-    if let Some(link) = &n.link {
-        headers.push(("click".into(), header_value(link)));
+    if let Some(link) = n.link.as_deref().and_then(safe_link) {
+        // Percent-encoded: a header carries ASCII only.
+        let link = url::Url::parse(link).map_or_else(|_| header_value(link), |u| u.to_string());
+        headers.push(("click".into(), link));
     }
     if let Some(token) = secret {
         headers.push(("authorization".into(), format!("Bearer {}", token.trim())));
@@ -155,7 +157,7 @@ fn ntfy(ch: &ChannelConfig, secret: Option<&str>, n: &Notice) -> Request {
 fn slack(ch: &ChannelConfig, n: &Notice) -> Request {
     let title = slack_escape(&heading(n));
     let mut text = match n.link.as_deref().and_then(safe_link) {
-        Some(link) => format!("*<{}|{title}>*", slack_escape(link)),
+        Some(link) => format!("*<{}|{title}>*", slack_entities(link)),
         None => format!("*{title}*"),
     };
     let excerpt: String = (n.excerpt.iter())
@@ -185,7 +187,7 @@ fn telegram(ch: &ChannelConfig, token: &str, n: &Notice) -> Result<Request, Payl
     let base = ch.url.trim_end_matches('/');
     let body = json!({
         "chat_id": ch.chat_id,
-        "text": html_message(n, "b"),
+        "text": html_message(n, "b", "\n"),
         "parse_mode": "HTML",
         "disable_web_page_preview": true,
     });
@@ -217,7 +219,7 @@ fn matrix(ch: &ChannelConfig, token: &str, n: &Notice) -> Result<Request, Payloa
         "msgtype": if n.urgent { "m.text" } else { "m.notice" },
         "body": plain_message(n),
         "format": "org.matrix.custom.html",
-        "formatted_body": html_message(n, "strong"),
+        "formatted_body": html_message(n, "strong", "<br>"),
     });
     Ok(Request {
         method: "PUT",

@@ -12,7 +12,7 @@ use crate::deliver::render::Segment;
 
 /// The first line: «watch: title».
 pub(super) fn heading(n: &Notice) -> String {
-    let title = one_line(&n.title);
+    let title = clip_chars(&one_line(&n.title), MAX_TITLE);
     match n.kind {
         NoticeKind::Alert | NoticeKind::Summary => format!("{}: {title}", one_line(&n.watch)),
         _ => title,
@@ -30,13 +30,18 @@ pub(super) fn details(n: &Notice) -> Vec<String> {
         let names: Vec<String> = n.outlets.iter().map(|o| one_line(&o.name)).collect();
         lines.push(format!("Outlets: {}", names.join(", ")));
     }
-    for i in &n.items {
-        let mut line = format!("• {} ({})", one_line(&i.title), one_line(&i.watch));
+    for i in n.items.iter().take(MAX_ITEMS) {
+        let title = clip_chars(&one_line(&i.title), MAX_TITLE);
+        let mut line = format!("• {title} ({})", one_line(&i.watch));
         if let Some(link) = i.link.as_deref().and_then(safe_link) {
             line.push_str(&format!(" {link}"));
         }
         lines.push(line);
     }
+    if n.items.len() > MAX_ITEMS {
+        lines.push(format!("… and {} more", n.items.len() - MAX_ITEMS));
+    }
+
     lines
 }
 
@@ -65,7 +70,7 @@ pub(super) fn plain_message(n: &Notice) -> String {
 }
 
 /// The notice as HTML: the title linked, the hits in `<bold>`, all feed text escaped.
-pub(super) fn html_message(n: &Notice, bold: &str) -> String {
+pub(super) fn html_message(n: &Notice, bold: &str, newline: &str) -> String {
     let title = html_escape(&heading(n));
     let mut out = match n.link.as_deref().and_then(safe_link) {
         Some(link) => format!(
@@ -81,11 +86,11 @@ pub(super) fn html_message(n: &Notice, bold: &str) -> String {
         })
         .collect();
     if !excerpt.trim().is_empty() {
-        out.push('\n');
+        out.push_str(newline);
         out.push_str(excerpt.trim());
     }
     for line in details(n) {
-        out.push('\n');
+        out.push_str(newline);
         out.push_str(&html_escape(&line));
     }
     out
@@ -133,9 +138,24 @@ pub(super) fn inline(s: &str) -> String {
 /// A link only when it is http(s) and one line: a feed's `javascript:` stays out.
 pub(super) fn safe_link(link: &str) -> Option<&str> {
     let ok = (link.starts_with("https://") || link.starts_with("http://"))
-        && !link.chars().any(|c| c.is_control() || c.is_whitespace());
+        && !link
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '<' | '>' | '|' | '"'));
     ok.then_some(link)
 }
+
+/// At most `max` characters, «…» where cut.
+pub(super) fn clip_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((k, _)) => format!("{}…", &s[..k]),
+        None => s.to_owned(),
+    }
+}
+
+/// Characters of a title a channel shows, and stories a digest lists: a whole notice stays
+/// under Telegram's 4,096 characters and ntfy's 4 KB.
+pub(super) const MAX_TITLE: usize = 300;
+pub(super) const MAX_ITEMS: usize = 10;
 
 pub(super) fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -157,20 +177,41 @@ pub(super) fn html_escape(s: &str) -> String {
 /// (Mattermost, Discord).
 pub(super) fn slack_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '*' | '_' | '~' | '`' => {
-                out.push('\u{200B}');
-                out.push(c);
+    for (k, word) in s.split(' ').enumerate() {
+        if k > 0 {
+            out.push(' ');
+        }
+        // A link stays a working link: only Slack's three entities.
+        if safe_link(word).is_some() {
+            out.push_str(&slack_entities(word));
+            continue;
+        }
+        for c in word.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '*' | '_' | '~' | '`' => {
+                    out.push('\u{200B}');
+                    out.push(c);
+                }
+                // «@here», and Markdown's masked links «[text](url)» (Mattermost, Discord).
+                '@' | ']' => {
+                    out.push(c);
+                    out.push('\u{200B}');
+                }
+                c => out.push(c),
             }
-            '@' => out.push_str("@\u{200B}"),
-            c => out.push(c),
         }
     }
     out
+}
+
+/// `&`, `<` and `>` as Slack's entities, nothing else (inside a `<url|…>` link).
+pub(super) fn slack_entities(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A header value: one line, and RFC 2047 (UTF-8, base64) when it is not ASCII, which is how

@@ -108,15 +108,18 @@ impl Gazetteer {
     /// A division gives its name to a town of its country that bears that name too (every
     /// candidate does) and has at least a twentieth of its people: `place:"New York"` and `place:Aleppo` are the
     /// cities, `place:Washington` is the capital, not the state, though the divisions are more
-    /// populous (they stay rivals, and `place:US-NY` names the state). «Texas» and «Georgia»
-    /// have no such town. Keeps the order otherwise.
+    /// populous (they stay rivals, and `place:US-NY` names the state). A division also gives
+    /// way to a country of the same name: `place:Georgia` is the country, `place:US-GA` the
+    /// state. «Texas» has no such town. Keeps the order otherwise.
     fn yield_to_namesakes(&self, ids: &mut Vec<u32>) {
         let namesake = |d: u32, t: u32| {
             let (d, t) = (&self.entries[d as usize], &self.entries[t as usize]);
             d.kind == Kind::Division
-                && t.kind == Kind::Town
-                && t.cc == d.cc
-                && t.population.saturating_mul(NAMESAKE_SHARE) >= d.population
+                && ((t.kind == Kind::Town
+                    && t.cc == d.cc
+                    && t.population.saturating_mul(NAMESAKE_SHARE) >= d.population)
+                    // A country of that name is meant before a division abroad: Georgia.
+                    || (t.kind == Kind::Country && t.cc != d.cc))
         };
         let mut k = 0;
         while k < ids.len() {

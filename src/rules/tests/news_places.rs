@@ -240,3 +240,15 @@ fn what_the_place_rules_set_aside_is_explained() {
     assert!(m.match_document(&content(text)).is_empty());
     assert!(aside.iter().all(|a| !a.why().is_empty()));
 }
+
+#[test]
+fn a_country_is_meant_before_a_division_abroad() {
+    let georgia = resolved("place:Georgia");
+    assert_eq!(
+        (georgia.place.kind, georgia.place.country.as_str()),
+        (Kind::Country, "GE")
+    );
+    assert_eq!(resolved("place:Géorgie").place.kind, Kind::Country);
+    assert_eq!(resolved("place:US-GA").place.kind, Kind::Division);
+    assert_eq!(resolved("place:us-ga").name_warning(), None);
+}

@@ -181,3 +181,50 @@ fn a_webhook_without_a_valid_secret_is_refused() {
         Err(PayloadError::BadSecret)
     );
 }
+
+#[test]
+fn slack_links_with_underscores_and_at_signs_still_work() {
+    let mut n = hostile();
+    n.link = Some("https://example.org/a_b/@user?x=1&y=2".into());
+    n.items = vec![crate::deliver::channel::Item {
+        watch: "w".into(),
+        title: "[Click](https://evil.example)".into(),
+        link: Some("https://example.org/c_d".into()),
+    }];
+    let r = request(&channel(ChannelKind::Slack), None, &n, Utc::now()).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let text = v["text"].as_str().unwrap();
+    assert!(
+        text.contains("<https://example.org/a_b/@user?x=1&amp;y=2|"),
+        "{text}"
+    );
+    assert!(text.contains(" https://example.org/c_d"), "{text}");
+    // A Markdown masked link from a feed is no link on Mattermost or Discord.
+    assert!(!text.contains("](https://evil"), "{text}");
+}
+
+#[test]
+fn long_titles_and_digests_are_trimmed_for_the_services_limits() {
+    let mut n = hostile();
+    n.title = "x".repeat(5_000);
+    n.items = (0..100)
+        .map(|i| crate::deliver::channel::Item {
+            watch: "w".into(),
+            title: format!("story {i} {}", "y".repeat(400)),
+            link: None,
+        })
+        .collect();
+    let r = request(&channel(ChannelKind::Telegram), Some("t"), &n, Utc::now()).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let text = v["text"].as_str().unwrap();
+    assert!(
+        text.chars().count() < 4_096,
+        "{} chars",
+        text.chars().count()
+    );
+    assert!(text.contains("… and 90 more"), "{text}");
+    // Matrix lines are HTML lines.
+    let m = request(&channel(ChannelKind::Matrix), Some("t"), &n, Utc::now()).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&m.body).unwrap();
+    assert!(v["formatted_body"].as_str().unwrap().contains("<br>"));
+}
