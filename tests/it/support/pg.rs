@@ -1,7 +1,8 @@
 //! A real PostgreSQL for the storage tests: a cluster made by `initdb` in a temporary folder,
 //! started by `pg_ctl` on a Unix socket in that folder (no TCP port), `fsync=off`, and stopped
-//! when dropped. Nothing is downloaded: the binaries are Debian's `postgresql` package, which
-//! `.ci/run` installs when missing. `initdb` refuses to run as root; as root, the cluster
+//! when dropped. Nothing is downloaded at test time: the binaries are Debian's `postgresql`
+//! package, which `.ci/run` installs when missing (and which the first test that needs it
+//! installs itself with apt, as root on a Debian machine where it is missing). `initdb` refuses to run as root; as root, the cluster
 //! belongs to the `postgres` user that the package creates, and every command runs through
 //! `runuser`.
 
@@ -20,9 +21,13 @@ impl Pg {
     /// Make and start a cluster; panics with the reason when PostgreSQL is not installed or
     /// will not start (a test that needs it cannot go on without it).
     pub fn start() -> Pg {
-        let bin = binaries().expect(
-            "PostgreSQL is not installed (initdb not found): `.ci/run` installs Debian's postgresql",
-        );
+        let bin = INSTALLED
+            .get_or_init(|| binaries().or_else(|| install().and_then(|()| binaries())))
+            .clone()
+            .expect(
+                "PostgreSQL is not installed (initdb not found) and apt could not install it: \
+                 run `apt-get install postgresql` (`.ci/run` does)",
+            );
         let dir = tempfile::Builder::new()
             .prefix("vigie-pg")
             .tempdir()
@@ -111,6 +116,24 @@ impl Drop for Pg {
         };
         let _ = cmd.args(["-D", &data, "-m", "immediate", "stop"]).output();
     }
+}
+
+/// Where PostgreSQL's programs are, found (or installed) once for every test.
+static INSTALLED: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+/// Install Debian's `postgresql` with apt, as root; `None` when that is not possible here.
+fn install() -> Option<()> {
+    if output("id", &["-u"]).trim() != "0" {
+        return None;
+    }
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    (apt(&["update", "-qq"]) && apt(&["install", "-y", "-qq", "postgresql"])).then_some(())
 }
 
 /// The folder of `initdb` and `pg_ctl`: on the PATH, else Debian's newest version.
