@@ -180,20 +180,7 @@ fn smtp_section(w: &mut Walker<'_>, th: &mut TableHelper<'_>, at: Span) -> Optio
         .count(th, "port", 65_535)
         .map_or(default_port, |p| p as u16);
     let username = w.string(th, "username").map(|s| s.value);
-    let file = w.string(th, "password_file");
-    let env = w.string(th, "password_env");
-    let password = match (file, env) {
-        (Some(f), Some(_)) => {
-            w.error(
-                f.span,
-                "set one of `password_file` and `password_env`, not both",
-            );
-            None
-        }
-        (Some(f), None) => Some(PasswordSource::File(PathBuf::from(f.value))),
-        (None, Some(e)) => Some(PasswordSource::Env(e.value)),
-        (None, None) => None,
-    };
+    let password = secret_source(w, th, "password_file", "password_env");
     Some(SmtpConfig {
         host: host?.value,
         port,
@@ -321,20 +308,7 @@ pub(super) fn channel_section(
     }
     let chat_id = w.string(th, "chat_id");
     let room = w.string(th, "room");
-    let file = w.string(th, "secret_file");
-    let env = w.string(th, "secret_env");
-    let secret = match (file, env) {
-        (Some(f), Some(_)) => {
-            w.error(
-                f.span,
-                "set one of `secret_file` and `secret_env`, not both",
-            );
-            None
-        }
-        (Some(f), None) => Some(PasswordSource::File(PathBuf::from(f.value))),
-        (None, Some(e)) => Some(PasswordSource::Env(e.value)),
-        (None, None) => None,
-    };
+    let secret = secret_source(w, th, "secret_file", "secret_env");
     let kind = kind?;
     let needs = |what: &str| format!("a {} channel needs {what}", kind.name());
     match kind {
@@ -360,4 +334,23 @@ pub(super) fn channel_section(
         room: room.map(|r| r.value),
         secret,
     })
+}
+
+/// Where a secret is read: the file of key `file`, or the environment variable of key `env`
+/// (not both). The secret itself is read later, by whoever uses it.
+fn secret_source(
+    w: &mut Walker<'_>,
+    th: &mut TableHelper<'_>,
+    file: &'static str,
+    env: &'static str,
+) -> Option<PasswordSource> {
+    match (w.string(th, file), w.string(th, env)) {
+        (Some(f), Some(_)) => {
+            w.error(f.span, format!("set one of `{file}` and `{env}`, not both"));
+            None
+        }
+        (Some(f), None) => Some(PasswordSource::File(PathBuf::from(f.value))),
+        (None, Some(e)) => Some(PasswordSource::Env(e.value)),
+        (None, None) => None,
+    }
 }

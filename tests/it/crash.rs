@@ -30,9 +30,9 @@ impl Rng {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_at_twenty_random_moments_every_alert_arrives_once() {
-    let seed = std::env::var("VIGIE_CRASH_SEED")
+/// The generator's seed: `VIGIE_CRASH_SEED` to replay a failure, else the clock.
+fn crash_seed() -> u64 {
+    std::env::var("VIGIE_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| {
@@ -40,7 +40,12 @@ async fn killed_at_twenty_random_moments_every_alert_arrives_once() {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(7, |d| d.as_nanos() as u64)
                 | 1
-        });
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_twenty_random_moments_every_alert_arrives_once() {
+    let seed = crash_seed();
     let mut rng = Rng(seed);
 
     let http = HttpServer::start().await;
@@ -146,15 +151,7 @@ async fn killed_at_twenty_random_moments_every_alert_arrives_once() {
 async fn killed_at_twenty_random_moments_every_channel_alert_arrives() {
     const ALERTS: usize = 30;
     const TOPICS: [&str; 3] = ["Palmyre", "Raqqa", "Alep"]; // 10 each: under the flood limit
-    let seed = std::env::var("VIGIE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(11, |d| d.as_nanos() as u64)
-                | 1
-        });
+    let seed = crash_seed();
     let mut rng = Rng(seed);
     let http = HttpServer::start().await;
     let rx = Receiver::start().await;
