@@ -72,6 +72,11 @@ pub enum Command {
         #[command(subcommand)]
         command: DigestCommand,
     },
+    /// The store: `copy --to postgres://…` copies this SQLite store into PostgreSQL.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Alert channels: `test NAME` sends a test message and prints the server's answer.
     Channels {
         #[command(subcommand)]
@@ -96,6 +101,22 @@ pub enum DigestCommand {
         /// Write the email(s) to standard output instead of sending; change nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Copy the SQLite store of `state_dir` into an empty PostgreSQL database.
+    Copy {
+        /// The target: a `postgres://` URL or libpq parameters (`host=… dbname=…`).
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Read the database password from this file.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Read the database password from this environment variable.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
     },
 }
 

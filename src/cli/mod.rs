@@ -13,6 +13,7 @@ mod outbox;
 mod rules;
 mod run;
 mod search;
+mod store;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,7 @@ use clap::Parser;
 
 pub use args::{
     ChannelsCommand, Cli, Command, DigestCommand, FeedsCommand, OutboxCommand, RulesCommand,
+    StoreCommand,
 };
 
 use crate::config;
@@ -68,6 +70,14 @@ pub fn main() -> ExitCode {
         Command::Channels {
             command: ChannelsCommand::Test { name },
         } => outbox::channel_test(&cfg, &name),
+        Command::Store {
+            command:
+                StoreCommand::Copy {
+                    to,
+                    password_file,
+                    password_env,
+                },
+        } => store::copy(&cfg, &to, password_file, password_env),
         Command::Outbox { failed, command } => match command {
             Some(OutboxCommand::Retry) => outbox::retry(&cfg),
             None => outbox::list(&cfg, failed),

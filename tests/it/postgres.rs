@@ -173,3 +173,111 @@ async fn leadership_passes_on_when_its_lease_lapses() {
     // a comes back: it cannot take leadership while b's lease runs.
     assert_eq!(leases::try_lead(&a.client, "a", short).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn store_copy_moves_a_sqlite_store_into_an_empty_postgresql() {
+    use crate::support::http::{HttpServer, Route};
+    use crate::support::*;
+    let http = HttpServer::start().await;
+    let items: Vec<FeedItem> = (0..5)
+        .map(|i| {
+            FeedItem::new(
+                &format!("p{i}"),
+                &format!("Palmyre, dépêche {i}"),
+                &format!("https://elwatan.example/p{i}"),
+                &format!("Les nouvelles {i} de Palmyre."),
+            )
+        })
+        .collect();
+    http.route(
+        "/feed.xml",
+        Route::ok("application/rss+xml", rss("Fil", &items, "UTF-8")),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let main = format!(
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}",
+        feeds_toml(&[("fil", http.url("/feed.xml"))])
+    );
+    let cfg = write_config(
+        dir.path(),
+        &main,
+        PALMYRA_FRONT
+            .replace("(@daech OR offensive)", "nouvelles")
+            .as_str(),
+    );
+    let out = vigie(&cfg, &["poll"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let pg = Pg::start();
+    let out = vigie(&cfg, &["store", "copy", "--to", &pg.params]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(printed.contains("articles: 5 rows"), "{printed}");
+    assert!(printed.contains("deliveries: 5 rows"), "{printed}");
+
+    // Every table holds what the SQLite store holds.
+    let sqlite = rusqlite::Connection::open(dir.path().join("state/vigie.db")).unwrap();
+    let s = PgStore::connect(&pg.params, None).await.unwrap();
+    for table in [
+        "feeds",
+        "stories",
+        "articles",
+        "article_feeds",
+        "matches",
+        "deliveries",
+    ] {
+        let want: i64 = sqlite
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap();
+        let got: i64 = s
+            .client
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(got, want, "{table}");
+    }
+    let ids: Vec<String> = s
+        .client
+        .query("SELECT message_id FROM deliveries ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut stmt = sqlite
+        .prepare("SELECT message_id FROM deliveries ORDER BY id")
+        .unwrap();
+    let want: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ids, want, "the same Message-IDs");
+    // New rows continue after the copied ids; the search index is filled.
+    s.client
+        .execute(
+            "INSERT INTO feeds (name, config_url, url) VALUES ('new', 'u', 'u')",
+            &[],
+        )
+        .await
+        .expect("the identity continues after the copied ids");
+    let found: i64 = s
+        .client
+        .query_one(
+            "SELECT count(*) FROM articles WHERE search @@ to_tsquery('simple', 'palmyre')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(found, 5);
+    // A second copy is refused: the target is not empty.
+    let again = vigie(&cfg, &["store", "copy", "--to", &pg.params]).await;
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already holds"),
+        "{}",
+        stderr(&again)
+    );
+}

@@ -1,13 +1,14 @@
 //! Store stage, PostgreSQL backend (work in progress, issue 18): the schema of the SQLite store
-//! for PostgreSQL, and what several instances need to share one database — feed leases and
-//! the leader row (`leases`). Nothing above the store uses it yet: the SQLite store is the
-//! only one `vigie` runs on.
+//! for PostgreSQL, what several instances need to share one database — feed leases and the
+//! leader row (`leases`) — and the copy of a SQLite store into it (`copy`). Nothing above the
+//! store uses it yet: the SQLite store is the only one `vigie` runs on.
 //!
 //! Invariants: every lease and leadership time is the database's clock (`now()`), never an
 //! instance's, so that clocks that disagree cannot give one feed two owners; the schema is
 //! applied once, in one transaction, and recorded in `schema_version`; a connection string
 //! or password never reaches an error message.
 
+pub mod copy;
 pub mod leases;
 
 use tokio_postgres::{Client, NoTls};
