@@ -108,9 +108,10 @@ pub enum DigestCommand {
 pub enum StoreCommand {
     /// Copy the SQLite store of `state_dir` into an empty PostgreSQL database.
     Copy {
-        /// The target: a `postgres://` URL or libpq parameters (`host=… dbname=…`).
+        /// The target: a `postgres://` URL or libpq parameters (`host=… dbname=…`); default,
+        /// `[store] url` and its password.
         #[arg(long, value_name = "URL")]
-        to: String,
+        to: Option<String>,
         /// Read the database password from this file.
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,

@@ -47,6 +47,16 @@ pub fn check(cfg: &Config) -> ExitCode {
     outln!("  digests:    {}", cfg.digests.len());
     outln!("  recipients: {}", recipients.len());
     outln!("  state:      {}", cfg.state_dir.display());
+    if let Some(store) = &cfg.store {
+        outln!(
+            "  store:      PostgreSQL at {}",
+            super::store::redacted(&store.url)
+        );
+        errln!(
+            "warning: [store] names PostgreSQL, which this vigie cannot run on yet: `vigie run` \
+             refuses it; `vigie store copy` prepares the database"
+        );
+    }
     ExitCode::SUCCESS
 }
 

@@ -8,20 +8,37 @@ use crate::config::{Config, PasswordSource};
 use crate::store::Store;
 use crate::store::pg::{PgStore, copy};
 
+/// A store URL without its password, for messages.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "an invalid URL".to_owned(),
+    }
+}
+
 /// `vigie store copy`: exit 0 with the counts, 1 on a failure (the target untouched).
 pub fn copy(
     cfg: &Config,
-    to: &str,
+    to: Option<String>,
     password_file: Option<PathBuf>,
     password_env: Option<String>,
 ) -> ExitCode {
+    let configured = cfg.store.as_ref();
+    let Some(to) = to.or_else(|| configured.map(|s| s.url.clone())) else {
+        return super::fail("give --to postgres://…, or set [store] url", 2);
+    };
     let source = match (password_file, password_env) {
         (Some(_), Some(_)) => {
             return super::fail("give --password-file or --password-env, not both", 2);
         }
         (Some(f), None) => Some(PasswordSource::File(f)),
         (None, Some(e)) => Some(PasswordSource::Env(e)),
-        (None, None) => None,
+        (None, None) => configured.and_then(|s| s.password.clone()),
     };
     let password = match source.as_ref().map(crate::deliver::read_secret) {
         Some(Err(e)) => return super::fail(format!("the database password: {e}"), 1),
@@ -37,7 +54,7 @@ pub fn copy(
         Err(code) => return code,
     };
     rt.block_on(async move {
-        let mut target = match PgStore::connect(to, password.as_deref()).await {
+        let mut target = match PgStore::connect(&to, password.as_deref()).await {
             Ok(t) => t,
             Err(e) => return super::fail(e, 1),
         };

@@ -5,7 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::sections::{channel_section, digest_section, feed_section, mail_section, poll_section};
+use super::sections::{
+    channel_section, digest_section, feed_section, mail_section, poll_section, store_section,
+};
 use super::units::ranges;
 use super::walk::Walker;
 use super::*;
@@ -75,6 +77,7 @@ pub fn load_str(
         },
         digests: Vec::new(),
         channels: Vec::new(),
+        store: None,
         rules: Rules::default(),
         files: vec![path.to_path_buf()],
         compiled: None,
@@ -133,6 +136,13 @@ pub fn load_str(
                     cfg.digests.push(d);
                 }
                 w.finish(th, "[[digest]]");
+            }
+        }
+        if let Some((_, mut v)) = root.take("store") {
+            let span = v.span;
+            if let Some(mut th) = w.table(&mut v, "[store]") {
+                cfg.store = store_section(&mut w, &mut th, span);
+                w.finish(th, "[store]");
             }
         }
         for mut v in w.array_of_tables(&mut root, "channel") {

@@ -54,6 +54,8 @@ pub struct Config {
     pub digests: Vec<DigestConfig>,
     /// Alert channels besides email (`[[channel]]`), named by recipients as `channel:NAME`.
     pub channels: Vec<ChannelConfig>,
+    /// `[store]`: a PostgreSQL database instead of the SQLite file in `state_dir`.
+    pub store: Option<StoreConfig>,
     pub rules: Rules,
     /// Every file the configuration was read from (for reload watching).
     pub files: Vec<PathBuf>,
@@ -150,6 +152,14 @@ pub struct SmtpConfig {
     pub username: Option<String>,
     /// Where the password is read from at send time; the secret itself is never kept
     /// in the configuration, so it cannot reach a log line through `Debug`.
+    pub password: Option<PasswordSource>,
+}
+
+/// `[store]`: the shared PostgreSQL database. The password is not here, only where to read it.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `postgres://…` (or `postgresql://…`).
+    pub url: String,
     pub password: Option<PasswordSource>,
 }
 

@@ -1,5 +1,5 @@
 //! Config stage, the sections of `vigie.toml` one by one (`[poll]`, `[[feed]]`, `[mail]`
-//! and `[mail.smtp]`, `[[digest]]`, `[[channel]]`): each reads its keys through the `Walker`, which
+//! and `[mail.smtp]`, `[[digest]]`, `[[channel]]`, `[store]`): each reads its keys through the `Walker`, which
 //! records every fault with its position and lets reading go on. Pure.
 
 use std::path::Path;
@@ -353,4 +353,24 @@ fn secret_source(
         (None, Some(e)) => Some(PasswordSource::Env(e.value)),
         (None, None) => None,
     }
+}
+
+/// `[store]`: `url` (a `postgres://` URL) and where its password is read.
+pub(super) fn store_section(
+    w: &mut Walker<'_>,
+    th: &mut TableHelper<'_>,
+    at: Span,
+) -> Option<StoreConfig> {
+    let url = w.required_string(th, "url", at, "[store]")?;
+    if !(url.value.starts_with("postgres://") || url.value.starts_with("postgresql://")) {
+        w.error(
+            url.span,
+            format!("`url` must be a postgres:// URL, not \"{}\"", url.value),
+        );
+    }
+    let password = secret_source(w, th, "password_file", "password_env");
+    Some(StoreConfig {
+        url: url.value,
+        password,
+    })
 }

@@ -281,3 +281,47 @@ async fn store_copy_moves_a_sqlite_store_into_an_empty_postgresql() {
         stderr(&again)
     );
 }
+
+#[tokio::test]
+async fn a_postgresql_store_is_configured_checked_and_refused_until_vigie_runs_on_it() {
+    use crate::support::*;
+    let dir = tempfile::tempdir().unwrap();
+    let main = "state_dir = \"state\"\nrules = [\"rules.toml\"]\n\
+                [store]\nurl = \"postgres://vigie:s3cret@127.0.0.1:9/vigie\"\npassword_env = \"VIGIE_DB\"\n";
+    let cfg = write_config(dir.path(), main, PALMYRA_FRONT);
+    let check = vigie(&cfg, &["check"]).await;
+    assert!(check.status.success(), "{}", stderr(&check));
+    let out = stdout(&check);
+    assert!(
+        out.contains("store:      PostgreSQL at postgres://vigie:***@127.0.0.1:9/vigie"),
+        "{out}"
+    );
+    assert!(!out.contains("s3cret") && !stderr(&check).contains("s3cret"));
+    assert!(
+        stderr(&check).contains("cannot run on yet"),
+        "{}",
+        stderr(&check)
+    );
+    // The commands that use the store refuse rather than quietly use SQLite.
+    let poll = vigie(&cfg, &["poll"]).await;
+    assert_eq!(poll.status.code(), Some(2));
+    assert!(
+        stderr(&poll).contains("remove [store]"),
+        "{}",
+        stderr(&poll)
+    );
+    assert!(
+        !dir.path().join("state/vigie.db").exists(),
+        "no SQLite store made"
+    );
+    // A url that is not PostgreSQL's is an error at its position.
+    let bad = "rules = [\"rules.toml\"]\n[store]\nurl = \"mysql://x\"\n";
+    let cfg = write_config(dir.path(), bad, PALMYRA_FRONT);
+    let check = vigie(&cfg, &["check"]).await;
+    assert_eq!(check.status.code(), Some(2));
+    assert!(
+        stderr(&check).contains("vigie.toml:3:8: `url` must be a postgres:// URL"),
+        "{}",
+        stderr(&check)
+    );
+}
