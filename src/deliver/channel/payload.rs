@@ -18,13 +18,25 @@ use super::text::{
 };
 use crate::config::{ChannelConfig, ChannelKind};
 
-/// An HTTP request, ready to send.
-#[derive(Debug, Clone, PartialEq)]
+/// An HTTP request, ready to send. Its URL (Telegram's carries the bot token) and headers
+/// (bearer tokens) are credentials: `Debug` shows neither.
+#[derive(Clone, PartialEq)]
 pub struct Request {
     pub method: &'static str,
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &"***")
+            .field("headers", &self.headers.len())
+            .field("body", &self.body.len())
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

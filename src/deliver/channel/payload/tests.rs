@@ -228,3 +228,16 @@ fn long_titles_and_digests_are_trimmed_for_the_services_limits() {
     let v: serde_json::Value = serde_json::from_slice(&m.body).unwrap();
     assert!(v["formatted_body"].as_str().unwrap().contains("<br>"));
 }
+
+#[test]
+fn a_request_debug_shows_no_credential() {
+    let r = request(
+        &channel(ChannelKind::Telegram),
+        Some("123:TOKEN"),
+        &hostile(),
+        Utc::now(),
+    )
+    .unwrap();
+    let shown = format!("{r:?}");
+    assert!(!shown.contains("TOKEN"), "{shown}");
+}
