@@ -22,6 +22,11 @@ fn setup_with(dir: &Path, rules: &str) -> (Config, Matcher, Store) {
     (cfg, matcher, store)
 }
 
+/// The stored state of the configured feed `name`.
+fn feed(store: &Store, name: &str) -> crate::store::feeds::FeedState {
+    store.feed_state(name).unwrap().unwrap()
+}
+
 fn item(guid: Option<&str>, link: &str, title: &str) -> Item {
     Item {
         guid: guid.map(str::to_string),
@@ -48,7 +53,7 @@ fn a_repolled_or_edited_article_does_not_alert_again() {
     let (cfg, matcher, mut store) = setup(dir.path());
     let ctx = MatchContext::new(&matcher, &cfg);
     let now = Utc::now();
-    let f1 = store.feed_state("f1").unwrap().unwrap();
+    let f1 = feed(&store, "f1");
     let items = vec![
         item(Some("a"), "http://ex.org/a", "Palmyre reprise"),
         item(Some("b"), "http://ex.org/b", "Autre"),
@@ -80,10 +85,7 @@ fn the_same_link_in_two_feeds_is_one_article() {
     let (cfg, matcher, mut store) = setup(dir.path());
     let ctx = MatchContext::new(&matcher, &cfg);
     let now = Utc::now();
-    let (f1, f2) = (
-        store.feed_state("f1").unwrap().unwrap(),
-        store.feed_state("f2").unwrap().unwrap(),
-    );
+    let (f1, f2) = (feed(&store, "f1"), feed(&store, "f2"));
     let a = vec![item(
         Some("x-1"),
         "https://ex.org/a?utm_source=rss",
@@ -116,7 +118,7 @@ fn a_renewed_guid_with_the_same_link_is_the_same_article() {
     let (cfg, matcher, mut store) = setup(dir.path());
     let ctx = MatchContext::new(&matcher, &cfg);
     let now = Utc::now();
-    let f1 = store.feed_state("f1").unwrap().unwrap();
+    let f1 = feed(&store, "f1");
     let first = vec![item(Some("urn:1"), "http://ex.org/a?xtor=RSS-1", "Palmyre")];
     let renewed = vec![item(Some("urn:1-v2"), "http://ex.org/a", "Palmyre")];
     ingest(&mut store, &cfg.feeds[0], f1.id, false, &first, &ctx, now).unwrap();
@@ -145,7 +147,7 @@ fn an_edit_alerts_only_the_watches_it_matches_for_the_first_time() {
     let (cfg, matcher, mut store) = setup_with(dir.path(), &rules);
     let ctx = MatchContext::new(&matcher, &cfg);
     let t0 = Utc::now() - chrono::Duration::hours(1);
-    let f1 = store.feed_state("f1").unwrap().unwrap();
+    let f1 = feed(&store, "f1");
     let v1 = vec![item(Some("a"), "http://ex.org/a", "Palmyre : l'offensive")];
     let v2 = vec![item(
         Some("a"),
@@ -183,7 +185,7 @@ fn old_items_on_a_first_poll_are_stored_without_alerting() {
     let (cfg, matcher, mut store) = setup(dir.path());
     let ctx = MatchContext::new(&matcher, &cfg);
     let now = Utc::now();
-    let f1 = store.feed_state("f1").unwrap().unwrap();
+    let f1 = feed(&store, "f1");
     let mut old = item(Some("old"), "http://ex.org/old", "Palmyre en 2015");
     old.published = Some(now - chrono::Duration::days(5));
     let mut fresh = item(Some("new"), "http://ex.org/new", "Palmyre aujourd'hui");
@@ -208,7 +210,7 @@ fn an_article_stored_under_an_earlier_versions_longer_key_is_found_again() {
     let (cfg, matcher, mut store) = setup(dir.path());
     let ctx = MatchContext::new(&matcher, &cfg);
     let now = Utc::now();
-    let f1 = store.feed_state("f1").unwrap().unwrap();
+    let f1 = feed(&store, "f1");
     // No link: only the key and the feed's own id can recognise the item.
     let mut it = item(Some("g-1"), "", "Palmyre reprise");
     it.link = None;
@@ -244,10 +246,7 @@ fn an_article_carried_by_two_feeds_keeps_its_first_feeds_version() {
     let (cfg, matcher, mut store) = setup(dir.path());
     let ctx = MatchContext::new(&matcher, &cfg);
     let now = Utc::now();
-    let (f1, f2) = (
-        store.feed_state("f1").unwrap().unwrap(),
-        store.feed_state("f2").unwrap().unwrap(),
-    );
+    let (f1, f2) = (feed(&store, "f1"), feed(&store, "f2"));
     let ours = vec![item(
         Some("x-1"),
         "https://ex.org/a",
@@ -294,7 +293,7 @@ fn a_match_stores_a_few_dozen_hits_and_counts_them_all() {
     let dir = tempfile::tempdir().unwrap();
     let (cfg, matcher, mut store) = setup(dir.path());
     let ctx = MatchContext::new(&matcher, &cfg);
-    let f1 = store.feed_state("f1").unwrap().unwrap();
+    let f1 = feed(&store, "f1");
     let mut long = item(Some("a"), "http://ex.org/a", "Palmyre");
     long.content = "Palmyre, encore Palmyre. ".repeat(500);
     let s = ingest(

@@ -321,18 +321,16 @@ pub const HOMONYM_RATIO: u64 = 10;
 
 /// Whether `name` (a member's, folded) means a far larger place outside the area `own` (sorted).
 fn homonym_elsewhere(g: &gazetteer::Gazetteer, name: &str, own: &[u32]) -> bool {
-    let carriers = g.carriers(name);
-    let population = |id: u32| g.place(id).map_or(0, |p| p.population);
-    let inside = (carriers.iter())
-        .filter(|id| own.binary_search(id).is_ok())
-        .map(|&id| population(id))
-        .max()
-        .unwrap_or(0);
-    let outside = (carriers.iter())
-        .filter(|id| own.binary_search(id).is_err())
-        .map(|&id| population(id))
-        .max()
-        .unwrap_or(0);
+    let (mut inside, mut outside) = (0, 0);
+    for id in g.carriers(name) {
+        let population = g.population(id).unwrap_or(0);
+        let largest = if own.binary_search(&id).is_ok() {
+            &mut inside
+        } else {
+            &mut outside
+        };
+        *largest = population.max(*largest);
+    }
     outside >= inside.saturating_mul(HOMONYM_RATIO).max(1)
 }
 

@@ -43,6 +43,24 @@ fn crash_seed() -> u64 {
         })
 }
 
+/// `vigie poll` killed (SIGKILL) 20 times, each after a random wait under `max_ms`, then one
+/// poll run to its end; returns how many kills landed while a poll was still running.
+async fn kill_twenty_polls(cfg: &std::path::Path, rng: &mut Rng, max_ms: u64, seed: u64) -> usize {
+    let mut kills_mid_run = 0;
+    for _ in 0..20 {
+        let mut run = spawn_vigie(cfg, &["poll"]);
+        tokio::time::sleep(Duration::from_millis(rng.below(max_ms))).await;
+        if run.child.try_wait().unwrap().is_none() {
+            kills_mid_run += 1;
+        }
+        run.child.start_kill().unwrap(); // SIGKILL
+        let _ = run.child.wait().await;
+    }
+    let last = vigie(cfg, &["poll"]).await;
+    assert!(last.status.success(), "seed {seed}: {}", stderr(&last));
+    kills_mid_run
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_at_twenty_random_moments_every_alert_arrives_once() {
     let seed = crash_seed();
@@ -84,18 +102,7 @@ async fn killed_at_twenty_random_moments_every_alert_arrives_once() {
     );
     let cfg = write_config(dir.path(), &main, &rules);
 
-    let mut kills_mid_run = 0;
-    for _ in 0..20 {
-        let mut run = spawn_vigie(&cfg, &["poll"]);
-        tokio::time::sleep(Duration::from_millis(rng.below(400))).await;
-        if run.child.try_wait().unwrap().is_none() {
-            kills_mid_run += 1;
-        }
-        run.child.start_kill().unwrap(); // SIGKILL
-        let _ = run.child.wait().await;
-    }
-    let last = vigie(&cfg, &["poll"]).await;
-    assert!(last.status.success(), "seed {seed}: {}", stderr(&last));
+    let kills_mid_run = kill_twenty_polls(&cfg, &mut rng, 400, seed).await;
 
     let mut expected = HashSet::new();
     for (i, _) in items.iter().enumerate() {
@@ -195,18 +202,7 @@ async fn killed_at_twenty_random_moments_every_channel_alert_arrives() {
     }
     let cfg = write_config(dir.path(), &main, &rules);
 
-    let mut kills_mid_run = 0;
-    for _ in 0..20 {
-        let mut run = spawn_vigie(&cfg, &["poll"]);
-        tokio::time::sleep(Duration::from_millis(rng.below(600))).await;
-        if run.child.try_wait().unwrap().is_none() {
-            kills_mid_run += 1;
-        }
-        run.child.start_kill().unwrap(); // SIGKILL
-        let _ = run.child.wait().await;
-    }
-    let last = vigie(&cfg, &["poll"]).await;
-    assert!(last.status.success(), "seed {seed}: {}", stderr(&last));
+    let kills_mid_run = kill_twenty_polls(&cfg, &mut rng, 600, seed).await;
 
     let mut repeats = 0;
     for (path, id_header) in [("/hook", "webhook-id"), ("/ntfy/alerts", "x-vigie-id")] {

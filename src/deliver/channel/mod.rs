@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::DeliverError;
-use crate::config::{ChannelConfig, ChannelKind};
+use crate::config::ChannelConfig;
 use crate::deliver::render::Segment;
 
 /// What a notice is about; the webhook's `type`.
@@ -135,19 +135,6 @@ impl Channels {
         })
     }
 
-    /// Whether a channel of that name is configured.
-    pub fn has(&self, name: &str) -> bool {
-        self.list.iter().any(|(c, _)| c.name == name)
-    }
-
-    /// The type of channel `name`, if configured.
-    pub fn kind(&self, name: &str) -> Option<ChannelKind> {
-        self.list
-            .iter()
-            .find(|(c, _)| c.name == name)
-            .map(|(c, _)| c.kind)
-    }
-
     /// Tell channel `name` about `notice`; the server's answer (status and the start of its
     /// body) when it accepted it.
     pub async fn send(
@@ -245,6 +232,7 @@ fn clip(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ChannelKind;
 
     #[test]
     fn telegram_429_says_how_long_to_wait() {

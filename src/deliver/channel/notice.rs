@@ -20,17 +20,13 @@ const EXCERPT: usize = 240;
 pub fn alert(p: &PendingAlert, links: &[OutletLink], zone: Tz) -> Notice {
     let hits = decode_hits(&p.hits_json);
     let a = &p.article;
-    let names: Vec<String> = if links.is_empty() {
-        vec![a.feed.clone()]
-    } else {
-        links.iter().map(|l| l.feed.clone()).collect()
-    };
+    // The view's outlets are the email's; a notice carries its own, with links and times.
     let view = story_view(
         &Story {
             watch: &p.watch,
             title: &a.title,
             link: a.link.as_deref(),
-            outlets: &names,
+            outlets: &[],
             published: a.published_at,
             summary: &a.summary,
             content: &a.content,

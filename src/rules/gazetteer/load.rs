@@ -167,6 +167,11 @@ impl Gazetteer {
         })
     }
 
+    /// The population of place `id` (for a division, its towns'), without building a [`Place`].
+    pub fn population(&self, id: u32) -> Option<u64> {
+        self.entries.get(id as usize).map(|e| e.population)
+    }
+
     /// Every usable name of the place (none for an unknown id): folded, noise already removed
     /// by the generator (common words, codes, names of one or two letters), explicit-only names
     /// included (the watch named this place).
