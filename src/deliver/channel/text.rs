@@ -157,18 +157,9 @@ pub(super) fn clip_chars(s: &str, max: usize) -> String {
 pub(super) const MAX_TITLE: usize = 300;
 pub(super) const MAX_ITEMS: usize = 10;
 
+/// `&`, `<`, `>` and `"` as entities: text and quoted attributes of Telegram's and Matrix's HTML.
 pub(super) fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
+    htmlize::escape_attribute(s).into_owned()
 }
 
 /// Slack's mrkdwn escapes only `&`, `<` and `>`; a zero-width space before `*`, `_`, `~` and
@@ -209,9 +200,7 @@ pub(super) fn slack_escape(s: &str) -> String {
 
 /// `&`, `<` and `>` as Slack's entities, nothing else (inside a `<url|…>` link).
 pub(super) fn slack_entities(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    htmlize::escape_text(s).into_owned()
 }
 
 /// A header value: one line, and RFC 2047 (UTF-8, base64) when it is not ASCII, which is how
