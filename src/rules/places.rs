@@ -336,12 +336,7 @@ fn homonym_elsewhere(g: &gazetteer::Gazetteer, name: &str, own: &[u32]) -> bool 
 
 /// `US-NY` (or `us-ny`): a division named by its ISO 3166-2 code, which is no name of it.
 fn is_division_code(name: &str) -> bool {
-    name.trim().split_once('-').is_some_and(|(cc, d)| {
-        cc.len() == 2
-            && cc.chars().all(|c| c.is_ascii_alphabetic())
-            && (1..=3).contains(&d.len())
-            && d.chars().all(|c| c.is_ascii_alphanumeric())
-    })
+    name.contains('-') && crate::rules::query::is_place_qualifier(name.trim())
 }
 
 /// The term as a query would write it.
