@@ -2,8 +2,8 @@
 //! would have alerted. Reads the store, matches with the same matcher and the same feed
 //! scoping as live polling, and writes nothing.
 
+use crate::store::db::{Connection, Dialect};
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
 use crate::config::Config;
 use crate::rules::{Document, Matcher};
@@ -30,17 +30,38 @@ pub fn backtest(
     only: Option<&str>,
 ) -> Result<Vec<(String, Vec<WouldAlert>)>> {
     let mut per_watch: Vec<Vec<WouldAlert>> = vec![Vec::new(); cfg.rules.watches.len()];
-    let mut stmt = conn.prepare(
+    let concat = match conn.dialect() {
+        Dialect::Sqlite => "group_concat(f.name, char(10))",
+        Dialect::Postgres => "string_agg(f.name, chr(10))",
+    };
+    let sql = format!(
         "SELECT a.id, a.title, a.summary, a.content, a.link, COALESCE(a.published_at, a.first_seen_at),
-                (SELECT group_concat(f.name, char(10)) FROM article_feeds af JOIN feeds f ON f.id = af.feed_id
+                (SELECT {concat} FROM article_feeds af JOIN feeds f ON f.id = af.feed_id
                  WHERE af.article_id = a.id)
-         FROM articles a WHERE a.first_seen_at >= ?1 ORDER BY 6 DESC, a.id DESC",
-    )?;
-    let mut rows = stmt.query([to_ts(since)])?;
-    while let Some(r) = rows.next()? {
-        let (title, summary, content): (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
-        let feeds: Vec<String> = r
-            .get::<_, Option<String>>(6)?
+         FROM articles a WHERE a.first_seen_at >= ?1 ORDER BY 6 DESC, a.id DESC"
+    );
+    type Stored = (
+        i64,
+        String,
+        String,
+        String,
+        Option<String>,
+        i64,
+        Option<String>,
+    );
+    let rows: Vec<Stored> = conn.query_map(&sql, [to_ts(since)], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+        ))
+    })?;
+    for (id, title, summary, content, link, date, feeds) in rows {
+        let feeds: Vec<String> = feeds
             .unwrap_or_default()
             .lines()
             .map(str::to_string)
@@ -74,11 +95,11 @@ pub fn backtest(
                 }
             }
             per_watch[m.watch].push(WouldAlert {
-                article_id: r.get(0)?,
+                article_id: id,
                 title: title.clone(),
                 feeds: feeds.clone(),
-                link: r.get(4)?,
-                date: from_ts(r.get(5)?),
+                link: link.clone(),
+                date: from_ts(date),
                 words,
             });
         }

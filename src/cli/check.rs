@@ -52,10 +52,6 @@ pub fn check(cfg: &Config) -> ExitCode {
             "  store:      PostgreSQL at {}",
             super::store::redacted(&store.url)
         );
-        errln!(
-            "warning: [store] names PostgreSQL, which this vigie cannot run on yet: `vigie run` \
-             refuses it; `vigie store copy` prepares the database"
-        );
     }
     ExitCode::SUCCESS
 }

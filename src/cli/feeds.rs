@@ -29,7 +29,7 @@ pub enum FeedsCmdError {
 
 /// `vigie feeds list`: read the state database and print the table to `out`.
 pub fn list(cfg: &Config, out: &mut impl Write, now: DateTime<Utc>) -> Result<(), FeedsCmdError> {
-    let mut store = Store::open_in(&cfg.state_dir)?;
+    let mut store = Store::open_config(&cfg.state_dir, cfg.store.as_ref())?;
     store.sync_feeds(&cfg.feeds)?;
     let states: Vec<FeedState> = store
         .feed_states()?

@@ -48,28 +48,6 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // PostgreSQL is chosen by `[store] url`, but vigie cannot run on it yet: the commands that
-    // read or write the store refuse rather than quietly use the SQLite file.
-    let uses_store = !matches!(
-        cli.command,
-        Command::Check
-            | Command::Rules { .. }
-            | Command::Store { .. }
-            | Command::Channels { .. }
-            | Command::Man
-            | Command::Completions { .. }
-    );
-    if uses_store && let Some(store) = &cfg.store {
-        return fail(
-            format!(
-                "[store] url names PostgreSQL ({}), which this vigie cannot run on yet; remove \
-                 [store] to use the SQLite store in state_dir (`vigie store copy` prepares the \
-                 database)",
-                store::redacted(&store.url)
-            ),
-            2,
-        );
-    }
     match cli.command {
         Command::Check => check::check(&cfg),
         Command::Rules {

@@ -38,7 +38,7 @@ pub fn list(cfg: &Config, failed: bool) -> ExitCode {
 }
 
 fn list_to(cfg: &Config, failed: bool, out: &mut impl Write) -> Result<(), DeliverError> {
-    let store = Store::open_in(&cfg.state_dir)?;
+    let store = Store::open_config(&cfg.state_dir, cfg.store.as_ref())?;
     let rows = outbox::list(&store.conn, if failed { "failed" } else { "pending" })?;
     let io = |e: std::io::Error| DeliverError::Build(format!("writing to stdout: {e}"));
     if rows.is_empty() {

@@ -9,7 +9,7 @@ use crate::config::{self, Config};
 use crate::store::Store;
 
 fn open_store(cfg: &Config) -> Result<Store, ExitCode> {
-    Store::open_in(&cfg.state_dir).map_err(|e| fail(e, 1))
+    Store::open_config(&cfg.state_dir, cfg.store.as_ref()).map_err(|e| fail(e, 1))
 }
 
 pub fn search(cfg: &Config, query: &str, limit: usize) -> ExitCode {

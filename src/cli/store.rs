@@ -40,7 +40,7 @@ pub fn copy(
         (None, Some(e)) => Some(PasswordSource::Env(e)),
         (None, None) => configured.and_then(|s| s.password.clone()),
     };
-    let password = match source.as_ref().map(crate::deliver::read_secret) {
+    let password = match source.as_ref().map(crate::config::PasswordSource::read) {
         Some(Err(e)) => return super::fail(format!("the database password: {e}"), 1),
         Some(Ok(p)) => Some(p),
         None => None,
@@ -58,7 +58,10 @@ pub fn copy(
             Ok(t) => t,
             Err(e) => return super::fail(e, 1),
         };
-        match copy::copy(&store.conn, &mut target).await {
+        let Some(source) = store.conn.as_sqlite() else {
+            return super::fail("the store to copy from is not a SQLite file", 2);
+        };
+        match copy::copy(source, &mut target).await {
             Ok(counts) => {
                 for (table, n) in counts {
                     println!("{table}: {n} rows");

@@ -219,6 +219,21 @@ pub enum PasswordSource {
     Env(String),
 }
 
+impl PasswordSource {
+    /// The secret itself, read when it is needed (a file's final newline dropped); the
+    /// error names the file or variable, never the value.
+    pub fn read(&self) -> Result<String, String> {
+        match self {
+            PasswordSource::File(p) => std::fs::read_to_string(p)
+                .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+                .map_err(|e| format!("cannot read {}: {e}", p.display())),
+            PasswordSource::Env(var) => {
+                std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
     /// Every day at this local time.

@@ -3,8 +3,8 @@
 //! recovery once too. The decision is pure (`assess`, `next_step`); the shell reads the
 //! store, sends, and records what was said only after the mail transport accepted it.
 
+use crate::store::db::{Connection, OptionalExtension, params};
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::store::{Result, from_ts, to_ts};
 
@@ -182,7 +182,7 @@ pub fn observe(conn: &Connection) -> Result<Vec<(Observed, Option<Recorded>)>> {
                 r.get::<_, Option<String>>(7)?,
             ))
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::store::db::Result<_>>()?;
     let mut out = Vec::with_capacity(rows.len());
     for (id, name, failing, last_error, newest, state, since, detail) in rows {
         let before: u32 = match newest {

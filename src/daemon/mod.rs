@@ -52,12 +52,13 @@ pub enum DaemonError {
 /// Build the runtime for a configuration: store opened and synced, matcher compiled.
 pub async fn runtime(config: Config) -> Result<Runtime, DaemonError> {
     let state_dir = config.state_dir.clone();
+    let store_config = config.store.clone();
     let feeds = config.feeds.clone();
     // The store opens (schema brought up to date, feeds synced) on a blocking thread
     // while this one builds the HTTP client (which reads the system's CA certificates):
     // a command starts in the longer of the two, not their sum.
     let opening = tokio::task::spawn_blocking(move || {
-        let mut store = Store::open_in(&state_dir)?;
+        let mut store = Store::open_config(&state_dir, store_config.as_ref())?;
         store.sync_feeds(&feeds)?;
         Ok::<_, crate::store::StoreError>(store)
     });

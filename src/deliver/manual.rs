@@ -17,7 +17,7 @@ use crate::store::outbox;
 use crate::store::{Store, StoreHandle};
 
 fn open(cfg: &Config) -> Result<Store, DeliverError> {
-    Ok(Store::open_in(&cfg.state_dir)?)
+    Ok(Store::open_config(&cfg.state_dir, cfg.store.as_ref())?)
 }
 
 /// `vigie outbox retry`: failed deliveries get a fresh 24 h, everything waiting for a

@@ -25,7 +25,7 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 
-use crate::config::{ChannelConfig, MailConfig, PasswordSource, Security, SmtpConfig, Transport};
+use crate::config::{ChannelConfig, MailConfig, Security, SmtpConfig, Transport};
 use crate::store::StoreError;
 
 pub use message::{Outgoing, alert_message};
@@ -205,7 +205,7 @@ fn smtp(s: &SmtpConfig) -> Result<SmtpTarget, DeliverError> {
         None => None,
         Some(user) => {
             let password = match &s.password {
-                Some(source) => read_secret(source).map_err(DeliverError::Password)?,
+                Some(source) => source.read().map_err(DeliverError::Password)?,
                 None => String::new(),
             };
             Some(Credentials::new(user.clone(), password))
@@ -221,20 +221,6 @@ fn smtp(s: &SmtpConfig) -> Result<SmtpTarget, DeliverError> {
         security: s.security,
         credentials,
     })
-}
-
-/// How long connecting, and then each email, may take before the server counts as down.
-/// A secret (SMTP password, channel token) from its file (the trailing line break dropped) or
-/// its environment variable. The error says where it was to be read, never what was read.
-pub(crate) fn read_secret(source: &PasswordSource) -> Result<String, String> {
-    match source {
-        PasswordSource::File(p) => std::fs::read_to_string(p)
-            .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
-            .map_err(|e| format!("cannot read {}: {e}", p.display())),
-        PasswordSource::Env(var) => {
-            std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))
-        }
-    }
 }
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -6,8 +6,8 @@
 //! its Message-ID taken and queues nothing; the flood decision is taken once, here, from
 //! what the outbox already holds, so a crash or a restart never changes it.
 
+use crate::store::db::Transaction;
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
 
 use super::flood;
 use crate::config::{AlertMode, Config, Watch};

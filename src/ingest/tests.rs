@@ -17,7 +17,7 @@ fn setup_with(dir: &Path, rules: &str) -> (Config, Matcher, Store) {
     })
     .unwrap();
     let matcher = cfg.rules.compile().unwrap();
-    let mut store = Store::open_in(&cfg.state_dir).unwrap();
+    let mut store = Store::open_config(&cfg.state_dir, cfg.store.as_ref()).unwrap();
     store.sync_feeds(&cfg.feeds).unwrap();
     (cfg, matcher, store)
 }

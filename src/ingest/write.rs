@@ -100,7 +100,9 @@ fn write_group(
     })();
     if result.is_ok() {
         cache.committed();
-        checkpointer.nudge();
+        if let Some(c) = checkpointer {
+            c.nudge();
+        }
     } else {
         // The index may have learnt of articles the rollback took away: reload it.
         cache.invalidate();
@@ -109,7 +111,7 @@ fn write_group(
 }
 
 fn write_batch(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::store::db::Transaction<'_>,
     cache: &mut crate::store::stories::Cache,
     b: &Batch,
     ctx: &MatchContext<'_>,
@@ -210,7 +212,7 @@ struct Decided {
 /// The story, matches and deliveries of one new or edited article.
 #[allow(clippy::too_many_arguments)]
 fn record(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::store::db::Transaction<'_>,
     cache: &mut crate::store::stories::Cache,
     first_poll: bool,
     p: &Prepared,

@@ -6,10 +6,10 @@
 //! is remembered as carrying it, and never flips the article between two versions; every
 //! feed that carried it is remembered.
 
+use crate::store::db::{Connection, OptionalExtension, Transaction, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{Cached, Result, to_ts};
+use super::{Result, to_ts};
 use crate::identify::Identity;
 use crate::parse::Item;
 use crate::stories::Fingerprint;
@@ -122,7 +122,7 @@ pub fn upsert_placed(
     else {
         let story = story(tx)?;
         let fp = story.fingerprint.as_ref();
-        tx.exec(
+        let article_id = tx.insert(
             "INSERT INTO articles (key, feed_id, guid, link, canonical_link, title_hash, title, summary,
              content, content_hash, published_at, first_seen_at, story_id, text_hash, shingles, signature, page)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
@@ -145,8 +145,8 @@ pub fn upsert_placed(
                 fp.map(|f| f.signature.to_bytes()),
                 page
             ],
-        )?;
-        let article_id = tx.last_insert_rowid();
+        )?
+        .ok_or(crate::store::db::DbError::NoRows)?;
         seen_in(tx, article_id, feed_id, id.guid.as_deref(), now_ts)?;
         return Ok(Upsert {
             article_id,
@@ -192,7 +192,7 @@ pub struct Found {
     pub version_of: i64,
 }
 
-fn found(r: &rusqlite::Row<'_>) -> rusqlite::Result<Found> {
+fn found(r: &crate::store::db::Row) -> crate::store::db::Result<Found> {
     Ok(Found {
         article_id: r.get(0)?,
         hash: r.get(1)?,
@@ -298,7 +298,7 @@ fn seen_in(
 ) -> Result<()> {
     tx.exec(
         "INSERT INTO article_feeds (article_id, feed_id, guid, seen_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (article_id, feed_id) DO UPDATE SET guid = COALESCE(excluded.guid, guid)",
+         ON CONFLICT (article_id, feed_id) DO UPDATE SET guid = COALESCE(excluded.guid, article_feeds.guid)",
         params![article_id, feed_id, guid, now],
     )?;
     Ok(())
@@ -318,7 +318,7 @@ pub struct ArticleRow {
     pub first_seen_at: DateTime<Utc>,
 }
 
-pub fn article(conn: &rusqlite::Connection, id: i64) -> Result<Option<ArticleRow>> {
+pub fn article(conn: &crate::store::db::Connection, id: i64) -> Result<Option<ArticleRow>> {
     Ok(conn
         .query_row(
             "SELECT a.id, a.key, f.name, a.link, a.title, a.summary, a.content, a.published_at, a.first_seen_at

@@ -13,8 +13,6 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 
-use rusqlite::Connection;
-
 pub(crate) struct Checkpointer {
     path: PathBuf,
     worker: Option<Worker>,
@@ -56,7 +54,7 @@ impl Checkpointer {
     }
 
     fn start(&self) -> Option<Worker> {
-        let conn = match Connection::open(&self.path) {
+        let conn = match rusqlite::Connection::open(&self.path) {
             Ok(c) => c,
             Err(e) => {
                 tracing::debug!(error = %e, "no background checkpoints");

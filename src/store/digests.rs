@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::store::db::{Connection, OptionalExtension, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::articles::{ArticleRow, article};
 use super::{Result, from_ts, to_ts};
@@ -56,21 +56,20 @@ pub fn build(
                AND created_at <= ?2 ORDER BY recipient",
         )?;
         stmt.query_map(params![name, to_ts(at)], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?
+            .collect::<crate::store::db::Result<_>>()?
     };
     let mut made = 0;
     for to in &recipients {
         let mid = message_id(to);
-        let n = tx.execute(
+        let batch = tx.insert(
             "INSERT INTO batches (kind, name, recipient, period_start, period_end, message_id,
                                   next_attempt_at, retry_since, created_at)
              VALUES ('digest', ?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6) ON CONFLICT (message_id) DO NOTHING",
             params![name, to, since.map(to_ts), to_ts(at), mid, to_ts(now)],
         )?;
-        if n == 0 {
+        let Some(batch) = batch else {
             continue;
-        }
-        let batch = tx.last_insert_rowid();
+        };
         tx.execute(
             "UPDATE deliveries SET batch_id = ?1
              WHERE status = 'pending' AND kind = 'digest' AND digest = ?2 AND recipient = ?3
@@ -81,7 +80,8 @@ pub fn build(
     }
     tx.execute(
         "INSERT INTO digest_runs (name, last_at) VALUES (?1, ?2)
-         ON CONFLICT (name) DO UPDATE SET last_at = MAX(last_at, excluded.last_at)",
+         ON CONFLICT (name) DO UPDATE SET last_at =
+             CASE WHEN digest_runs.last_at > excluded.last_at THEN digest_runs.last_at ELSE excluded.last_at END",
         params![name, to_ts(at)],
     )?;
     tx.commit()?;
@@ -120,7 +120,7 @@ pub fn fail_unconfigured(
              WHERE status = 'pending' AND kind = 'digest' AND batch_id IS NULL AND digest IS NOT NULL",
         )?
         .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::store::db::Result<_>>()?;
     let mut failed = 0;
     for name in waiting.iter().filter(|n| !configured.contains(n)) {
         failed += conn.execute(
@@ -151,7 +151,7 @@ pub fn due_batches(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Resul
             retry_since: from_ts(r.get(8)?),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(rows.collect::<crate::store::db::Result<Vec<_>>>()?)
 }
 
 /// One matched story in a batch.
@@ -185,7 +185,7 @@ pub fn waiting_entries(
     )?;
     let ids: Vec<(String, i64)> = stmt
         .query_map(params![name, to_ts(upto)], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::store::db::Result<_>>()?;
     let mut out: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
     for (to, id) in ids {
         out.entry(to)
@@ -195,14 +195,18 @@ pub fn waiting_entries(
     Ok(out)
 }
 
-fn entries(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Entry>> {
+fn entries(
+    conn: &Connection,
+    filter: &str,
+    args: impl crate::store::db::Params,
+) -> Result<Vec<Entry>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT m.watch, m.hits, m.article_id FROM deliveries d JOIN matches m ON m.id = d.match_id
          {filter} ORDER BY d.id"
     ))?;
     let rows: Vec<(String, String, i64)> = stmt
         .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::store::db::Result<_>>()?;
     let mut out = Vec::with_capacity(rows.len());
     for (watch, hits_json, article_id) in rows {
         let Some(article) = article(conn, article_id)? else {

@@ -4,10 +4,10 @@
 //! database only remembers their state; a changed URL in the configuration starts that
 //! feed afresh (a 410 is forgotten then); one poll's outcome is one UPDATE.
 
+use crate::store::db::{OptionalExtension, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
 
-use super::{Cached, Result, Store, from_ts, to_ts};
+use super::{Result, Store, from_ts, to_ts};
 use crate::config::FeedConfig;
 
 #[derive(Debug, Clone)]
@@ -82,16 +82,17 @@ impl Store {
         let stored: Vec<(String, bool)> = tx
             .prepare("SELECT name, retired_at IS NOT NULL FROM feeds")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<crate::store::db::Result<_>>()?;
         for (name, retired) in stored {
             match (configured.contains(name.as_str()), retired) {
                 (false, false) => tx.exec(
-                    "UPDATE feeds SET retired_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE name = ?1",
+                    "UPDATE feeds SET retired_at = ?2 WHERE name = ?1",
+                    params![name, to_ts(Utc::now())],
+                )?,
+                (true, true) => tx.exec(
+                    "UPDATE feeds SET retired_at = NULL WHERE name = ?1",
                     [&name],
                 )?,
-                (true, true) => {
-                    tx.exec("UPDATE feeds SET retired_at = NULL WHERE name = ?1", [&name])?
-                }
                 _ => 0,
             };
         }
@@ -138,7 +139,7 @@ impl Store {
         let sql = format!("{FEED_SELECT} ORDER BY f.name");
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map([], feed_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<crate::store::db::Result<_>>()?)
     }
 
     /// Names of the enabled feeds due for a poll at `now`, the most overdue first.
@@ -148,7 +149,7 @@ impl Store {
              ORDER BY next_poll_at",
         )?;
         let rows = stmt.query_map([to_ts(now)], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<crate::store::db::Result<_>>()?)
     }
 
     /// The earliest next poll among enabled feeds after `now` (feeds already due are
@@ -231,11 +232,11 @@ impl Store {
 
 /// One poll's outcome written to its feed's row.
 fn write_poll(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::store::db::Transaction<'_>,
     feed_id: i64,
     now: DateTime<Utc>,
     rec: &PollRecord,
-) -> rusqlite::Result<()> {
+) -> crate::store::db::Result<()> {
     let (now, next) = (to_ts(now), to_ts(rec.next));
     match &rec.result {
         PollResult::Success {
@@ -287,7 +288,7 @@ const FEED_SELECT: &str =
     (SELECT COUNT(*) FROM article_feeds af WHERE af.feed_id = f.id), f.teasers, f.teasers_why
     FROM feeds f";
 
-fn feed_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedState> {
+fn feed_from_row(r: &crate::store::db::Row) -> crate::store::db::Result<FeedState> {
     Ok(FeedState {
         id: r.get(0)?,
         name: r.get(1)?,

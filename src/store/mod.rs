@@ -6,6 +6,7 @@
 
 pub mod articles;
 mod checkpoint;
+pub mod db;
 pub mod digests;
 pub mod feeds;
 pub mod outbox;
@@ -17,7 +18,6 @@ pub mod stories;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::Connection;
 use rusqlite_migration::{M, Migrations};
 
 #[derive(Debug, thiserror::Error)]
@@ -36,38 +36,17 @@ pub enum StoreError {
     Migrate(#[from] rusqlite_migration::Error),
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Db(#[from] db::DbError),
+    #[error(transparent)]
+    Pg(#[from] pg::PgError),
+    #[error("the database password: {0}")]
+    Password(String),
     #[error("database task failed: {0}")]
     Task(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
-
-/// `execute` and `query_row` through the connection's statement cache: the ingest path
-/// runs the same few statements for every article, so parse each SQL text only once.
-pub(crate) trait Cached {
-    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize>;
-    fn row<T>(
-        &self,
-        sql: &str,
-        p: impl rusqlite::Params,
-        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T>;
-}
-
-impl Cached for Connection {
-    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize> {
-        self.prepare_cached(sql)?.execute(p)
-    }
-
-    fn row<T>(
-        &self,
-        sql: &str,
-        p: impl rusqlite::Params,
-        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
-        self.prepare_cached(sql)?.query_row(p, f)
-    }
-}
 
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0001_init.sql")),
@@ -82,14 +61,47 @@ const MIGRATIONS: &[M<'static>] = &[
 ];
 
 pub struct Store {
-    pub(crate) conn: Connection,
+    pub(crate) conn: db::Connection,
     /// Recent articles' fingerprints, loaded from the database on first use.
     pub(crate) stories: stories::Cache,
     /// Copies the write-ahead log into the database off the writer's thread.
-    pub(crate) checkpointer: checkpoint::Checkpointer,
+    pub(crate) checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl Store {
+    /// Open the store the configuration names: the PostgreSQL database of `[store] url`,
+    /// or else the SQLite file in `state_dir`.
+    pub fn open_config(
+        state_dir: &Path,
+        store: Option<&crate::config::StoreConfig>,
+    ) -> Result<Store> {
+        let Some(sc) = store else {
+            return Store::open_in(state_dir);
+        };
+        let password = match &sc.password {
+            Some(source) => Some(source.read().map_err(StoreError::Password)?),
+            None => None,
+        };
+        let url = sc.url.clone();
+        let conn =
+            db::Connection::postgres(move || pg::connect_blocking(&url, password.as_deref()))?;
+        Ok(Store {
+            conn,
+            stories: stories::Cache::default(),
+            checkpointer: None,
+        })
+    }
+
+    /// The connection, for a command or a test that reads the store directly.
+    pub fn conn(&self) -> &db::Connection {
+        &self.conn
+    }
+
+    /// Which backend this store runs on.
+    pub fn dialect(&self) -> db::Dialect {
+        self.conn.dialect()
+    }
+
     /// Open (creating if needed) `state_dir/vigie.db` and bring its schema up to date.
     pub fn open_in(state_dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(state_dir).map_err(|source| StoreError::Folder {
@@ -104,7 +116,7 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
-        let mut conn = Connection::open(path).map_err(open_err)?;
+        let mut conn = rusqlite::Connection::open(path).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
@@ -125,9 +137,9 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(64);
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
         Ok(Store {
-            conn,
+            conn: db::Connection::sqlite(conn),
             stories: stories::Cache::default(),
-            checkpointer: checkpoint::Checkpointer::new(path.to_path_buf()),
+            checkpointer: Some(checkpoint::Checkpointer::new(path.to_path_buf())),
         })
     }
 
@@ -140,11 +152,12 @@ impl Store {
         Ok(())
     }
 
-    /// `PRAGMA integrity_check` answered "ok".
+    /// SQLite's `PRAGMA integrity_check` answered "ok" (PostgreSQL checks its own pages).
     pub fn integrity_ok(&self) -> Result<bool> {
-        let r: String = self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let Some(conn) = self.conn.as_sqlite() else {
+            return Ok(true);
+        };
+        let r: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(r == "ok")
     }
 }

@@ -5,11 +5,11 @@
 //! summary's batch (which deliveries fold is the deliver stage's decision:
 //! `deliver::queue`); a delivery only leaves `pending` once it was sent or gave up.
 
+use crate::store::db::{Connection, OptionalExtension, Transaction, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::articles::{ArticleRow, article};
-use super::{Cached, Result, from_ts, to_ts};
+use super::{Result, from_ts, to_ts};
 use crate::rules::{Field, Hit};
 
 /// One stored hit: `[field, start, end, text]`, field 0 title, 1 summary, 2 content.
@@ -59,12 +59,11 @@ pub fn record_match(
     hit_count: usize,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    let n = tx.exec(
+    Ok(tx.insert(
         "INSERT INTO matches (watch, article_id, hits, matched_at, hit_count) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (watch, article_id) DO NOTHING",
         params![watch, article_id, hits_json, to_ts(now), hit_count as i64],
-    )?;
-    Ok((n == 1).then(|| tx.last_insert_rowid()))
+    )?)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,7 +320,7 @@ pub fn list(conn: &Connection, status: &str) -> Result<Vec<OutboxRow>> {
             batch: r.get::<_, Option<String>>(11)?.map(|k| (k, next)),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(rows.collect::<crate::store::db::Result<Vec<_>>>()?)
 }
 
 /// `vigie outbox retry`: every failed delivery and batch becomes pending again with a

@@ -2,8 +2,8 @@
 //! pending delivery still needs (an alert or a digest entry not yet sent). Invariant:
 //! pruning never takes away what an email still has to show.
 
+use crate::store::db::{Connection, Dialect};
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
 use super::{Result, to_ts};
 
@@ -12,7 +12,7 @@ use super::{Result, to_ts};
 pub fn prune(conn: &mut Connection, cutoff: DateTime<Utc>) -> Result<usize> {
     let tx = conn.transaction()?;
     tx.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS prune_ids (id INTEGER PRIMARY KEY)",
+        "CREATE TEMP TABLE IF NOT EXISTS prune_ids (id BIGINT PRIMARY KEY)",
         [],
     )?;
     tx.execute("DELETE FROM prune_ids", [])?;
@@ -24,10 +24,13 @@ pub fn prune(conn: &mut Connection, cutoff: DateTime<Utc>) -> Result<usize> {
                            WHERE m.article_id = a.id AND d.status = 'pending')",
         [to_ts(cutoff)],
     )?;
-    tx.execute(
-        "DELETE FROM articles_fts WHERE rowid IN (SELECT id FROM prune_ids)",
-        [],
-    )?;
+    if tx.dialect() == Dialect::Sqlite {
+        // PostgreSQL's index is a column of the article, gone with it.
+        tx.execute(
+            "DELETE FROM articles_fts WHERE rowid IN (SELECT id FROM prune_ids)",
+            [],
+        )?;
+    }
     // Foreign keys cascade to matches, deliveries and article_feeds.
     let n = tx.execute(
         "DELETE FROM articles WHERE id IN (SELECT id FROM prune_ids)",
@@ -75,7 +78,7 @@ mod tests {
             c.execute(
                 "INSERT INTO deliveries (match_id, kind, recipient, message_id, status, next_attempt_at, created_at)
                  VALUES (?1, 'immediate', 'a@x', ?1, ?2, 0, 0)",
-                rusqlite::params![id, status],
+                crate::store::db::params![id, status],
             )
             .unwrap();
         }
@@ -87,7 +90,7 @@ mod tests {
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<crate::store::db::Result<_>>()
             .unwrap();
         assert_eq!(left, vec![2, 3]);
         let deliveries: i64 = s

@@ -7,8 +7,8 @@
 //! holds a poll back for longer than one batch; a query FTS5 cannot parse is an error,
 //! never a panic.
 
+use crate::store::db::{Connection, Dialect, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
 
 use super::{Result, StoreError, StoreHandle, from_ts, to_ts};
 use crate::rules::fold::fold;
@@ -57,23 +57,102 @@ pub fn catch_up_batch(conn: &mut Connection, now: DateTime<Utc>, limit: usize) -
         let rows = stmt.query_map([limit as i64], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<crate::store::db::Result<_>>()?
     };
     for (id, title, summary, content) in &todo {
-        tx.execute("DELETE FROM articles_fts WHERE rowid = ?1", [id])?;
         let body = format!("{}\n{}", fold(summary).text, fold(content).text);
-        tx.execute(
-            "INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
-            params![id, fold(title).text, body],
-        )?;
+        match tx.dialect() {
+            Dialect::Sqlite => {
+                tx.execute("DELETE FROM articles_fts WHERE rowid = ?1", [id])?;
+                tx.execute(
+                    "INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)",
+                    params![id, fold(title).text, body],
+                )?;
+            }
+            // The same folded words, in the article's own `search` column.
+            Dialect::Postgres => {
+                tx.execute(
+                    "UPDATE articles SET search = setweight(to_tsvector('simple', ?2), 'A')
+                                                  || to_tsvector('simple', ?3)
+                     WHERE id = ?1",
+                    params![id, words(&fold(title).text), words(&body)],
+                )?;
+            }
+        }
         // Never before its own time: a clock behind the article's would index it forever.
         tx.execute(
-            "UPDATE articles SET indexed_at = MAX(?2, COALESCE(updated_at, first_seen_at)) WHERE id = ?1",
+            "UPDATE articles SET indexed_at = CASE WHEN ?2 > COALESCE(updated_at, first_seen_at)
+                 THEN ?2 ELSE COALESCE(updated_at, first_seen_at) END
+             WHERE id = ?1",
             params![id, to_ts(now)],
         )?;
     }
     tx.commit()?;
     Ok(todo.len())
+}
+
+/// Folded text as words separated by spaces: PostgreSQL's parser then finds the words the
+/// matcher sees whatever the database's locale (under `C`, it would glue «, ’ and other
+/// non-ASCII marks to the words beside them).
+fn words(folded: &str) -> String {
+    folded
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect()
+}
+
+/// An FTS5 query made by [`fts_query`] in PostgreSQL's tsquery syntax: a `"phrase"` is
+/// words in sequence (`<->`), `*` a prefix (`:*`), OR `|`, NOT `& !`, and terms side by
+/// side must all be there (`&`). Its words are letters and digits only.
+fn ts_query(fts: &str) -> String {
+    let mut out = String::new();
+    // Whether the last thing written was a term or `)`, after which a term needs an `&`.
+    let mut after_term = false;
+    let mut chars = fts.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' => {}
+            '"' => {
+                let phrase: String = chars.by_ref().take_while(|&ch| ch != '"').collect();
+                let prefix = chars.next_if_eq(&'*').is_some();
+                if after_term {
+                    out.push_str(" & ");
+                }
+                let words: Vec<&str> = phrase.split(' ').filter(|w| !w.is_empty()).collect();
+                out.push('(');
+                out.push_str(&words.join(" <-> "));
+                if prefix {
+                    out.push_str(":*");
+                }
+                out.push(')');
+                after_term = true;
+            }
+            '(' => {
+                if after_term {
+                    out.push_str(" & ");
+                }
+                out.push('(');
+                after_term = false;
+            }
+            ')' => {
+                out.push(')');
+                after_term = true;
+            }
+            _ => {
+                let mut op = String::from(c);
+                while let Some(ch) = chars.next_if(|ch| ch.is_ascii_uppercase()) {
+                    op.push(ch);
+                }
+                out.push_str(match op.as_str() {
+                    "OR" => " | ",
+                    "NOT" => " & !",
+                    _ => " & ",
+                });
+                after_term = false;
+            }
+        }
+    }
+    out
 }
 
 /// Translate a user's query into FTS5 syntax over folded text: words and `"phrases"`
@@ -176,14 +255,29 @@ pub struct Found {
 
 /// Articles matching `query`, newest first.
 pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Found>> {
-    let Some(fts) = fts_query(query) else {
-        return Ok(Vec::new());
+    let (sql, fts) = match conn.dialect() {
+        Dialect::Sqlite => match fts_query(query) {
+            Some(fts) => (
+                "SELECT a.id, a.title, f.name, a.link, COALESCE(a.published_at, a.first_seen_at) AS d
+                 FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+                 JOIN feeds f ON f.id = a.feed_id
+                 WHERE articles_fts MATCH ?1 ORDER BY d DESC, a.id DESC LIMIT ?2",
+                fts,
+            ),
+            None => return Ok(Vec::new()),
+        },
+        // The same query, in PostgreSQL's tsquery syntax.
+        Dialect::Postgres => match fts_query(query) {
+            Some(fts) => (
+                "SELECT a.id, a.title, f.name, a.link, COALESCE(a.published_at, a.first_seen_at) AS d
+                 FROM articles a JOIN feeds f ON f.id = a.feed_id
+                 WHERE a.search @@ to_tsquery('simple', ?1) ORDER BY d DESC, a.id DESC LIMIT ?2",
+                ts_query(&fts),
+            ),
+            None => return Ok(Vec::new()),
+        },
     };
-    let mut stmt = conn.prepare(
-        "SELECT a.id, a.title, f.name, a.link, COALESCE(a.published_at, a.first_seen_at) AS d
-         FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid JOIN feeds f ON f.id = a.feed_id
-         WHERE articles_fts MATCH ?1 ORDER BY d DESC, a.id DESC LIMIT ?2",
-    )?;
+    let mut stmt = conn.prepare(sql)?;
     let rows = stmt
         .query_map(params![fts, limit as i64], |r| {
             Ok(Found {
@@ -194,18 +288,31 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Found>
                 date: from_ts(r.get(4)?),
             })
         })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
+        .and_then(|rows| rows.collect::<crate::store::db::Result<Vec<_>>>());
     rows.map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(_, Some(msg)) if msg.contains("fts5") => {
+        crate::store::db::DbError::Sqlite(rusqlite::Error::SqliteFailure(_, Some(msg)))
+            if msg.contains("fts5") =>
+        {
             StoreError::Task(format!("cannot search for {query:?}: {msg}"))
         }
-        other => StoreError::Sql(other),
+        other => StoreError::Db(other),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fts5_query_in_postgresql_syntax() {
+        let ts = |q: &str| ts_query(&fts_query(q).unwrap());
+        assert_eq!(
+            ts("\"Etat islamique\" syri*"),
+            "(etat <-> islamique) & (syri:*)"
+        );
+        assert_eq!(ts("blé OR Palmyre -Alep"), "(ble) | (palmyre) & !(alep)");
+        assert_eq!(ts("(a OR b) c"), "((a) | (b)) & (c)");
+    }
 
     #[test]
     fn queries_are_folded_like_the_matcher() {
@@ -229,7 +336,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_backlog_is_indexed_in_batches_that_let_other_work_in() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = crate::store::Store::open_in(dir.path()).unwrap();
+        let store = crate::store::Store::open_in(dir.path()).unwrap();
         let total = 3 * BATCH + 7;
         {
             let tx = store.conn.transaction().unwrap();

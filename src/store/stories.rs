@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
+use crate::store::db::{Connection, OptionalExtension, Transaction, params};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{Cached, Result, from_ts, to_ts};
+use super::{Result, from_ts, to_ts};
 use crate::stories::{Entry, Fingerprint, Found, Index, Placement, Signature};
 
 /// A story as alerts name it.
@@ -207,16 +207,14 @@ pub fn story_for(
         Some(s) => s,
         None => {
             // A key already taken is this very article's old story (pruned, seen again).
-            // (No RETURNING clause: SQLite buffers such a statement's rows in a temporary
-            // table, a cost on every new article for an id `last_insert_rowid` gives.)
-            let inserted = tx.exec(
+            let inserted = tx.insert(
                 "INSERT INTO stories (key, first_seen_at) VALUES (?1, ?2)
                  ON CONFLICT (key) DO NOTHING",
                 params![article_key, to_ts(now)],
             )?;
             let id = match inserted {
-                1 => tx.last_insert_rowid(),
-                _ => tx.row(
+                Some(id) => id,
+                None => tx.row(
                     "SELECT id FROM stories WHERE key = ?1",
                     [article_key],
                     |r| r.get(0),
@@ -287,18 +285,28 @@ pub fn story_key(conn: &Connection, article_id: i64) -> Result<Option<String>> {
         .optional()?)
 }
 
+/// The column that orders sightings of one second by when they were written: SQLite's
+/// `rowid`, PostgreSQL's `seq` (a table without a rowid there).
+fn sighting_order(conn: &Connection) -> &'static str {
+    match conn.dialect() {
+        crate::store::db::Dialect::Sqlite => "af.rowid",
+        crate::store::db::Dialect::Postgres => "af.seq",
+    }
+}
+
 /// Every outlet (feed name) that carried any article of this article's story, in the
 /// order they first carried it.
 pub fn outlets(conn: &Connection, article_id: i64) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT f.name FROM articles a
          JOIN article_feeds af ON af.article_id = a.id JOIN feeds f ON f.id = af.feed_id
          WHERE a.id = ?1 OR a.story_id = (SELECT story_id FROM articles WHERE id = ?1)
-         GROUP BY f.id ORDER BY MIN(af.seen_at), MIN(af.rowid)",
-    )?;
+         GROUP BY f.id ORDER BY MIN(af.seen_at), MIN({})",
+        sighting_order(conn)
+    ))?;
     Ok(stmt
         .query_map([article_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?)
+        .collect::<crate::store::db::Result<_>>()?)
 }
 
 /// One outlet that carried a story: its feed, its own link to the story and its time.
@@ -313,12 +321,13 @@ pub struct OutletLink {
 /// (what a webhook tells about an alert).
 pub fn outlet_links(conn: &Connection, article_id: i64) -> Result<Vec<OutletLink>> {
     // Every sighting, first seen first; each feed's first one is kept (its own link and time).
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT f.id, f.name, a.link, a.published_at FROM articles a
          JOIN article_feeds af ON af.article_id = a.id JOIN feeds f ON f.id = af.feed_id
          WHERE a.id = ?1 OR a.story_id = (SELECT story_id FROM articles WHERE id = ?1)
-         ORDER BY af.seen_at, af.rowid",
-    )?;
+         ORDER BY af.seen_at, {}",
+        sighting_order(conn)
+    ))?;
     let rows = stmt.query_map([article_id], |r| {
         Ok((
             r.get::<_, i64>(0)?,
@@ -349,7 +358,7 @@ pub fn members(conn: &Connection, article_id: i64) -> Result<Vec<i64>> {
     )?;
     Ok(stmt
         .query_map([article_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?)
+        .collect::<crate::store::db::Result<_>>()?)
 }
 
 #[cfg(test)]
@@ -380,7 +389,7 @@ mod tests {
     #[test]
     fn a_story_key_already_taken_is_that_story_and_a_gone_story_starts_anew() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = crate::store::Store::open_in(dir.path()).unwrap();
+        let s = crate::store::Store::open_in(dir.path()).unwrap();
         let now = chrono::Utc::now();
         let tx = s.conn.transaction().unwrap();
         let first = story_for(&tx, "id:aaa", None, now).unwrap();

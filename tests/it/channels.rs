@@ -335,8 +335,9 @@ async fn a_500_then_a_429_then_a_200_delivers_once_after_the_wait() {
     assert!(listed.contains("channel:hook"), "{listed}");
 
     let config = vigie::config::load(&cfg).unwrap();
-    let store =
-        vigie::store::StoreHandle::new(vigie::store::Store::open_in(&config.state_dir).unwrap());
+    let store = vigie::store::StoreHandle::new(
+        vigie::store::Store::open_config(&config.state_dir, config.store.as_ref()).unwrap(),
+    );
     let mailer = vigie::deliver::Mailer::new(&config.mail, &config.channels).unwrap();
     let t0 = Utc::now();
     // The backoff after the 500 has passed: the 429 asks for two minutes.

@@ -309,8 +309,9 @@ async fn the_twenty_first_alert_of_an_hour_is_folded_into_the_summary() {
 
     // The hour ends: one summary carries the rest of it.
     let config = vigie::config::load(&cfg).unwrap();
-    let store =
-        vigie::store::StoreHandle::new(vigie::store::Store::open_in(&config.state_dir).unwrap());
+    let store = vigie::store::StoreHandle::new(
+        vigie::store::Store::open_config(&config.state_dir, config.store.as_ref()).unwrap(),
+    );
     let mailer = vigie::deliver::Mailer::new(&config.mail, &config.channels).unwrap();
     let later = Utc::now() + Duration::hours(1);
     let stats = vigie::deliver::deliver_due(&store, &mailer, &config, later)

@@ -65,7 +65,7 @@ fn harness(smtp_port: u16, morning_at: &str, morning_zone: &str, feed_url: &str)
     let path = write_config(dir.path(), &main, RULES);
     let cfg = vigie::config::load(&path).unwrap();
     let matcher = cfg.rules.compile().unwrap();
-    let mut store = Store::open_in(&cfg.state_dir).unwrap();
+    let mut store = Store::open_config(&cfg.state_dir, cfg.store.as_ref()).unwrap();
     store.sync_feeds(&cfg.feeds).unwrap();
     Harness {
         _dir: dir,
@@ -263,12 +263,13 @@ async fn a_digest_missed_while_the_daemon_was_down_is_sent_at_start_up() {
     )
     .await;
     // Yesterday's digest did run.
-    let db = rusqlite::Connection::open(h.cfg.state_dir.join("vigie.db")).unwrap();
-    db.execute(
-        "INSERT INTO digest_runs (name, last_at) VALUES ('morning', ?1)",
-        [(now - Duration::hours(25)).timestamp()],
-    )
-    .unwrap();
+    let db = open_store(&h.path);
+    db.conn()
+        .execute(
+            "INSERT INTO digest_runs (name, last_at) VALUES ('morning', ?1)",
+            [(now - Duration::hours(25)).timestamp()],
+        )
+        .unwrap();
     drop(db);
     drop(h.store);
 

@@ -107,7 +107,11 @@ async fn search_is_folded_like_the_watches() {
         let out = vigie(&cfg, &["search", q]).await;
         assert!(out.status.success(), "{q}: {}", stderr(&out));
         let s = stdout(&out);
-        assert!(s.contains("Syrie : offensive vers Palmyre"), "{q}: {s}");
+        assert!(
+            s.contains("Syrie : offensive vers Palmyre"),
+            "{q}: {s}{}",
+            stderr(&out)
+        );
         assert!(!s.contains("blé"), "{q}: {s}");
     }
     let out = vigie(&cfg, &["search", "BLE", "OR", "Palmyre"]).await;

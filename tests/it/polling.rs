@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::Utc;
-use vigie::store::Store;
 use vigie::store::feeds::FeedState;
 
 use crate::support::http::{HttpServer, Route};
@@ -24,8 +23,7 @@ fn config(dir: &Path, poll: &str, feeds: &[(&str, String)]) -> std::path::PathBu
 }
 
 fn state(dir: &Path, name: &str) -> FeedState {
-    Store::open_in(&dir.join("state"))
-        .unwrap()
+    open_store(&dir.join("vigie.toml"))
         .feed_state(name)
         .unwrap()
         .unwrap()
@@ -347,7 +345,7 @@ async fn a_410_disables_the_feed_and_feeds_list_says_so() {
     let again = vigie(&cfg, &["poll"]).await;
     assert!(line(&stdout(&again), "gone").contains("skipped      disabled"));
     assert_eq!(http.hits("/gone.xml"), 1);
-    let store = Store::open_in(&dir.path().join("state")).unwrap();
+    let store = open_store(&cfg);
     let due = store
         .due_feeds(Utc::now() + chrono::Duration::days(30))
         .unwrap();
@@ -513,7 +511,8 @@ async fn charsets_from_http_declaration_or_sniffing_are_decoded() {
         "{}",
         stdout(&out)
     );
-    let db = rusqlite::Connection::open(dir.path().join("state/vigie.db")).unwrap();
+    let store = open_store(&cfg);
+    let db = store.conn();
     let title = |feed: &str| -> String {
         db.query_row(
             "SELECT a.title FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE f.name = ?1",

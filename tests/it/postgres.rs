@@ -198,7 +198,7 @@ async fn store_copy_moves_a_sqlite_store_into_an_empty_postgresql() {
         "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}",
         feeds_toml(&[("fil", http.url("/feed.xml"))])
     );
-    let cfg = write_config(
+    let cfg = write_sqlite_config(
         dir.path(),
         &main,
         PALMYRA_FRONT
@@ -283,7 +283,7 @@ async fn store_copy_moves_a_sqlite_store_into_an_empty_postgresql() {
 }
 
 #[tokio::test]
-async fn a_postgresql_store_is_configured_checked_and_refused_until_vigie_runs_on_it() {
+async fn a_postgresql_store_is_checked_redacted_and_an_unreachable_one_is_one_sentence() {
     use crate::support::*;
     let dir = tempfile::tempdir().unwrap();
     let main = "state_dir = \"state\"\nrules = [\"rules.toml\"]\n\
@@ -297,19 +297,32 @@ async fn a_postgresql_store_is_configured_checked_and_refused_until_vigie_runs_o
         "{out}"
     );
     assert!(!out.contains("s3cret") && !stderr(&check).contains("s3cret"));
-    assert!(
-        stderr(&check).contains("cannot run on yet"),
-        "{}",
-        stderr(&check)
-    );
-    // The commands that use the store refuse rather than quietly use SQLite.
+    // Nothing listens there: the command says so in one sentence, without the password,
+    // and never falls back to a SQLite file.
     let poll = vigie(&cfg, &["poll"]).await;
-    assert_eq!(poll.status.code(), Some(2));
+    assert_eq!(poll.status.code(), Some(1), "{}", stderr(&poll));
+    let err = stderr(&poll);
     assert!(
-        stderr(&poll).contains("remove [store]"),
-        "{}",
-        stderr(&poll)
+        err.contains("environment variable VIGIE_DB is not set"),
+        "{err}"
     );
+    let poll = tokio::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .arg("-c")
+        .arg(&cfg)
+        .arg("poll")
+        .env("VIGIE_DB", "hunter2")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(poll.status.code(), Some(1), "{}", stderr(&poll));
+    let err = stderr(&poll);
+    assert!(err.contains("cannot connect to PostgreSQL"), "{err}");
+    for secret in ["s3cret", "hunter2"] {
+        assert!(
+            !err.contains(secret) && !stdout(&poll).contains(secret),
+            "{err}"
+        );
+    }
     assert!(
         !dir.path().join("state/vigie.db").exists(),
         "no SQLite store made"

@@ -67,13 +67,13 @@ pub(super) fn fixture_item(name: &str, guid: &str, link: &str) -> Item {
     }
 }
 
-pub(super) fn article_id(db: &rusqlite::Connection, guid: &str) -> i64 {
+pub(super) fn article_id(db: &vigie::store::db::Connection, guid: &str) -> i64 {
     db.query_row("SELECT id FROM articles WHERE guid = ?1", [guid], |r| {
         r.get(0)
     })
     .unwrap()
 }
 
-pub(super) fn count(db: &rusqlite::Connection, sql: &str) -> i64 {
+pub(super) fn count(db: &vigie::store::db::Connection, sql: &str) -> i64 {
     db.query_row(sql, [], |r| r.get(0)).unwrap()
 }

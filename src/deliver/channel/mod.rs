@@ -115,7 +115,7 @@ impl Channels {
         for c in channels {
             let secret =
                 match &c.secret {
-                    Some(source) => Some(Secret(super::read_secret(source).map_err(|e| {
+                    Some(source) => Some(Secret(source.read().map_err(|e| {
                         DeliverError::Setup(format!("channel \"{}\": {e}", c.name))
                     })?)),
                     None => None,

@@ -27,6 +27,40 @@ pub enum PgError {
     Version { found: i64 },
 }
 
+/// Connect from blocking code (the store's own connection), with the schema checked or
+/// created as [`PgStore::migrate`] does.
+pub fn connect_blocking(params: &str, password: Option<&str>) -> Result<postgres::Client, PgError> {
+    let mut config: postgres::Config = params
+        .parse()
+        .map_err(|_| PgError::Connect("the connection string is not valid".into()))?;
+    if let Some(p) = password {
+        config.password(p);
+    }
+    config.application_name("vigie");
+    let mut client = config
+        .connect(postgres::NoTls)
+        .map_err(|e| PgError::Connect(e.to_string()))?;
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock(7316111)", &[])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
+    let found: Option<i64> = tx
+        .query_opt("SELECT max(version) FROM schema_version", &[])?
+        .and_then(|r| r.get(0));
+    match found {
+        None => {
+            tx.batch_execute(SCHEMA)?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[&SCHEMA_VERSION],
+            )?;
+        }
+        Some(v) if v == SCHEMA_VERSION => {}
+        Some(found) => return Err(PgError::Version { found }),
+    }
+    tx.commit()?;
+    Ok(client)
+}
+
 /// One connection to the shared database.
 pub struct PgStore {
     pub client: Client,

@@ -109,15 +109,16 @@ async fn the_seed_in_three_outlets_is_one_story_one_alert_and_one_digest_entry()
     }
     assert_eq!(http.hits("/lexpression.xml"), 1);
 
-    let db = rusqlite::Connection::open(dir.path().join("state/vigie.db")).unwrap();
+    let store = open_store(&dir.path().join("vigie.toml"));
+    let db = store.conn();
     // The two tagged links are one article seen in two feeds; the copy is a second
     // article of the same story.
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM articles"), 2);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM articles"), 2);
     assert_eq!(
-        count(&db, "SELECT COUNT(DISTINCT story_id) FROM articles"),
+        count(db, "SELECT COUNT(DISTINCT story_id) FROM articles"),
         1
     );
-    let first = article_id(&db, "ew-1");
+    let first = article_id(db, "ew-1");
     // The original link is kept beside its canonical form.
     let links: (String, String) = db
         .query_row(
@@ -134,7 +135,7 @@ async fn the_seed_in_three_outlets_is_one_story_one_alert_and_one_digest_entry()
         )
     );
     assert_eq!(
-        vigie::store::stories::outlets(&db, first).unwrap(),
+        vigie::store::stories::outlets(db, first).unwrap(),
         vec!["elwatan", "aps", "lexpression"]
     );
 
@@ -182,9 +183,10 @@ async fn two_palmyra_articles_of_one_day_are_two_stories() {
     let out = vigie(&cfg, &["poll"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(mails_to(&smtp, "duty@example.org"), 2);
-    let db = rusqlite::Connection::open(dir.path().join("state/vigie.db")).unwrap();
+    let store = open_store(&dir.path().join("vigie.toml"));
+    let db = store.conn();
     assert_eq!(
-        count(&db, "SELECT COUNT(DISTINCT story_id) FROM articles"),
+        count(db, "SELECT COUNT(DISTINCT story_id) FROM articles"),
         2
     );
     let sent = vigie(&cfg, &["digest", "send", "desk"]).await;

@@ -39,7 +39,7 @@ fn lib(extra: &str) -> Lib {
 
 impl Lib {
     fn open(&self) -> Store {
-        let mut s = Store::open_in(&self.cfg.state_dir).unwrap();
+        let mut s = Store::open_config(&self.cfg.state_dir, self.cfg.store.as_ref()).unwrap();
         s.sync_feeds(&self.cfg.feeds).unwrap();
         s
     }
@@ -57,8 +57,8 @@ impl Lib {
         ingest(store, f, id, false, items, &ctx, now).unwrap()
     }
 
-    fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.cfg.state_dir.join("vigie.db")).unwrap()
+    fn db(&self) -> Store {
+        Store::open_config(&self.cfg.state_dir, self.cfg.store.as_ref()).unwrap()
     }
 }
 
@@ -76,18 +76,19 @@ fn a_copy_in_another_outlet_joins_the_story_and_queues_nothing() {
     assert_eq!((s.new, s.copies, s.deliveries), (1, 0, 1));
     let s = l.ingest(&mut store, 2, &[copy], t0() + Duration::hours(2));
     assert_eq!((s.new, s.copies, s.matches, s.deliveries), (1, 1, 1, 0));
-    let db = l.db();
-    let (a, c) = (article_id(&db, "s1"), article_id(&db, "c1"));
+    let store = l.db();
+    let db = store.conn();
+    let (a, c) = (article_id(db, "s1"), article_id(db, "c1"));
     assert_eq!(
-        vigie::store::stories::outlets(&db, c).unwrap(),
+        vigie::store::stories::outlets(db, c).unwrap(),
         vec!["elwatan".to_string(), "lexpression".to_string()]
     );
-    assert_eq!(vigie::store::stories::members(&db, a).unwrap(), vec![a, c]);
+    assert_eq!(vigie::store::stories::members(db, a).unwrap(), vec![a, c]);
     assert_eq!(
-        vigie::store::stories::story_key(&db, c).unwrap(),
-        vigie::store::stories::story_key(&db, a).unwrap()
+        vigie::store::stories::story_key(db, c).unwrap(),
+        vigie::store::stories::story_key(db, a).unwrap()
     );
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM deliveries"), 1);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM deliveries"), 1);
 }
 
 #[test]
@@ -115,9 +116,10 @@ fn the_index_is_rebuilt_from_the_database_and_sees_other_processes() {
     );
     let s = l.ingest(&mut restarted, 2, &[third], t0() + Duration::hours(3));
     assert_eq!((s.copies, s.deliveries), (1, 0));
-    let db = l.db();
+    let store = l.db();
+    let db = store.conn();
     assert_eq!(
-        vigie::store::stories::outlets(&db, article_id(&db, "s1")).unwrap(),
+        vigie::store::stories::outlets(db, article_id(db, "s1")).unwrap(),
         vec!["elwatan", "aps", "lexpression"]
     );
 }

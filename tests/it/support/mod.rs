@@ -102,7 +102,23 @@ pub fn latin1(s: &str) -> Vec<u8> {
 }
 
 /// Write `vigie.toml` and `rules.toml` into `dir`; returns the configuration's path.
+///
+/// In a PostgreSQL run of the suite, a configuration without `[store]` gets one naming a
+/// fresh database of its own: every test runs on both backends.
 pub fn write_config(dir: &Path, main: &str, rules: &str) -> PathBuf {
+    let cfg = dir.join("vigie.toml");
+    let store = if main.contains("[store]") {
+        String::new()
+    } else {
+        pg::store_toml(dir)
+    };
+    std::fs::write(&cfg, format!("{main}{store}")).unwrap();
+    std::fs::write(dir.join("rules.toml"), rules).unwrap();
+    cfg
+}
+
+/// [`write_config`] for a test about the SQLite file itself: never a PostgreSQL store.
+pub fn write_sqlite_config(dir: &Path, main: &str, rules: &str) -> PathBuf {
     let cfg = dir.join("vigie.toml");
     std::fs::write(&cfg, main).unwrap();
     std::fs::write(dir.join("rules.toml"), rules).unwrap();
@@ -284,4 +300,12 @@ pub async fn vigie_measured(cfg: &Path, args: &[&str]) -> (std::process::Output,
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     (done.await.unwrap().expect("vigie output"), peak)
+}
+
+/// The store of the configuration at `cfg`, whichever backend it names, for a test to look
+/// into.
+pub fn open_store(cfg: &Path) -> vigie::store::Store {
+    let config = vigie::config::load(cfg).expect("the test's configuration loads");
+    vigie::store::Store::open_config(&config.state_dir, config.store.as_ref())
+        .expect("open the store")
 }

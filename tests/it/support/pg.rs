@@ -13,6 +13,8 @@ pub struct Pg {
     dir: tempfile::TempDir,
     bin: PathBuf,
     as_root: bool,
+    /// The TCP port on 127.0.0.1, for a cluster that listens there (0: a Unix socket only).
+    pub port: u16,
     /// libpq-style connection parameters for the `postgres` database, as user `vigie`.
     pub params: String,
 }
@@ -21,6 +23,15 @@ impl Pg {
     /// Make and start a cluster; panics with the reason when PostgreSQL is not installed or
     /// will not start (a test that needs it cannot go on without it).
     pub fn start() -> Pg {
+        Pg::start_on(None)
+    }
+
+    /// The same, listening on 127.0.0.1 (for a `postgres://` URL in a configuration).
+    pub fn start_tcp() -> Pg {
+        Pg::start_on(Some(super::free_port()))
+    }
+
+    fn start_on(port: Option<u16>) -> Pg {
         let bin = INSTALLED
             .get_or_init(|| binaries().or_else(|| install().and_then(|()| binaries())))
             .clone()
@@ -45,10 +56,14 @@ impl Pg {
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown");
         }
         let pg = Pg {
-            params: format!("host={} user=vigie dbname=postgres", dir.path().display()),
+            params: match port {
+                Some(p) => format!("host=127.0.0.1 port={p} user=vigie dbname=postgres"),
+                None => format!("host={} user=vigie dbname=postgres", dir.path().display()),
+            },
             dir,
             bin,
             as_root,
+            port: port.unwrap_or(0),
         };
         let data = pg.data();
         pg.run(
@@ -66,8 +81,12 @@ impl Pg {
                 "--no-sync",
             ],
         );
+        let listen = match port {
+            Some(p) => format!("-c listen_addresses=127.0.0.1 -p {p}"),
+            None => "-c listen_addresses=''".to_string(),
+        };
         let options = format!(
-            "-k {} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c synchronous_commit=off",
+            "-k {} {listen} -c max_connections=200 -c fsync=off -c full_page_writes=off -c synchronous_commit=off",
             pg.dir.path().display()
         );
         let log = pg.dir.path().join("log").display().to_string();
@@ -160,4 +179,81 @@ fn output(program: &str, args: &[&str]) -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default()
+}
+
+/// Whether this run of the suite stores in PostgreSQL (`VIGIE_TEST_BACKEND=postgres`, as
+/// `.ci/run`'s second pass sets it) rather than in each test's SQLite file.
+pub fn backend_is_postgres() -> bool {
+    std::env::var("VIGIE_TEST_BACKEND").is_ok_and(|v| v == "postgres")
+}
+
+/// The one cluster every test of a PostgreSQL run shares (each test has a database of its
+/// own on it), started at the first need. A process started with it stops it and removes its
+/// folder when this test process ends, since a static is never dropped.
+pub fn shared() -> &'static Pg {
+    static SHARED: std::sync::OnceLock<Pg> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let pg = Pg::start_tcp();
+        let stop = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {runas}{ctl} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
+            pid = std::process::id(),
+            runas = if pg.as_root { "runuser -u postgres -- " } else { "" },
+            ctl = pg.bin.join("pg_ctl").display(),
+            data = pg.data(),
+            dir = pg.dir.path().display(),
+        );
+        // Left running on purpose: it outlives this process to stop the cluster.
+        #[allow(clippy::zombie_processes)]
+        let _reaper = Command::new("sh")
+            .args(["-c", &stop])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the cluster's reaper");
+        pg
+    })
+}
+
+impl Pg {
+    /// A fresh, empty database on this cluster; its `postgres://` URL.
+    pub fn database(&self) -> String {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!(
+            "t{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let params = self.params.clone();
+        let create = format!("CREATE DATABASE {name}");
+        // The `postgres` client runs a runtime of its own: not on a tokio test's thread.
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&params, postgres::NoTls).expect("connect");
+            c.batch_execute(&create).expect("create a database");
+        })
+        .join()
+        .expect("create a database");
+        format!("postgres://vigie@127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+/// What a test's `vigie.toml` says of its store: nothing (the SQLite file in `state_dir`),
+/// or in a PostgreSQL run a `[store]` section naming a database of its own.
+/// One database per test folder: a test that rewrites its configuration (a reload) keeps
+/// its store.
+pub fn store_toml(dir: &Path) -> String {
+    if !backend_is_postgres() {
+        return String::new();
+    }
+    static BY_DIR: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+    let mut known = BY_DIR.lock().unwrap_or_else(|p| p.into_inner());
+    let url = match known.iter().find(|(d, _)| d == dir) {
+        Some((_, url)) => url.clone(),
+        None => {
+            let url = shared().database();
+            known.push((dir.to_path_buf(), url.clone()));
+            url
+        }
+    };
+    format!("\n[store]\nurl = \"{url}\"\n")
 }

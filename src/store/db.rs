@@ -1,0 +1,636 @@
+//! Store stage, database access: one small interface over the two backends, the embedded
+//! SQLite file and a shared PostgreSQL, so that every store function is written once and
+//! nothing above the store knows which one it runs on.
+//!
+//! Invariants: SQL is written in the dialect both engines share (numbered `?N` parameters,
+//! `RETURNING`, `ON CONFLICT … DO …`, `CASE`); the few statements that differ ask
+//! [`Connection::dialect`]. Values cross as integers, floats, text, bytes or null, the
+//! only types the schema uses. A [`Transaction`] not committed is rolled back when dropped.
+//! Both backends are blocking: they are only ever called from blocking code (the async
+//! shell goes through `StoreHandle::call`).
+
+use std::collections::HashMap;
+
+mod pgval;
+
+/// Which SQL engine a connection speaks, for the few statements written per engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {}", pg_message(.0))]
+    Postgres(#[from] postgres::Error),
+    #[error("the PostgreSQL session ended")]
+    Gone,
+    #[error("query returned no rows")]
+    NoRows,
+    #[error("column {col}: expected {want}, found {found}")]
+    Type {
+        col: usize,
+        want: &'static str,
+        found: &'static str,
+    },
+}
+
+/// The server's own message when it sent one (`duplicate key value violates …`), not only
+/// "db error".
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => d.message().to_string(),
+        None => e.to_string(),
+    }
+}
+
+pub type Result<T> = std::result::Result<T, DbError>;
+
+/// A parameter, borrowed from the caller.
+#[derive(Debug, Clone, Copy)]
+pub enum Param<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(&'a str),
+    Blob(&'a [u8]),
+}
+
+/// A column's value, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl Value {
+    fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Int(_) => "integer",
+            Value::Real(_) => "real",
+            Value::Text(_) => "text",
+            Value::Blob(_) => "blob",
+        }
+    }
+}
+
+pub trait ToValue {
+    fn to_param(&self) -> Param<'_>;
+}
+
+impl<T: ToValue + ?Sized> ToValue for &T {
+    fn to_param(&self) -> Param<'_> {
+        (**self).to_param()
+    }
+}
+
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_param(&self) -> Param<'_> {
+        self.as_ref().map_or(Param::Null, ToValue::to_param)
+    }
+}
+
+macro_rules! int_to_value {
+    ($($t:ty),*) => {$(
+        impl ToValue for $t {
+            fn to_param(&self) -> Param<'_> {
+                Param::Int(i64::try_from(*self).unwrap_or(i64::MAX))
+            }
+        }
+    )*};
+}
+int_to_value!(i64, i32, u32, u64, usize, u16, u8);
+
+impl ToValue for bool {
+    fn to_param(&self) -> Param<'_> {
+        Param::Int(i64::from(*self))
+    }
+}
+impl ToValue for f64 {
+    fn to_param(&self) -> Param<'_> {
+        Param::Real(*self)
+    }
+}
+impl ToValue for str {
+    fn to_param(&self) -> Param<'_> {
+        Param::Text(self)
+    }
+}
+impl ToValue for String {
+    fn to_param(&self) -> Param<'_> {
+        Param::Text(self)
+    }
+}
+impl ToValue for [u8] {
+    fn to_param(&self) -> Param<'_> {
+        Param::Blob(self)
+    }
+}
+impl ToValue for Vec<u8> {
+    fn to_param(&self) -> Param<'_> {
+        Param::Blob(self)
+    }
+}
+
+pub trait FromValue: Sized {
+    fn from_value(v: &Value, col: usize) -> Result<Self>;
+}
+
+fn mismatch<T>(v: &Value, col: usize, want: &'static str) -> Result<T> {
+    Err(DbError::Type {
+        col,
+        want,
+        found: v.kind(),
+    })
+}
+
+impl FromValue for i64 {
+    fn from_value(v: &Value, col: usize) -> Result<Self> {
+        match v {
+            Value::Int(i) => Ok(*i),
+            _ => mismatch(v, col, "integer"),
+        }
+    }
+}
+
+macro_rules! int_from_value {
+    ($($t:ty),*) => {$(
+        impl FromValue for $t {
+            fn from_value(v: &Value, col: usize) -> Result<Self> {
+                let i = i64::from_value(v, col)?;
+                <$t>::try_from(i).or_else(|_| mismatch(v, col, stringify!($t)))
+            }
+        }
+    )*};
+}
+int_from_value!(i32, u32, u64, usize);
+
+impl FromValue for bool {
+    fn from_value(v: &Value, col: usize) -> Result<Self> {
+        Ok(i64::from_value(v, col)? != 0)
+    }
+}
+impl FromValue for f64 {
+    fn from_value(v: &Value, col: usize) -> Result<Self> {
+        match v {
+            Value::Real(f) => Ok(*f),
+            Value::Int(i) => Ok(*i as f64),
+            _ => mismatch(v, col, "real"),
+        }
+    }
+}
+impl FromValue for String {
+    fn from_value(v: &Value, col: usize) -> Result<Self> {
+        match v {
+            Value::Text(s) => Ok(s.clone()),
+            _ => mismatch(v, col, "text"),
+        }
+    }
+}
+impl FromValue for Vec<u8> {
+    fn from_value(v: &Value, col: usize) -> Result<Self> {
+        match v {
+            Value::Blob(b) => Ok(b.clone()),
+            _ => mismatch(v, col, "blob"),
+        }
+    }
+}
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: &Value, col: usize) -> Result<Self> {
+        match v {
+            Value::Null => Ok(None),
+            _ => T::from_value(v, col).map(Some),
+        }
+    }
+}
+impl FromValue for Value {
+    fn from_value(v: &Value, _: usize) -> Result<Self> {
+        Ok(v.clone())
+    }
+}
+
+/// One result row.
+pub struct Row {
+    values: Vec<Value>,
+}
+
+/// A column's position (rusqlite's spelling, `r.get(0)`, kept so that the store reads alike
+/// on both backends).
+pub trait RowIndex {
+    fn index(self) -> usize;
+}
+impl RowIndex for usize {
+    fn index(self) -> usize {
+        self
+    }
+}
+
+impl Row {
+    pub fn get<I: RowIndex, T: FromValue>(&self, idx: I) -> Result<T> {
+        let i = idx.index();
+        match self.values.get(i) {
+            Some(v) => T::from_value(v, i),
+            None => mismatch(&Value::Null, i, "a column"),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// What a statement is given: `[]`, `[a]`, `[a, b]` of one type, or `params![…]`.
+pub trait Params {
+    fn collect(&self) -> Vec<Param<'_>>;
+}
+
+impl Params for [&dyn ToValue; 0] {
+    fn collect(&self) -> Vec<Param<'_>> {
+        Vec::new()
+    }
+}
+impl Params for &[&dyn ToValue] {
+    fn collect(&self) -> Vec<Param<'_>> {
+        self.iter().map(|p| p.to_param()).collect()
+    }
+}
+macro_rules! array_params {
+    ($($n:literal),*) => {$(
+        impl<T: ToValue> Params for [T; $n] {
+            fn collect(&self) -> Vec<Param<'_>> {
+                self.iter().map(ToValue::to_param).collect()
+            }
+        }
+    )*};
+}
+array_params!(1, 2, 3, 4, 5, 6, 7, 8);
+
+/// `params![a, b, c]`: parameters of different types.
+#[macro_export]
+macro_rules! params {
+    () => { &[] as &[&dyn $crate::store::db::ToValue] };
+    ($($p:expr),+ $(,)?) => { &[$(&$p as &dyn $crate::store::db::ToValue),+] as &[&dyn $crate::store::db::ToValue] };
+}
+pub use crate::params;
+
+/// `.optional()` on a single-row result: no row is `None`, not an error.
+pub trait OptionalExtension<T> {
+    fn optional(self) -> Result<Option<T>>;
+}
+impl<T> OptionalExtension<T> for Result<T> {
+    fn optional(self) -> Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(DbError::NoRows) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+enum Inner {
+    Sqlite(rusqlite::Connection),
+    Postgres(pgval::PgConn),
+}
+
+/// A connection to either backend.
+pub struct Connection {
+    inner: Inner,
+}
+
+impl Connection {
+    pub fn sqlite(conn: rusqlite::Connection) -> Connection {
+        Connection {
+            inner: Inner::Sqlite(conn),
+        }
+    }
+
+    /// A PostgreSQL session whose client `connect` makes (on the session's own thread).
+    pub fn postgres<E: Send + 'static>(
+        connect: impl FnOnce() -> std::result::Result<postgres::Client, E> + Send + 'static,
+    ) -> std::result::Result<Connection, E> {
+        Ok(Connection {
+            inner: Inner::Postgres(pgval::PgConn::start(connect)?),
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.inner {
+            Inner::Sqlite(_) => Dialect::Sqlite,
+            Inner::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// The SQLite connection itself, for what only SQLite has (pragmas, checkpoints).
+    pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
+        match &self.inner {
+            Inner::Sqlite(c) => Some(c),
+            Inner::Postgres(_) => None,
+        }
+    }
+
+    /// Run a statement; the number of rows it changed.
+    pub fn execute(&self, sql: &str, p: impl Params) -> Result<usize> {
+        let params = p.collect();
+        match &self.inner {
+            Inner::Sqlite(c) => {
+                let mut st = c.prepare_cached(sql)?;
+                bind(&mut st, &params)?;
+                Ok(st.raw_execute()?)
+            }
+            Inner::Postgres(c) => c.execute(sql, &params),
+        }
+    }
+
+    /// Run an `INSERT` into a table keyed by `id`; the new row's id, `None` when the insert
+    /// did nothing (`ON CONFLICT … DO NOTHING`). SQLite answers from `last_insert_rowid`
+    /// (a `RETURNING` clause costs it a temporary table on every insert); PostgreSQL from
+    /// `RETURNING id`.
+    pub fn insert(&self, sql: &str, p: impl Params) -> Result<Option<i64>> {
+        match &self.inner {
+            Inner::Sqlite(c) => {
+                let n = self.execute(sql, p)?;
+                Ok((n == 1).then(|| c.last_insert_rowid()))
+            }
+            Inner::Postgres(_) => {
+                let sql = format!("{sql} RETURNING id");
+                Ok(self
+                    .rows(&sql, p, Some(1))?
+                    .first()
+                    .and_then(|r| r.get(0).ok()))
+            }
+        }
+    }
+
+    /// The same as [`execute`](Self::execute): the statement is cached on both backends.
+    pub fn exec(&self, sql: &str, p: impl Params) -> Result<usize> {
+        self.execute(sql, p)
+    }
+
+    /// The rows a query returns, all of them or the first `limit`.
+    fn rows(&self, sql: &str, p: impl Params, limit: Option<usize>) -> Result<Vec<Row>> {
+        let params = p.collect();
+        match &self.inner {
+            Inner::Sqlite(c) => {
+                let mut st = c.prepare_cached(sql)?;
+                bind(&mut st, &params)?;
+                let n = st.column_count();
+                let mut rows = st.raw_query();
+                let mut out = Vec::new();
+                while out.len() < limit.unwrap_or(usize::MAX) {
+                    let Some(r) = rows.next()? else { break };
+                    let values = (0..n)
+                        .map(|i| r.get_ref(i).map(from_sqlite))
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    out.push(Row { values });
+                }
+                Ok(out)
+            }
+            Inner::Postgres(c) => Ok(c
+                .query(sql, &params)?
+                .into_iter()
+                .take(limit.unwrap_or(usize::MAX))
+                .map(|values| Row { values })
+                .collect()),
+        }
+    }
+
+    /// Every row, each read by `f`.
+    pub fn query_map<T>(
+        &self,
+        sql: &str,
+        p: impl Params,
+        f: impl FnMut(&Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        self.rows(sql, p, None)?.iter().map(f).collect()
+    }
+
+    /// The first row, read by `f`; [`DbError::NoRows`] when there is none.
+    pub fn query_row<T>(
+        &self,
+        sql: &str,
+        p: impl Params,
+        f: impl FnOnce(&Row) -> Result<T>,
+    ) -> Result<T> {
+        match self.rows(sql, p, Some(1))?.first() {
+            Some(r) => f(r),
+            None => Err(DbError::NoRows),
+        }
+    }
+
+    /// The same as [`query_row`](Self::query_row).
+    pub fn row<T>(
+        &self,
+        sql: &str,
+        p: impl Params,
+        f: impl FnOnce(&Row) -> Result<T>,
+    ) -> Result<T> {
+        self.query_row(sql, p, f)
+    }
+
+    /// A statement to run several times (kept for the store's older spelling).
+    pub fn prepare<'c>(&'c self, sql: &str) -> Result<Statement<'c>> {
+        Ok(Statement {
+            conn: self,
+            sql: sql.to_string(),
+        })
+    }
+
+    /// The same as [`prepare`](Self::prepare): every statement is cached.
+    pub fn prepare_cached<'c>(&'c self, sql: &str) -> Result<Statement<'c>> {
+        self.prepare(sql)
+    }
+
+    /// Several statements, no parameters, no results.
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        match &self.inner {
+            Inner::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Inner::Postgres(c) => c.batch(sql),
+        }
+    }
+
+    /// Begin a transaction; it is rolled back unless committed.
+    pub fn transaction(&self) -> Result<Transaction<'_>> {
+        self.execute_batch("BEGIN")?;
+        Ok(Transaction {
+            conn: self,
+            open: true,
+        })
+    }
+}
+
+pub struct Statement<'c> {
+    conn: &'c Connection,
+    sql: String,
+}
+
+impl Statement<'_> {
+    pub fn query_map<T>(
+        &mut self,
+        p: impl Params,
+        f: impl FnMut(&Row) -> Result<T>,
+    ) -> Result<std::vec::IntoIter<Result<T>>> {
+        let rows = self.conn.query_map(&self.sql, p, f)?;
+        Ok(rows.into_iter().map(Ok).collect::<Vec<_>>().into_iter())
+    }
+
+    pub fn execute(&mut self, p: impl Params) -> Result<usize> {
+        self.conn.execute(&self.sql, p)
+    }
+
+    pub fn query_row<T>(&mut self, p: impl Params, f: impl FnOnce(&Row) -> Result<T>) -> Result<T> {
+        self.conn.query_row(&self.sql, p, f)
+    }
+}
+
+/// An open transaction; reads and writes go through it as through its connection.
+pub struct Transaction<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl Transaction<'_> {
+    pub fn commit(mut self) -> Result<()> {
+        self.open = false;
+        self.conn.execute_batch("COMMIT")
+    }
+}
+
+impl std::ops::Deref for Transaction<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // The error that ended the transaction is already on its way up; a failed
+            // rollback leaves nothing half-written either way.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+fn bind(st: &mut rusqlite::CachedStatement<'_>, params: &[Param<'_>]) -> rusqlite::Result<()> {
+    use rusqlite::types::{ToSqlOutput, ValueRef};
+    for (i, p) in params.iter().enumerate() {
+        let v = match *p {
+            Param::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Param::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(i)),
+            Param::Real(f) => ToSqlOutput::Borrowed(ValueRef::Real(f)),
+            Param::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Param::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        };
+        st.raw_bind_parameter(i + 1, v)?;
+    }
+    Ok(())
+}
+
+fn from_sqlite(v: rusqlite::types::ValueRef<'_>) -> Value {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+/// `?N` placeholders written as PostgreSQL's `$N` (outside quoted text), a bare `?` as the
+/// next number.
+pub(crate) fn to_postgres_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut quote: Option<char> = None;
+    let mut next = 1;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), _) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            (Some(_), _) => out.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (None, '?') => {
+                out.push('$');
+                if chars.peek().is_some_and(char::is_ascii_digit) {
+                    while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                        out.push(d);
+                    }
+                } else {
+                    out.push_str(&next.to_string());
+                    next += 1;
+                }
+            }
+            (None, _) => out.push(c),
+        }
+    }
+    out
+}
+
+/// Prepared statements of one PostgreSQL session, by their SQL text.
+pub(crate) type StatementCache = HashMap<String, postgres::Statement>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_become_postgres_numbers_outside_quotes() {
+        assert_eq!(
+            to_postgres_sql("SELECT a FROM t WHERE b = ?1 AND c = '?2' AND d IN (?, ?)"),
+            "SELECT a FROM t WHERE b = $1 AND c = '?2' AND d IN ($1, $2)"
+        );
+    }
+
+    #[test]
+    fn sqlite_round_trip_through_the_shared_interface() {
+        let c = Connection::sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, b BLOB, f REAL)")
+            .unwrap();
+        let tx = c.transaction().unwrap();
+        let id: i64 = tx
+            .query_row(
+                "INSERT INTO t (s, b, f) VALUES (?1, ?2, ?3) RETURNING id",
+                params!["é", vec![1u8, 2], 0.5],
+                |r| r.get(0),
+            )
+            .unwrap();
+        drop(tx);
+        let n: i64 = c
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((id, n), (1, 0), "a dropped transaction is rolled back");
+        let tx = c.transaction().unwrap();
+        tx.execute("INSERT INTO t (s) VALUES (?1)", [Some("x")])
+            .unwrap();
+        tx.commit().unwrap();
+        let s: Option<String> = c
+            .query_row("SELECT s FROM t WHERE s = ?1", ["x"], |r| r.get(0))
+            .optional()
+            .unwrap()
+            .flatten();
+        assert_eq!(s.as_deref(), Some("x"));
+        assert!(matches!(
+            c.query_row("SELECT s FROM t WHERE s = 'nope'", [], |r| r
+                .get::<_, String>(0)),
+            Err(DbError::NoRows)
+        ));
+    }
+}

@@ -1,0 +1,218 @@
+//! Store stage, database access for PostgreSQL: one session on a thread of its own,
+//! statements prepared once per session, values converted to and from the few types the schema uses.
+//!
+//! Invariants: an integer parameter is written as the type the server inferred for it
+//! (`bigint`, `integer`, `double precision`, `boolean` or text) and one out of range is an
+//! error, never a wrapped value; results are read by their column type, and a type the
+//! schema does not use is an error that names it.
+
+use std::error::Error;
+
+use bytes::BytesMut;
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+use super::{Param, Result, StatementCache, Value, to_postgres_sql};
+
+/// What the session's thread is asked to do.
+enum Request {
+    Execute(String, Vec<Value>),
+    Query(String, Vec<Value>),
+    Batch(String),
+}
+
+enum Reply {
+    Count(usize),
+    Rows(Vec<Vec<Value>>),
+    Done,
+}
+
+/// A PostgreSQL session on a thread of its own. The `postgres` client runs a runtime of
+/// its own that must not start inside tokio's: the session's thread never is, so the store
+/// can be called from anywhere it can be with SQLite (blocking threads, one-shot commands).
+pub(crate) struct PgConn {
+    requests: std::sync::mpsc::Sender<Request>,
+    replies: std::sync::mpsc::Receiver<Result<Reply>>,
+}
+
+impl PgConn {
+    /// Start the session's thread with a client `connect` makes there.
+    pub(crate) fn start<E: Send + 'static>(
+        connect: impl FnOnce() -> std::result::Result<postgres::Client, E> + Send + 'static,
+    ) -> std::result::Result<PgConn, E> {
+        let (requests, inbox) = std::sync::mpsc::channel::<Request>();
+        let (outbox, replies) = std::sync::mpsc::channel();
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("vigie-postgres".into())
+            .spawn(move || {
+                let client = match connect() {
+                    Ok(c) => {
+                        let _ = ready_tx.send(Ok(()));
+                        c
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let mut session = Session {
+                    client,
+                    statements: StatementCache::new(),
+                };
+                // Ends when the store (and so the sender) is dropped.
+                for req in inbox {
+                    if outbox.send(session.serve(req)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .expect("the operating system starts a thread");
+        match ready.recv() {
+            Ok(Ok(())) => Ok(PgConn { requests, replies }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => unreachable!("the session's thread answers before it ends"),
+        }
+    }
+
+    fn ask(&self, req: Request) -> Result<Reply> {
+        if self.requests.send(req).is_err() {
+            return Err(super::DbError::Gone);
+        }
+        self.replies.recv().map_err(|_| super::DbError::Gone)?
+    }
+
+    pub(super) fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
+        match self.ask(Request::Execute(sql.to_string(), owned(params)))? {
+            Reply::Count(n) => Ok(n),
+            _ => Ok(0),
+        }
+    }
+
+    pub(super) fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Vec<Value>>> {
+        match self.ask(Request::Query(sql.to_string(), owned(params)))? {
+            Reply::Rows(r) => Ok(r),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    pub(super) fn batch(&self, sql: &str) -> Result<()> {
+        self.ask(Request::Batch(sql.to_string())).map(|_| ())
+    }
+}
+
+fn owned(params: &[Param<'_>]) -> Vec<Value> {
+    params
+        .iter()
+        .map(|p| match *p {
+            Param::Null => Value::Null,
+            Param::Int(i) => Value::Int(i),
+            Param::Real(f) => Value::Real(f),
+            Param::Text(s) => Value::Text(s.to_string()),
+            Param::Blob(b) => Value::Blob(b.to_vec()),
+        })
+        .collect()
+}
+
+struct Session {
+    client: postgres::Client,
+    statements: StatementCache,
+}
+
+impl Session {
+    fn serve(&mut self, req: Request) -> Result<Reply> {
+        match req {
+            Request::Execute(sql, params) => {
+                let st = self.statement(&sql)?;
+                let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+                let n = self.client.execute(&st, &refs)?;
+                Ok(Reply::Count(usize::try_from(n).unwrap_or(usize::MAX)))
+            }
+            Request::Query(sql, params) => {
+                let st = self.statement(&sql)?;
+                let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+                let rows = self.client.query(&st, &refs)?;
+                let rows = rows
+                    .iter()
+                    .map(|r| (0..r.len()).map(|i| value(r, i)).collect())
+                    .collect::<Result<_>>()?;
+                Ok(Reply::Rows(rows))
+            }
+            Request::Batch(sql) => {
+                self.client.batch_execute(&sql)?;
+                Ok(Reply::Done)
+            }
+        }
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(&to_postgres_sql(sql))?;
+        self.statements.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+}
+
+fn value(r: &postgres::Row, i: usize) -> Result<Value> {
+    let ty = r.columns()[i].type_().clone();
+    let v = match ty {
+        Type::INT8 => r.try_get::<_, Option<i64>>(i)?.map(Value::Int),
+        Type::INT4 => r
+            .try_get::<_, Option<i32>>(i)?
+            .map(|v| Value::Int(v.into())),
+        Type::INT2 => r
+            .try_get::<_, Option<i16>>(i)?
+            .map(|v| Value::Int(v.into())),
+        Type::BOOL => r
+            .try_get::<_, Option<bool>>(i)?
+            .map(|v| Value::Int(v.into())),
+        Type::FLOAT8 => r.try_get::<_, Option<f64>>(i)?.map(Value::Real),
+        Type::FLOAT4 => r
+            .try_get::<_, Option<f32>>(i)?
+            .map(|v| Value::Real(v.into())),
+        Type::BYTEA => r.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob),
+        _ => r.try_get::<_, Option<String>>(i)?.map(Value::Text),
+    };
+    Ok(v.unwrap_or(Value::Null))
+}
+
+type BoxError = Box<dyn Error + Sync + Send>;
+
+fn out_of_range(v: i64, ty: &Type) -> BoxError {
+    format!("{v} does not fit a PostgreSQL {ty}").into()
+}
+
+impl ToSql for Value {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            &Value::Int(v) => match *ty {
+                Type::INT8 => v.to_sql(ty, out),
+                Type::INT4 => i32::try_from(v)
+                    .map_err(|_| out_of_range(v, ty))?
+                    .to_sql(ty, out),
+                Type::INT2 => i16::try_from(v)
+                    .map_err(|_| out_of_range(v, ty))?
+                    .to_sql(ty, out),
+                Type::FLOAT8 => (v as f64).to_sql(ty, out),
+                Type::FLOAT4 => (v as f32).to_sql(ty, out),
+                Type::BOOL => (v != 0).to_sql(ty, out),
+                _ => v.to_string().to_sql(ty, out),
+            },
+            &Value::Real(v) => match *ty {
+                Type::FLOAT4 => (v as f32).to_sql(ty, out),
+                Type::FLOAT8 => v.to_sql(ty, out),
+                _ => v.to_string().to_sql(ty, out),
+            },
+            Value::Text(s) => s.as_str().to_sql(ty, out),
+            Value::Blob(b) => b.as_slice().to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
