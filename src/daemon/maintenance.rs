@@ -24,7 +24,18 @@ fn due(last: Option<DateTime<Utc>>, every: Duration, now: DateTime<Utc>) -> bool
 }
 
 /// Run whatever housekeeping is due at `now`.
+///
+/// Only the instance that leads does housekeeping (the only one on SQLite); on a shared
+/// database, the others leave it to that one.
 pub async fn run_due(rt: &Runtime, s: &mut Schedule, now: DateTime<Utc>) {
+    match rt.store.call(|st| st.leads()).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot tell whether this instance leads; housekeeping waits");
+            return;
+        }
+    }
     if due(s.pruned, Duration::days(1), now) {
         s.pruned = Some(now);
         let cutoff =
@@ -146,17 +157,18 @@ async fn send_notice(
 
 /// "312 feeds, 4 due, 0 failing" — for systemd's STATUS and the logs.
 pub async fn status_line(rt: &Runtime, now: DateTime<Utc>) -> String {
-    let counts = rt
-        .store
-        .call(move |st| {
-            Ok(st.conn.query_row(
-                "SELECT COUNT(*), COALESCE(SUM(next_poll_at <= ?1), 0), COALESCE(SUM(error_count > 0), 0)
+    let counts =
+        rt.store
+            .call(move |st| {
+                Ok(st.conn.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN next_poll_at <= ?1 THEN 1 ELSE 0 END), 0),
+                        COALESCE(SUM(CASE WHEN error_count > 0 THEN 1 ELSE 0 END), 0)
                  FROM feeds WHERE disabled IS NULL AND retired_at IS NULL",
                 [to_ts(now)],
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)),
             )?)
-        })
-        .await;
+            })
+            .await;
     match counts {
         Ok((n, due, failing)) => format!("{n} feeds, {due} due, {failing} failing"),
         Err(e) => format!("database unavailable: {e}"),

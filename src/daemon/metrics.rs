@@ -25,6 +25,9 @@ pub struct Metrics {
     poll_seconds: Histogram,
     deliveries: Family<Labels, Gauge>,
     alerts_sent: Counter,
+    leader: Gauge,
+    leases: Gauge,
+    instances: Gauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -56,6 +59,7 @@ impl Metrics {
         let poll_seconds = Histogram::new(exponential_buckets(0.05, 2.0, 12));
         let deliveries = Family::<Labels, Gauge>::default();
         let alerts_sent = Counter::default();
+        let (leader, leases, instances) = (Gauge::default(), Gauge::default(), Gauge::default());
         registry.register(
             "polls",
             "Feed polls by outcome (ok, not_modified, failed, skipped)",
@@ -79,7 +83,25 @@ impl Metrics {
             "Emails handed to the mail transport",
             alerts_sent.clone(),
         );
+        registry.register(
+            "leader",
+            "1 when this instance leads (digests, retention, search index, feed health)",
+            leader.clone(),
+        );
+        registry.register(
+            "feed_leases",
+            "Feeds this instance holds a lease on (shared PostgreSQL store)",
+            leases.clone(),
+        );
+        registry.register(
+            "instances",
+            "Instances heard from on the shared store, this one included",
+            instances.clone(),
+        );
         Metrics {
+            leader,
+            leases,
+            instances,
             registry,
             polls,
             articles,
@@ -118,6 +140,14 @@ impl Metrics {
                 .get_or_create(&vec![("state".into(), state.into())])
                 .set(n as i64);
         }
+    }
+
+    /// This instance's role among the others, as its last heartbeat saw it.
+    pub fn set_coordination(&self, c: &crate::store::instance::Coordination) {
+        self.leader.set(i64::from(c.leads));
+        self.leases.set(i64::try_from(c.leases).unwrap_or(i64::MAX));
+        self.instances
+            .set(i64::try_from(c.peers.len().max(1)).unwrap_or(i64::MAX));
     }
 
     pub fn render(&self) -> String {

@@ -57,8 +57,12 @@ pub async fn runtime(config: Config) -> Result<Runtime, DaemonError> {
     // The store opens (schema brought up to date, feeds synced) on a blocking thread
     // while this one builds the HTTP client (which reads the system's CA certificates):
     // a command starts in the longer of the two, not their sum.
+    // On a shared database, a feed claimed stays this instance's for twice a poll's time
+    // out, and ten seconds more: its poll ends by then, or another instance takes it over.
+    let lease = config.poll.timeout * 2 + Duration::from_secs(10);
     let opening = tokio::task::spawn_blocking(move || {
         let mut store = Store::open_config(&state_dir, store_config.as_ref())?;
+        store.join(crate::store::instance::instance_name(Utc::now()), lease);
         store.sync_feeds(&feeds)?;
         Ok::<_, crate::store::StoreError>(store)
     });
@@ -192,8 +196,19 @@ pub async fn run(
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
     let mut polls = JoinSet::new();
     tokio::pin!(shutdown);
+    // When this instance last told the others it is there (on a shared database).
+    let mut told: Option<std::time::Instant> = None;
     let result = loop {
         health.beat();
+        if told.is_none_or(|t| t.elapsed() >= HEARTBEAT) {
+            told = Some(std::time::Instant::now());
+            match rt.store.call(|s| s.heartbeat()).await {
+                Ok(c) => health.set_coordination(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot tell the other instances this one is here")
+                }
+            }
+        }
         while let Ok(name) = done_rx.try_recv() {
             in_flight.remove(&name);
         }
@@ -265,7 +280,8 @@ async fn start_due(
     polls: &mut JoinSet<()>,
     now: chrono::DateTime<Utc>,
 ) -> Result<(), DaemonError> {
-    let due = rt.store.call(move |s| s.due_feeds(now)).await?;
+    let room = rt.config.poll.concurrency.saturating_sub(in_flight.len());
+    let due = rt.store.call(move |s| s.claim_due_feeds(now, room)).await?;
     let due: Vec<String> = due
         .into_iter()
         .filter(|n| rt.config.feed(n).is_some() && !in_flight.contains(n))
@@ -341,6 +357,9 @@ fn limits_of(rt: &Runtime) -> Arc<Limits> {
         rt.config.poll.per_host,
     ))
 }
+
+/// How often an instance tells the others (and `/healthz`) it is there and what it holds.
+const HEARTBEAT: Duration = Duration::from_secs(2);
 
 /// The longest the scheduler sleeps: 30 s, or a quarter of systemd's watchdog interval,
 /// so that its heartbeat is always fresh for the watchdog while it is alive.

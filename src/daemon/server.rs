@@ -23,6 +23,8 @@ use crate::store::StoreHandle;
 /// What `/healthz` looks at. The daemon beats the heart at every step of its loop.
 pub struct Health {
     heartbeat: AtomicI64,
+    /// This instance among the others, as its last heartbeat in the database saw it.
+    coordination: std::sync::Mutex<crate::store::instance::Coordination>,
     /// A heartbeat older than this means the scheduler is stuck.
     pub stale_after: Duration,
     pub store: StoreHandle,
@@ -32,6 +34,7 @@ impl Health {
     pub fn new(store: StoreHandle, stale_after: Duration) -> Health {
         Health {
             heartbeat: AtomicI64::new(chrono::Utc::now().timestamp()),
+            coordination: Default::default(),
             stale_after,
             store,
         }
@@ -40,6 +43,39 @@ impl Health {
     pub fn beat(&self) {
         self.heartbeat
             .store(chrono::Utc::now().timestamp(), Ordering::Relaxed);
+    }
+
+    /// Keep what the instance's last heartbeat in the database saw.
+    pub fn set_coordination(&self, c: crate::store::instance::Coordination) {
+        crate::daemon::metrics::global().set_coordination(&c);
+        *self.coordination.lock().unwrap_or_else(|p| p.into_inner()) = c;
+    }
+
+    /// This instance's role, leases and the others it sees, one fact per line.
+    pub fn describe(&self) -> String {
+        let c = self
+            .coordination
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(name) = &c.name else {
+            return "role: leader (the only instance: SQLite store)\n".into();
+        };
+        let mut out = format!(
+            "instance: {name}\nrole: {}\nleases: {}\n",
+            if c.leads { "leader" } else { "follower" },
+            c.leases
+        );
+        for p in c.peers.iter().filter(|p| &p.name != name) {
+            out.push_str(&format!(
+                "peer: {} ({}, {} leases, seen {:.0}s ago)\n",
+                p.name,
+                if p.leads { "leader" } else { "follower" },
+                p.leases,
+                p.seen_secs_ago
+            ));
+        }
+        out
     }
 
     /// The scheduler beat recently enough.
@@ -110,7 +146,11 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (status, ctype, body) = match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => match health.check().await {
-            Ok(()) => (StatusCode::OK, "text/plain", "ok\n".to_string()),
+            Ok(()) => (
+                StatusCode::OK,
+                "text/plain",
+                format!("ok\n{}", health.describe()),
+            ),
             Err(why) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "text/plain",

@@ -17,6 +17,7 @@ use super::{DeliverError, Mailer, Session, retry_at};
 use crate::config::{Config, channel_of};
 use crate::identify;
 use crate::store::StoreHandle;
+use crate::store::instance::Row;
 use crate::store::{digests, outbox, stories};
 
 /// Emails per database round trip.
@@ -42,7 +43,13 @@ pub async fn deliver_due(
     cfg: &Config,
     now: DateTime<Utc>,
 ) -> Result<DeliveryStats, DeliverError> {
-    let built = build_due_digests(store, cfg, now).await?;
+    // Digests are built by the instance that leads (the only one on SQLite); any instance
+    // sends them.
+    let built = if store.call(|s| s.leads()).await? {
+        build_due_digests(store, cfg, now).await?
+    } else {
+        0
+    };
     let mut stats = send_due(store, mailer, &Outgoing::new(cfg), now).await?;
     stats.digests_built = built;
     Ok(stats)
@@ -143,14 +150,23 @@ async fn send_alerts(
 ) -> Result<bool, DeliverError> {
     // Why the mail connection failed, once it has: the other emails are postponed untried.
     let mut mail_down: Option<String> = None;
+    // Alerts another instance is sending (on a shared database): not this round's.
+    let mut elsewhere: HashSet<i64> = HashSet::new();
     loop {
         let batch = store
             .call(move |s| outbox::due_alerts(&s.conn, now, BATCH))
             .await?;
-        if batch.is_empty() {
+        if batch.iter().all(|p| elsewhere.contains(&p.delivery_id)) {
             return Ok(mail_down.is_none());
         }
         for p in &batch {
+            let row = Row::Alert(p.delivery_id);
+            if elsewhere.contains(&p.delivery_id)
+                || !store.call(move |s| s.claim_due(row, now)).await?
+            {
+                elsewhere.insert(p.delivery_id);
+                continue;
+            }
             let article_id = p.article.id;
             let untried = mail_down.is_some() && channel_of(&p.recipient).is_none();
             let result = match channel_of(&p.recipient) {
@@ -179,7 +195,10 @@ async fn send_alerts(
             match result {
                 Ok(()) => {
                     store
-                        .call(move |s| outbox::mark_sent(&s.conn, id, now))
+                        .call(move |s| {
+                            outbox::mark_sent(&s.conn, id, now)?;
+                            s.unclaim(row)
+                        })
                         .await?;
                     tracing::info!(watch = %p.watch, to = %p.recipient, message_id = %p.message_id, "alert sent");
                     stats.sent += 1;
@@ -207,7 +226,10 @@ async fn send_alerts(
                         mail_down = Some(err.clone());
                     }
                     store
-                        .call(move |s| outbox::mark_attempts_failed(&mut s.conn, &plan, &err))
+                        .call(move |s| {
+                            outbox::mark_attempts_failed(&mut s.conn, &plan, &err)?;
+                            s.unclaim(row)
+                        })
                         .await?;
                 }
             }
@@ -226,6 +248,8 @@ async fn send_batches(
     down: &mut HashSet<String>,
     mut mail_ok: bool,
 ) -> Result<(), DeliverError> {
+    // Batches another instance is sending (on a shared database): not this round's.
+    let mut elsewhere: HashSet<i64> = HashSet::new();
     loop {
         let due = store
             .call(move |s| digests::due_batches(&s.conn, now, BATCH))
@@ -235,8 +259,13 @@ async fn send_batches(
             if !mail_ok && channel_of(&b.recipient).is_none() {
                 continue; // waits, untried, for the mail server
             }
-            progress = true;
             let id = b.id;
+            let row = Row::Batch(id);
+            if elsewhere.contains(&id) || !store.call(move |s| s.claim_due(row, now)).await? {
+                elsewhere.insert(id);
+                continue;
+            }
+            progress = true;
             let entries = store
                 .call(move |s| digests::batch_entries(&s.conn, id))
                 .await?;
@@ -256,7 +285,10 @@ async fn send_batches(
             match result {
                 Ok(sent) => {
                     store
-                        .call(move |s| digests::mark_batch_sent(&mut s.conn, id, now))
+                        .call(move |s| {
+                            digests::mark_batch_sent(&mut s.conn, id, now)?;
+                            s.unclaim(row)
+                        })
                         .await?;
                     if sent {
                         tracing::info!(kind = %b.kind, name = %b.name, to = %b.recipient, stories = entries.len(), message_id = %b.message_id, "batch sent");
@@ -277,7 +309,10 @@ async fn send_batches(
                         mail_ok = false;
                     }
                     store
-                        .call(move |s| digests::mark_batch_failed(&mut s.conn, id, &err, next))
+                        .call(move |s| {
+                            digests::mark_batch_failed(&mut s.conn, id, &err, next)?;
+                            s.unclaim(row)
+                        })
                         .await?;
                 }
             }

@@ -77,6 +77,10 @@ impl Store {
     /// comes back is not retired any more.
     pub fn sync_feeds(&mut self, feeds: &[FeedConfig]) -> Result<()> {
         let tx = self.conn.transaction()?;
+        // Instances starting together sync one after the other.
+        if tx.dialect() == crate::store::db::Dialect::Postgres {
+            tx.execute("SELECT pg_advisory_xact_lock(?1)", [super::pg::WRITE_LOCK])?;
+        }
         let configured: std::collections::HashSet<&str> =
             feeds.iter().map(|f| f.name.as_str()).collect();
         let stored: Vec<(String, bool)> = tx
@@ -202,41 +206,74 @@ impl Store {
         now: DateTime<Utc>,
         rec: &PollRecord,
     ) -> Result<()> {
+        let lease = self.lease_of(feed_id);
         let tx = self.conn.transaction()?;
-        write_poll(&tx, feed_id, now, rec)?;
+        write_poll(&tx, feed_id, now, rec, lease.as_ref())?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The lease this instance polled a feed under (taken: a poll is recorded once), on a
+    /// shared database.
+    fn lease_of(&mut self, feed_id: i64) -> Option<(String, i64)> {
+        let me = self.instance.as_mut()?;
+        let epoch = me.epochs.remove(&feed_id)?;
+        Some((me.name.clone(), epoch))
     }
 
     /// Record several feeds' polls in one transaction (a commit per feed is most of a
     /// poll where nothing changed); should that fail, each on its own, so that one bad
     /// record costs only its feed.
     pub fn record_polls(&mut self, polls: &[(i64, DateTime<Utc>, PollRecord)]) -> Vec<Result<()>> {
+        let leases: Vec<Option<(String, i64)>> =
+            polls.iter().map(|(id, _, _)| self.lease_of(*id)).collect();
         let together = (|| {
             let tx = self.conn.transaction()?;
-            for (feed_id, now, rec) in polls {
-                write_poll(&tx, *feed_id, *now, rec)?;
+            for ((feed_id, now, rec), lease) in polls.iter().zip(&leases) {
+                write_poll(&tx, *feed_id, *now, rec, lease.as_ref())?;
             }
             tx.commit()
         })();
         match together {
             Ok(()) => polls.iter().map(|_| Ok(())).collect(),
-            Err(_) if polls.len() > 1 => polls
-                .iter()
-                .map(|(feed_id, now, rec)| self.record_poll(*feed_id, *now, rec))
-                .collect(),
+            Err(_) if polls.len() > 1 => {
+                // Give the leases back for the polls' records one by one.
+                if let Some(me) = self.instance.as_mut() {
+                    for ((feed_id, _, _), lease) in polls.iter().zip(leases) {
+                        if let Some((_, epoch)) = lease {
+                            me.epochs.insert(*feed_id, epoch);
+                        }
+                    }
+                }
+                polls
+                    .iter()
+                    .map(|(feed_id, now, rec)| self.record_poll(*feed_id, *now, rec))
+                    .collect()
+            }
             Err(e) => vec![Err(e.into())],
         }
     }
 }
 
-/// One poll's outcome written to its feed's row.
+/// One poll's outcome written to its feed's row; under a `lease` (owner, epoch), only if
+/// the lease is still that owner's: otherwise another instance has the feed now, and this
+/// late poll changes nothing.
 fn write_poll(
     tx: &crate::store::db::Transaction<'_>,
     feed_id: i64,
     now: DateTime<Utc>,
     rec: &PollRecord,
+    lease: Option<&(String, i64)>,
 ) -> crate::store::db::Result<()> {
+    if let Some((owner, epoch)) = lease
+        && !super::pg::leases::release(tx, owner, feed_id, *epoch)?
+    {
+        tracing::warn!(
+            feed_id,
+            "the feed's lease lapsed during its poll; its state is left to the instance that has it now"
+        );
+        return Ok(());
+    }
     let (now, next) = (to_ts(now), to_ts(rec.next));
     match &rec.result {
         PollResult::Success {

@@ -9,6 +9,7 @@ mod checkpoint;
 pub mod db;
 pub mod digests;
 pub mod feeds;
+pub mod instance;
 pub mod outbox;
 pub mod pg;
 pub mod retention;
@@ -66,6 +67,9 @@ pub struct Store {
     pub(crate) stories: stories::Cache,
     /// Copies the write-ahead log into the database off the writer's thread.
     pub(crate) checkpointer: Option<checkpoint::Checkpointer>,
+    /// This instance among others on a shared database (`None` on SQLite, or in a
+    /// one-shot command).
+    pub(crate) instance: Option<instance::Instance>,
 }
 
 impl Store {
@@ -89,6 +93,7 @@ impl Store {
             conn,
             stories: stories::Cache::default(),
             checkpointer: None,
+            instance: None,
         })
     }
 
@@ -140,6 +145,7 @@ impl Store {
             conn: db::Connection::sqlite(conn),
             stories: stories::Cache::default(),
             checkpointer: Some(checkpoint::Checkpointer::new(path.to_path_buf())),
+            instance: None,
         })
     }
 

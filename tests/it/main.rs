@@ -5,6 +5,7 @@ mod support;
 
 mod channels;
 mod check;
+mod cluster;
 mod corpora;
 mod crash;
 mod daemon;

@@ -1,177 +1,233 @@
-//! The PostgreSQL store (issue 18, in progress) against a real PostgreSQL started by the test
-//! itself (`support::pg`): the schema applies once and keeps SQLite's unique keys; two
-//! instances claiming feeds at the same moment never get the same one; a lapsed lease passes
-//! on and a late finish under it changes nothing; leadership passes on when its lease lapses.
+//! The PostgreSQL store against a real PostgreSQL started by the tests themselves
+//! (`support::pg`): the schema applies once and keeps SQLite's unique keys; two instances
+//! claiming feeds at the same moment never get the same one; a lapsed lease passes on and a
+//! late finish under it changes nothing; leadership passes on when the leader's session
+//! ends; an outbox row is sent by one instance; `vigie store copy`; `[store]` checked.
 
 use std::time::Duration;
 
-use vigie::store::pg::{PgStore, leases};
+use chrono::Utc;
+use vigie::config::StoreConfig;
+use vigie::store::Store;
+use vigie::store::feeds::{PollRecord, PollResult};
+use vigie::store::instance::Row;
 
-use crate::support::pg::Pg;
+use crate::support::pg::{Pg, shared};
 
-async fn store(pg: &Pg) -> PgStore {
-    let mut s = PgStore::connect(&pg.params, None).await.expect("connect");
-    s.migrate().await.expect("schema");
-    s
+/// A store on a fresh database of the shared cluster, and that database's URL.
+fn fresh() -> (Store, String) {
+    let url = shared().database();
+    (open(&url), url)
 }
 
-async fn add_feeds(s: &PgStore, n: usize, due_at: i64) {
+fn open(url: &str) -> Store {
+    let cfg = StoreConfig {
+        url: url.to_string(),
+        password: None,
+    };
+    Store::open_config(std::path::Path::new("/nonexistent"), Some(&cfg)).expect("open")
+}
+
+fn add_feeds(s: &Store, n: usize, due_at: i64) {
     for i in 0..n {
-        s.client
+        s.conn()
             .execute(
-                "INSERT INTO feeds (name, config_url, url, next_poll_at) VALUES ($1, $2, $2, $3)",
-                &[
-                    &format!("f{i:02}"),
-                    &format!("http://127.0.0.1:9/f{i}"),
-                    &due_at,
+                "INSERT INTO feeds (name, config_url, url, next_poll_at) VALUES (?1, ?2, ?2, ?3)",
+                vigie::store::db::params![
+                    format!("f{i:02}"),
+                    format!("http://127.0.0.1:9/f{i}"),
+                    due_at
                 ],
             )
-            .await
             .unwrap();
     }
 }
 
-#[tokio::test]
-async fn the_schema_applies_once_and_keeps_the_unique_keys() {
-    let pg = Pg::start();
-    let mut s = store(&pg).await;
-    s.migrate().await.expect("a second migration is a no-op");
-    add_feeds(&s, 1, 0).await;
+#[test]
+fn the_schema_applies_once_and_keeps_the_unique_keys() {
+    let (s, url) = fresh();
+    let again = open(&url);
+    add_feeds(&s, 1, 0);
     let insert = "INSERT INTO articles (key, feed_id, title_hash, title, summary, content, content_hash, first_seen_at)
                   VALUES ('k1', 1, 'h', 't', '', '', 'c', 0)";
-    s.client.execute(insert, &[]).await.unwrap();
-    let again = s.client.execute(insert, &[]).await;
-    assert!(again.is_err(), "an article key is stored once");
-    let feed_again = s
-        .client
-        .execute(
-            "INSERT INTO feeds (name, config_url, url) VALUES ('f00', 'u', 'u')",
-            &[],
-        )
-        .await;
+    s.conn().execute(insert, []).unwrap();
+    let twice = again.conn().execute(insert, []);
+    assert!(twice.is_err(), "an article key is stored once");
+    let feed_again = s.conn().execute(
+        "INSERT INTO feeds (name, config_url, url) VALUES ('f00', 'u', 'u')",
+        [],
+    );
     assert!(feed_again.is_err(), "a feed name is unique");
 }
 
-#[tokio::test]
-async fn two_instances_claiming_at_once_never_get_the_same_feed() {
-    let pg = Pg::start();
-    let a = store(&pg).await;
-    let b = PgStore::connect(&pg.params, None).await.unwrap();
-    add_feeds(&a, 40, 100).await;
-    let lease = Duration::from_secs(60);
-    let (got_a, got_b) = tokio::join!(
-        leases::claim_due_feeds(&a.client, "a", 200, lease, 25),
-        leases::claim_due_feeds(&b.client, "b", 200, lease, 25),
-    );
-    let (got_a, got_b) = (got_a.unwrap(), got_b.unwrap());
+#[test]
+fn two_instances_claiming_at_once_never_get_the_same_feed() {
+    let (mut a, url) = fresh();
+    let mut b = open(&url);
+    add_feeds(&a, 40, 0);
+    a.join("a".into(), Duration::from_secs(60));
+    b.join("b".into(), Duration::from_secs(60));
+    let now = Utc::now();
+    let go = std::sync::Barrier::new(2);
+    let (got_a, got_b) = std::thread::scope(|t| {
+        let ta = t.spawn(|| {
+            go.wait();
+            a.claim_due_feeds(now, 100).unwrap()
+        });
+        let tb = t.spawn(|| {
+            go.wait();
+            b.claim_due_feeds(now, 100).unwrap()
+        });
+        (ta.join().unwrap(), tb.join().unwrap())
+    });
     assert_eq!(got_a.len() + got_b.len(), 40, "every due feed, once");
     assert!(
-        got_a
-            .iter()
-            .all(|l| got_b.iter().all(|m| m.feed_id != l.feed_id)),
+        got_a.iter().all(|n| !got_b.contains(n)),
         "no feed claimed twice"
     );
     // Nothing is left to claim while the leases run, and a feed not yet due is never claimed.
-    let more = leases::claim_due_feeds(&a.client, "a", 200, lease, 100)
-        .await
-        .unwrap();
-    assert!(more.is_empty());
-    add_feeds_named(&a, "later", 500).await;
-    let early = leases::claim_due_feeds(&b.client, "b", 200, lease, 100)
-        .await
-        .unwrap();
-    assert!(early.is_empty());
+    assert!(a.claim_due_feeds(now, 100).unwrap().is_empty());
+    s_insert_later(&a, (now + chrono::Duration::hours(1)).timestamp());
+    assert!(b.claim_due_feeds(now, 100).unwrap().is_empty());
 }
 
-async fn add_feeds_named(s: &PgStore, name: &str, due_at: i64) {
-    s.client
+fn s_insert_later(s: &Store, due_at: i64) {
+    s.conn()
         .execute(
-            "INSERT INTO feeds (name, config_url, url, next_poll_at) VALUES ($1, 'u', 'u', $2)",
-            &[&name, &due_at],
+            "INSERT INTO feeds (name, config_url, url, next_poll_at) VALUES ('later', 'u', 'u', ?1)",
+            [due_at],
         )
-        .await
         .unwrap();
 }
 
-#[tokio::test]
-async fn a_lapsed_lease_passes_on_and_a_late_finish_changes_nothing() {
-    let pg = Pg::start();
-    let a = store(&pg).await;
-    let b = PgStore::connect(&pg.params, None).await.unwrap();
-    add_feeds(&a, 1, 0).await;
-    let short = Duration::from_millis(300);
-    let first = leases::claim_due_feeds(&a.client, "a", 10, short, 10)
-        .await
-        .unwrap();
-    assert_eq!(first.len(), 1);
-    // While it runs, nobody else gets the feed.
-    assert!(
-        leases::claim_due_feeds(&b.client, "b", 10, short, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    // Instance a stalls past its lease: b takes the feed over, under a new epoch.
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    let second = leases::claim_due_feeds(&b.client, "b", 10, Duration::from_secs(60), 10)
-        .await
-        .unwrap();
-    assert_eq!(second.len(), 1);
-    assert_eq!(second[0].epoch, first[0].epoch + 1);
-    // a finishes late: nothing changes; b's poll is recorded.
-    assert!(
-        !leases::record_poll(&a.client, "a", &first[0], 11, 1_000)
-            .await
-            .unwrap()
-    );
-    assert!(
-        leases::record_poll(&b.client, "b", &second[0], 12, 2_000)
-            .await
-            .unwrap()
-    );
-    let row = a
-        .client
-        .query_one("SELECT next_poll_at, polls, lease_owner FROM feeds", &[])
-        .await
-        .unwrap();
-    assert_eq!(row.get::<_, i64>(0), 2_000);
-    assert_eq!(row.get::<_, i64>(1), 1, "one poll recorded");
+fn polls(s: &Store) -> (i64, i64, Option<String>) {
+    s.conn()
+        .query_row(
+            "SELECT next_poll_at, polls, lease_owner FROM feeds",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_lapsed_lease_passes_on_and_a_late_finish_changes_nothing() {
+    let (mut a, url) = fresh();
+    let mut b = open(&url);
+    add_feeds(&a, 1, 0);
+    a.join("a".into(), Duration::from_millis(300));
+    b.join("b".into(), Duration::from_secs(60));
+    let now = Utc::now();
     assert_eq!(
-        row.get::<_, Option<String>>(2),
-        None,
-        "the lease is released"
+        a.claim_due_feeds(now, 100).unwrap(),
+        vec!["f00".to_string()]
+    );
+    // While a's lease runs, nobody else gets the feed.
+    assert!(b.claim_due_feeds(now, 100).unwrap().is_empty());
+    // a stalls past its lease: b takes the feed over.
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        b.claim_due_feeds(now, 100).unwrap(),
+        vec!["f00".to_string()]
+    );
+    let rec = |next: i64| PollRecord {
+        result: PollResult::NotModified,
+        next: chrono::DateTime::from_timestamp(next, 0).unwrap(),
+        interval: 900,
+        moved_to: None,
+        teasers: None,
+    };
+    let id = 1;
+    // a finishes late: nothing changes; b's poll is recorded and its lease ends.
+    a.record_poll(id, now, &rec(1_000)).unwrap();
+    assert_eq!(polls(&a), (0, 0, Some("b".into())));
+    b.record_poll(id, now, &rec(2_000)).unwrap();
+    assert_eq!(
+        polls(&a),
+        (2_000, 1, None),
+        "one poll recorded, the lease released"
     );
 }
 
-#[tokio::test]
-async fn leadership_passes_on_when_its_lease_lapses() {
-    let pg = Pg::start();
-    let a = store(&pg).await;
-    let b = PgStore::connect(&pg.params, None).await.unwrap();
-    let short = Duration::from_millis(300);
-    assert_eq!(
-        leases::try_lead(&a.client, "a", short).await.unwrap(),
-        Some(1)
-    );
-    assert_eq!(leases::try_lead(&b.client, "b", short).await.unwrap(), None);
-    assert_eq!(
-        leases::try_lead(&a.client, "a", short).await.unwrap(),
-        Some(1),
-        "renewed"
-    );
-    assert!(leases::still_leads(&a.client, "a", 1).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(
-        leases::try_lead(&b.client, "b", short).await.unwrap(),
-        Some(2)
-    );
-    assert!(
-        !leases::still_leads(&a.client, "a", 1).await.unwrap(),
-        "a no longer leads"
-    );
-    assert!(leases::still_leads(&b.client, "b", 2).await.unwrap());
-    // a comes back: it cannot take leadership while b's lease runs.
-    assert_eq!(leases::try_lead(&a.client, "a", short).await.unwrap(), None);
+#[test]
+fn leadership_passes_on_when_the_leaders_session_ends() {
+    let (mut a, url) = fresh();
+    let (mut b, mut c) = (open(&url), open(&url));
+    a.join("a".into(), Duration::from_secs(60));
+    b.join("b".into(), Duration::from_secs(60));
+    c.join("c".into(), Duration::from_secs(60));
+    assert!(a.leads().unwrap());
+    assert!(!b.leads().unwrap() && !c.leads().unwrap(), "one leader");
+    assert!(a.leads().unwrap(), "it goes on leading");
+    // The leader dies (its connection closes): exactly one of the others leads next.
+    drop(a);
+    let mut leaders = 0;
+    for _ in 0..50 {
+        leaders = usize::from(b.leads().unwrap()) + usize::from(c.leads().unwrap());
+        if leaders > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(leaders, 1);
+    // Every instance tells the others it is there, and which one leads.
+    let seen = b.heartbeat().unwrap();
+    c.heartbeat().unwrap();
+    let seen_again = b.heartbeat().unwrap();
+    assert_eq!(seen_again.peers.len(), 2, "{seen:?}");
+    assert_eq!(seen_again.peers.iter().filter(|p| p.leads).count(), 1);
+}
+
+#[test]
+fn an_outbox_row_is_sent_by_one_instance_only() {
+    let (mut a, url) = fresh();
+    let mut b = open(&url);
+    a.join("a".into(), Duration::from_secs(60));
+    b.join("b".into(), Duration::from_secs(60));
+    add_feeds(&a, 1, 0);
+    let c = a.conn();
+    c.execute(
+        "INSERT INTO articles (key, feed_id, title_hash, title, summary, content, content_hash, first_seen_at)
+         VALUES ('k', 1, 'h', 't', '', '', 'c', 0)",
+        [],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO matches (watch, article_id, hits, matched_at) VALUES ('w', 1, '[]', 0)",
+        [],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO deliveries (match_id, kind, recipient, message_id, status, next_attempt_at, created_at)
+         VALUES (1, 'immediate', 'a@x', '<m@x>', 'pending', 0, 0)",
+        [],
+    )
+    .unwrap();
+    let now = Utc::now();
+    let row = Row::Alert(1);
+    assert!(a.claim_due(row, now).unwrap());
+    assert!(!b.claim_due(row, now).unwrap(), "a is sending it");
+    // a marks it sent and lets it go: b finds nothing left to send.
+    a.conn()
+        .execute("UPDATE deliveries SET status = 'sent' WHERE id = 1", [])
+        .unwrap();
+    a.unclaim(row).unwrap();
+    assert!(!b.claim_due(row, now).unwrap(), "already sent");
+    // A row whose sender died (its session ended) is the others' to send.
+    a.conn()
+        .execute("UPDATE deliveries SET status = 'pending' WHERE id = 1", [])
+        .unwrap();
+    assert!(a.claim_due(row, now).unwrap());
+    drop(a);
+    let mut taken = false;
+    for _ in 0..50 {
+        taken = b.claim_due(row, now).unwrap();
+        if taken {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(taken);
 }
 
 #[tokio::test]
@@ -217,7 +273,9 @@ async fn store_copy_moves_a_sqlite_store_into_an_empty_postgresql() {
 
     // Every table holds what the SQLite store holds.
     let sqlite = rusqlite::Connection::open(dir.path().join("state/vigie.db")).unwrap();
-    let s = PgStore::connect(&pg.params, None).await.unwrap();
+    let s = vigie::store::pg::PgStore::connect(&pg.params, None)
+        .await
+        .unwrap();
     for table in [
         "feeds",
         "stories",

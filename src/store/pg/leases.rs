@@ -1,17 +1,21 @@
-//! Store stage, PostgreSQL leases: which instance polls a feed, and which instance leads.
+//! Store stage, PostgreSQL coordination between instances: which instance polls a feed (a
+//! lease), which one leads (an advisory lock), and which ones are there (a heartbeat).
 //!
 //! Invariants: a feed is claimed with `FOR UPDATE SKIP LOCKED`, so two instances claiming at
 //! the same moment never get the same feed and never wait on each other; a claim raises the
-//! feed's epoch, and a poll is recorded only under the epoch and owner that claimed it, while
+//! feed's epoch, and a poll is recorded only under the epoch and owner that claimed it while
 //! the lease still runs (a late finish from an instance whose lease lapsed changes nothing);
-//! leadership is one row whose epoch grows when it passes to another instance, and a leader
-//! checks that row inside each of its write transactions.
+//! every lease time is the database's clock, never an instance's. Leadership is a
+//! session-level advisory lock: at most one session holds it, and it passes on the moment
+//! the leader's session ends (a killed process's connection closes with it) — no clock, no
+//! lease to wait out, and a leader that lost its session can no longer write anything.
 
 use std::time::Duration;
 
-use tokio_postgres::GenericClient;
+use crate::store::db::{Connection, Result, params};
 
-use super::PgError;
+/// The advisory lock whose holder leads.
+const LEADER_LOCK: i64 = 7_316_113;
 
 /// A feed this instance may poll until `until` (seconds since the Unix epoch, database clock).
 #[derive(Debug, Clone, PartialEq)]
@@ -28,108 +32,121 @@ fn millis(d: Duration) -> i64 {
 
 /// Claim up to `limit` feeds due at `now` (Unix seconds, as `next_poll_at` is written) that no
 /// lease holds, for `lease`. Most overdue first.
-pub async fn claim_due_feeds(
-    db: &impl GenericClient,
+pub fn claim_due_feeds(
+    db: &Connection,
     owner: &str,
     now: i64,
     lease: Duration,
     limit: i64,
-) -> Result<Vec<Lease>, PgError> {
-    let rows = db
-        .query(
-            "WITH due AS (
-                 SELECT id FROM feeds
-                 WHERE disabled IS NULL AND retired_at IS NULL AND next_poll_at <= $2
-                   AND (lease_until IS NULL OR lease_until < now())
-                 ORDER BY next_poll_at, id
-                 LIMIT $4
-                 FOR UPDATE SKIP LOCKED)
-             UPDATE feeds f
-             SET lease_owner = $1,
-                 lease_until = now() + $3 * interval '1 millisecond',
-                 lease_epoch = f.lease_epoch + 1
-             FROM due WHERE f.id = due.id
-             RETURNING f.id, f.name, f.lease_epoch,
-                       extract(epoch FROM f.lease_until)::float8",
-            &[&owner, &now, &(millis(lease) as f64), &limit],
-        )
-        .await?;
-    let mut leases: Vec<Lease> = rows
-        .iter()
-        .map(|r| Lease {
-            feed_id: r.get(0),
-            name: r.get(1),
-            epoch: r.get(2),
-            until: r.get(3),
-        })
-        .collect();
+) -> Result<Vec<Lease>> {
+    let mut leases = db.query_map(
+        "WITH due AS (
+             SELECT id FROM feeds
+             WHERE disabled IS NULL AND retired_at IS NULL AND next_poll_at <= ?2
+               AND (lease_until IS NULL OR lease_until < now())
+             ORDER BY next_poll_at, id
+             LIMIT ?4
+             FOR UPDATE SKIP LOCKED)
+         UPDATE feeds f
+         SET lease_owner = ?1,
+             lease_until = now() + CAST(?3 AS BIGINT) * interval '1 millisecond',
+             lease_epoch = f.lease_epoch + 1
+         FROM due WHERE f.id = due.id
+         RETURNING f.id, f.name, f.lease_epoch, CAST(extract(epoch FROM f.lease_until) AS DOUBLE PRECISION)",
+        params![owner, now, millis(lease), limit],
+        |r| {
+            Ok(Lease {
+                feed_id: r.get(0)?,
+                name: r.get(1)?,
+                epoch: r.get(2)?,
+                until: r.get(3)?,
+            })
+        },
+    )?;
     leases.sort_by_key(|l| l.feed_id);
     Ok(leases)
 }
 
-/// Record a finished poll: the feed is next due at `next_poll_at` and its lease ends. Only
-/// while the lease is still this owner's, under its epoch, and not lapsed; returns whether it
-/// was.
-pub async fn record_poll(
-    db: &impl GenericClient,
-    owner: &str,
-    lease: &Lease,
-    polled_at: i64,
-    next_poll_at: i64,
-) -> Result<bool, PgError> {
-    let n = db
-        .execute(
-            "UPDATE feeds SET next_poll_at = $4, last_poll_at = $3, polls = polls + 1,
-                              lease_owner = NULL, lease_until = NULL
-             WHERE id = $1 AND lease_owner = $2 AND lease_epoch = $5 AND lease_until >= now()",
-            &[
-                &lease.feed_id,
-                &owner,
-                &polled_at,
-                &next_poll_at,
-                &lease.epoch,
-            ],
-        )
-        .await?;
+/// End a lease as its poll is recorded, in the poll's transaction: whether it was still this
+/// owner's, under its epoch, and not lapsed. When it was not, the caller records nothing.
+pub fn release(db: &Connection, owner: &str, feed_id: i64, epoch: i64) -> Result<bool> {
+    let n = db.execute(
+        "UPDATE feeds SET lease_owner = NULL, lease_until = NULL
+         WHERE id = ?1 AND lease_owner = ?2 AND lease_epoch = ?3 AND lease_until >= now()",
+        params![feed_id, owner, epoch],
+    )?;
     Ok(n == 1)
 }
 
-/// Lead, or go on leading, for `lease`; the leadership epoch when this instance leads, `None`
-/// when another does and its lease runs. The epoch grows each time leadership changes hands.
-pub async fn try_lead(
-    db: &impl GenericClient,
-    owner: &str,
-    lease: Duration,
-) -> Result<Option<i64>, PgError> {
-    let row = db
-        .query_opt(
-            "INSERT INTO leader (id, owner, until, epoch)
-             VALUES (1, $1, now() + $2 * interval '1 millisecond', 1)
-             ON CONFLICT (id) DO UPDATE
-             SET owner = EXCLUDED.owner, until = EXCLUDED.until,
-                 epoch = CASE WHEN leader.owner = EXCLUDED.owner AND leader.until >= now()
-                              THEN leader.epoch ELSE leader.epoch + 1 END
-             WHERE leader.owner = EXCLUDED.owner OR leader.until < now()
-             RETURNING epoch",
-            &[&owner, &(millis(lease) as f64)],
-        )
-        .await?;
-    Ok(row.map(|r| r.get(0)))
+/// Lead if nobody does: whether this session holds the leader's lock now. Call it once per
+/// session until it answers true (each successful call takes the lock once more).
+pub fn try_lead(db: &Connection) -> Result<bool> {
+    db.query_row("SELECT pg_try_advisory_lock(?1)", [LEADER_LOCK], |r| {
+        r.get(0)
+    })
 }
 
-/// Inside a leader's write transaction: whether it still leads under `epoch` (the row is
-/// locked for share until the transaction ends, so leadership cannot pass on meanwhile).
-pub async fn still_leads(
-    db: &impl GenericClient,
-    owner: &str,
-    epoch: i64,
-) -> Result<bool, PgError> {
-    let row = db
-        .query_opt(
-            "SELECT 1 FROM leader WHERE id = 1 AND owner = $1 AND epoch = $2 AND until >= now()
-             FOR SHARE",
-            &[&owner, &epoch],
-        )
-        .await?;
-    Ok(row.is_some())
+/// What an instance says of itself to the others, each time its scheduler goes round.
+pub fn heartbeat(db: &Connection, owner: &str, leads: bool) -> Result<()> {
+    db.execute(
+        "INSERT INTO instances (name, started_at, seen_at, leads, leases)
+         VALUES (?1, now(), now(), ?2,
+                 (SELECT COUNT(*) FROM feeds WHERE lease_owner = ?1 AND lease_until >= now()))
+         ON CONFLICT (name) DO UPDATE
+         SET seen_at = now(), leads = excluded.leads, leases = excluded.leases",
+        params![owner, leads],
+    )?;
+    Ok(())
+}
+
+/// An instance on the same database, as it last said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Peer {
+    pub name: String,
+    pub leads: bool,
+    /// Feeds it holds a lease on.
+    pub leases: i64,
+    /// Seconds since it last said so.
+    pub seen_secs_ago: f64,
+}
+
+/// The instances heard from within `within`, this one included, by name.
+pub fn peers(db: &Connection, within: Duration) -> Result<Vec<Peer>> {
+    db.query_map(
+        "SELECT name, leads, leases, CAST(extract(epoch FROM now() - seen_at) AS DOUBLE PRECISION)
+         FROM instances
+         WHERE seen_at >= now() - CAST(?1 AS BIGINT) * interval '1 millisecond'
+         ORDER BY name",
+        [millis(within)],
+        |r| {
+            Ok(Peer {
+                name: r.get(0)?,
+                leads: r.get(1)?,
+                leases: r.get(2)?,
+                seen_secs_ago: r.get(3)?,
+            })
+        },
+    )
+}
+
+/// Take one outbox row (`class` 1: an alert, 2: a batch) for this session, unless another
+/// session has it: a session-level advisory lock, let go by [`unclaim`] once the row is
+/// marked, or by the session's end should the instance die while sending.
+pub fn claim(db: &Connection, class: i32, id: i64) -> Result<bool> {
+    db.query_row(
+        "SELECT pg_try_advisory_lock(?1, CAST(?2 % 2147483647 AS INTEGER))",
+        params![class, id],
+        |r| r.get(0),
+    )
+}
+
+/// Let an outbox row go. (A claim left held by an error before its row was marked keeps
+/// the row this instance's until its session ends: it is the one to retry it.)
+pub fn unclaim(db: &Connection, class: i32, id: i64) -> Result<()> {
+    db.query_row(
+        "SELECT pg_advisory_unlock(?1, CAST(?2 % 2147483647 AS INTEGER))",
+        params![class, id],
+        |r| r.get::<_, bool>(0),
+    )?;
+    Ok(())
 }

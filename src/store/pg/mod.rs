@@ -13,6 +13,10 @@ pub mod leases;
 
 use tokio_postgres::{Client, NoTls};
 
+/// The advisory lock that article transactions (and feed syncs) of several instances take
+/// in turn: one writer at a time, as SQLite has by itself.
+pub const WRITE_LOCK: i64 = 7_316_112;
+
 /// The schema this code writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
 const SCHEMA: &str = include_str!("schema.sql");
@@ -42,7 +46,12 @@ pub fn connect_blocking(params: &str, password: Option<&str>) -> Result<postgres
         .map_err(|e| PgError::Connect(e.to_string()))?;
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock(7316111)", &[])?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[])?
+        .get(0);
+    if !exists {
+        tx.batch_execute("CREATE TABLE schema_version (version BIGINT NOT NULL)")?;
+    }
     let found: Option<i64> = tx
         .query_opt("SELECT max(version) FROM schema_version", &[])?
         .and_then(|r| r.get(0));

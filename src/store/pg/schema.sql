@@ -1,6 +1,6 @@
 -- vigie schema for PostgreSQL: the same tables, keys and invariants as the SQLite
 -- migrations 0001-0009 (times are Unix seconds, UTC), plus what several instances need to
--- share one database: feed leases and the leader row. The full-text index is PostgreSQL's
+-- share one database: feed leases and the instances' heartbeats. The full-text index is PostgreSQL's
 -- own (a tsvector column) where SQLite has FTS5.
 
 CREATE TABLE feeds (
@@ -147,15 +147,6 @@ CREATE TABLE feed_health (
     state       TEXT NOT NULL,
     since       BIGINT NOT NULL,
     detail      TEXT
-);
-
--- The one instance that assigns stories, builds digests and keeps the store: its lease on a
--- time of the database's clock, and an epoch that grows when leadership passes on.
-CREATE TABLE leader (
-    id      BIGINT PRIMARY KEY CHECK (id = 1),
-    owner   TEXT NOT NULL,
-    until   TIMESTAMPTZ NOT NULL,
-    epoch   BIGINT NOT NULL
 );
 
 -- Every instance on this database, as it last said (for `/healthz` and `/metrics`).

@@ -1,0 +1,186 @@
+//! Store stage, this instance among others on one PostgreSQL database: the feeds it holds a
+//! lease on, whether it leads, the outbox rows it is sending. On SQLite there is one
+//! instance by construction: it polls every due feed, leads, and sends everything.
+//!
+//! Invariants: a feed's poll is recorded only under the lease that claimed it (see
+//! `pg::leases`); an outbox row is sent by the one session that claimed it; nothing here
+//! reads the instance's clock for a lease — the database's is the only one.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::pg::leases::{self, Peer};
+use super::{Result, Store, to_ts};
+use crate::store::db::Dialect;
+
+/// How long an instance that stopped saying anything still counts among the others.
+const PEERS_WITHIN: Duration = Duration::from_secs(120);
+
+/// Outbox rows, as claims name them.
+#[derive(Debug, Clone, Copy)]
+pub enum Row {
+    Alert(i64),
+    Batch(i64),
+}
+
+/// This instance, once it has joined a shared database.
+#[derive(Debug)]
+pub struct Instance {
+    pub name: String,
+    /// How long a claimed feed stays this instance's.
+    pub lease: Duration,
+    leads: bool,
+    /// Each leased feed's epoch, until its poll is recorded.
+    pub(crate) epochs: HashMap<i64, i64>,
+}
+
+/// What `/healthz` and `/metrics` tell of the instance.
+#[derive(Debug, Clone, Default)]
+pub struct Coordination {
+    /// `None` on SQLite (one instance, no leases).
+    pub name: Option<String>,
+    pub leads: bool,
+    pub leases: usize,
+    pub peers: Vec<Peer>,
+}
+
+impl Store {
+    /// Take part in a shared database as `name`, claiming feeds for `lease` at a time. On
+    /// SQLite this does nothing: one instance has the store to itself.
+    pub fn join(&mut self, name: String, lease: Duration) {
+        if self.conn.dialect() == Dialect::Postgres {
+            self.instance = Some(Instance {
+                name,
+                lease,
+                leads: false,
+                epochs: HashMap::new(),
+            });
+        }
+    }
+
+    /// The feeds this instance is to poll now: on a shared database, up to `room` of the
+    /// due ones nobody else holds, each now leased to it (an instance takes what it can
+    /// poll at once, and leaves the rest to the others); every due one otherwise.
+    pub fn claim_due_feeds(&mut self, now: DateTime<Utc>, room: usize) -> Result<Vec<String>> {
+        let Some(me) = self.instance.as_mut() else {
+            return self.due_feeds(now);
+        };
+        if room == 0 {
+            return Ok(Vec::new());
+        }
+        let room = i64::try_from(room).unwrap_or(i64::MAX);
+        let got = leases::claim_due_feeds(&self.conn, &me.name, to_ts(now), me.lease, room)?;
+        let mut names = Vec::with_capacity(got.len());
+        for l in got {
+            me.epochs.insert(l.feed_id, l.epoch);
+            names.push(l.name);
+        }
+        Ok(names)
+    }
+
+    /// Whether this instance leads: the one that builds digests, prunes, indexes and
+    /// tells of feeds' health. Always on SQLite.
+    pub fn leads(&mut self) -> Result<bool> {
+        let Some(me) = self.instance.as_mut() else {
+            return Ok(true);
+        };
+        if !me.leads && leases::try_lead(&self.conn)? {
+            tracing::info!(instance = %me.name, "this instance now leads");
+            me.leads = true;
+        }
+        Ok(me.leads)
+    }
+
+    /// Tell the others this instance is there (and whether it leads), and see them.
+    pub fn heartbeat(&mut self) -> Result<Coordination> {
+        let leads = self.leads()?;
+        let Some(me) = self.instance.as_ref() else {
+            return Ok(Coordination {
+                leads,
+                ..Coordination::default()
+            });
+        };
+        leases::heartbeat(&self.conn, &me.name, leads)?;
+        let peers = leases::peers(&self.conn, PEERS_WITHIN)?;
+        let leases = peers
+            .iter()
+            .find(|p| p.name == me.name)
+            .map_or(0, |p| usize::try_from(p.leases).unwrap_or(0));
+        Ok(Coordination {
+            name: Some(me.name.clone()),
+            leads,
+            leases,
+            peers,
+        })
+    }
+
+    /// Claim an outbox row before sending it: false when another instance has it.
+    pub fn claim(&self, row: Row) -> Result<bool> {
+        if self.instance.is_none() {
+            return Ok(true);
+        }
+        let (class, id) = class_of(row);
+        Ok(leases::claim(&self.conn, class, id)?)
+    }
+
+    /// Claim an outbox row that was due at `now` when it was read, and check that it still
+    /// is (another instance may have sent it in between): whether this instance is to send
+    /// it now. A row claimed but no longer due is let go at once.
+    pub fn claim_due(&self, row: Row, now: DateTime<Utc>) -> Result<bool> {
+        if self.instance.is_none() {
+            return Ok(true);
+        }
+        if !self.claim(row)? {
+            return Ok(false);
+        }
+        let (table, id) = match row {
+            Row::Alert(id) => ("deliveries", id),
+            Row::Batch(id) => ("batches", id),
+        };
+        let due: bool = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT COUNT(*) FROM {table} WHERE id = ?1 AND status = 'pending' AND next_attempt_at <= ?2"
+                ),
+                crate::store::db::params![id, to_ts(now)],
+                |r| r.get(0),
+            )?;
+        if !due {
+            self.unclaim(row)?;
+        }
+        Ok(due)
+    }
+
+    /// Let an outbox row go once it is marked (sent, or to be tried again later).
+    pub fn unclaim(&self, row: Row) -> Result<()> {
+        if self.instance.is_none() {
+            return Ok(());
+        }
+        let (class, id) = class_of(row);
+        Ok(leases::unclaim(&self.conn, class, id)?)
+    }
+}
+
+fn class_of(row: Row) -> (i32, i64) {
+    match row {
+        Row::Alert(id) => (1, id),
+        Row::Batch(id) => (2, id),
+    }
+}
+
+/// A name for this instance that the others can tell apart: host, process, start time.
+pub fn instance_name(now: DateTime<Utc>) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "vigie".into());
+    format!(
+        "{host}:{}:{}",
+        std::process::id(),
+        now.timestamp_millis() % 100_000
+    )
+}
