@@ -62,7 +62,7 @@ pub async fn runtime(config: Config) -> Result<Runtime, DaemonError> {
     let lease = config.poll.timeout * 2 + Duration::from_secs(10);
     let opening = tokio::task::spawn_blocking(move || {
         let mut store = Store::open_config(&state_dir, store_config.as_ref())?;
-        store.join(crate::store::instance::instance_name(Utc::now()), lease);
+        store.join(crate::store::instance::instance_name(&state_dir), lease);
         store.sync_feeds(&feeds)?;
         Ok::<_, crate::store::StoreError>(store)
     });
@@ -165,6 +165,16 @@ pub async fn run(
     mut ctl: Controls,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
+    match rt.store.call(|s| s.take_back_leases()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            feeds = n,
+            "took back the feed leases of this instance's previous run"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot take back this instance's earlier leases; they lapse")
+        }
+    }
     let watchdog = systemd::watchdog_interval();
     let tick = tick(watchdog);
     let health = Arc::new(Health::new(rt.store.clone(), stale_after(watchdog, tick)));

@@ -60,6 +60,18 @@ impl Store {
         }
     }
 
+    /// A daemon starting: the leases its previous run still held (it was killed, or stopped
+    /// mid-poll) are its own to take again at once, rather than after they lapse.
+    pub fn take_back_leases(&self) -> Result<usize> {
+        let Some(me) = self.instance.as_ref() else {
+            return Ok(0);
+        };
+        Ok(self.conn.execute(
+            "UPDATE feeds SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?1",
+            [&me.name],
+        )?)
+    }
+
     /// The feeds this instance is to poll now: on a shared database, up to `room` of the
     /// due ones nobody else holds, each now leased to it (an instance takes what it can
     /// poll at once, and leaves the rest to the others); every due one otherwise.
@@ -171,16 +183,13 @@ fn class_of(row: Row) -> (i32, i64) {
     }
 }
 
-/// A name for this instance that the others can tell apart: host, process, start time.
-pub fn instance_name(now: DateTime<Utc>) -> String {
+/// A name for this instance that the others can tell apart and that stays the same across
+/// its restarts: its host and its state folder.
+pub fn instance_name(state_dir: &std::path::Path) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "vigie".into());
-    format!(
-        "{host}:{}:{}",
-        std::process::id(),
-        now.timestamp_millis() % 100_000
-    )
+    format!("{host}:{}", state_dir.display())
 }

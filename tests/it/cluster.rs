@@ -83,14 +83,20 @@ async fn three_daemons_two_killed_every_alert_once_every_article_once_every_feed
     publish(&http);
     let url = crate::support::pg::shared().database();
     let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
     let cfgs: Vec<PathBuf> = (0..3)
         .map(|k| {
+            // The survivor answers /healthz and /metrics.
+            let server = match k {
+                2 => format!("{DIGEST_TOML}\n[server]\nlisten = \"127.0.0.1:{port}\"\n"),
+                _ => DIGEST_TOML.to_string(),
+            };
             daemon_config(
                 &dir.path().join(format!("d{k}")),
                 &url,
                 &http,
                 &smtp,
-                DIGEST_TOML,
+                &server,
             )
         })
         .collect();
@@ -124,6 +130,14 @@ async fn three_daemons_two_killed_every_alert_once_every_article_once_every_feed
     );
     // Let a late duplicate show, if there were to be one.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    // The survivor leads now, and sees the others as they last spoke.
+    let (code, health) = crate::daemon::get(&format!("http://127.0.0.1:{port}/healthz")).await;
+    assert_eq!(code, 200, "{health}");
+    assert!(health.contains("role: leader"), "{health}");
+    assert_eq!(health.matches("peer: ").count(), 2, "{health}");
+    let (_, metrics) = crate::daemon::get(&format!("http://127.0.0.1:{port}/metrics")).await;
+    assert!(metrics.contains("vigie_leader 1"), "{metrics}");
+    assert!(metrics.contains("vigie_instances 3"), "{metrics}");
     daemons[2].signal("TERM").await;
     let _ = daemons[2].child.wait().await;
 
