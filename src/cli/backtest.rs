@@ -2,12 +2,12 @@
 //! would have alerted. Reads the store, matches with the same matcher and the same feed
 //! scoping as live polling, and writes nothing.
 
-use crate::store::db::{Connection, Dialect};
+use crate::store::db::Connection;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::rules::{Document, Matcher};
-use crate::store::{Result, from_ts, to_ts};
+use crate::store::Result;
 
 #[derive(Debug, Clone)]
 pub struct WouldAlert {
@@ -30,42 +30,16 @@ pub fn backtest(
     only: Option<&str>,
 ) -> Result<Vec<(String, Vec<WouldAlert>)>> {
     let mut per_watch: Vec<Vec<WouldAlert>> = vec![Vec::new(); cfg.rules.watches.len()];
-    let concat = match conn.dialect() {
-        Dialect::Sqlite => "group_concat(f.name, char(10))",
-        Dialect::Postgres => "string_agg(f.name, chr(10))",
-    };
-    let sql = format!(
-        "SELECT a.id, a.title, a.summary, a.content, a.link, COALESCE(a.published_at, a.first_seen_at),
-                (SELECT {concat} FROM article_feeds af JOIN feeds f ON f.id = af.feed_id
-                 WHERE af.article_id = a.id)
-         FROM articles a WHERE a.first_seen_at >= ?1 ORDER BY 6 DESC, a.id DESC"
-    );
-    type Stored = (
-        i64,
-        String,
-        String,
-        String,
-        Option<String>,
-        i64,
-        Option<String>,
-    );
-    let rows: Vec<Stored> = conn.query_map(&sql, [to_ts(since)], |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-        ))
-    })?;
-    for (id, title, summary, content, link, date, feeds) in rows {
-        let feeds: Vec<String> = feeds
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect();
+    for stored in crate::store::articles::since(conn, since)? {
+        let crate::store::articles::Carried {
+            article_id: id,
+            title,
+            summary,
+            content,
+            link,
+            date,
+            feeds,
+        } = stored;
         let doc = Document {
             title: &title,
             summary: &summary,
@@ -99,7 +73,7 @@ pub fn backtest(
                 title: title.clone(),
                 feeds: feeds.clone(),
                 link: link.clone(),
-                date: from_ts(date),
+                date,
                 words,
             });
         }

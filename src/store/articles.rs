@@ -9,7 +9,7 @@
 use crate::store::db::{Connection, OptionalExtension, Transaction, params};
 use chrono::{DateTime, Utc};
 
-use super::{Result, to_ts};
+use super::{Result, from_ts, to_ts};
 use crate::identify::Identity;
 use crate::parse::Item;
 use crate::stories::Fingerprint;
@@ -316,6 +316,50 @@ pub struct ArticleRow {
     pub content: String,
     pub published_at: Option<DateTime<Utc>>,
     pub first_seen_at: DateTime<Utc>,
+}
+
+/// A stored article with every feed that carried it (for `vigie backtest`).
+#[derive(Debug, Clone)]
+pub struct Carried {
+    pub article_id: i64,
+    pub title: String,
+    pub summary: String,
+    pub content: String,
+    pub link: Option<String>,
+    /// Published, else first seen.
+    pub date: DateTime<Utc>,
+    /// Names of the feeds that carried it.
+    pub feeds: Vec<String>,
+}
+
+/// The articles first seen at or after `since`, newest first, each with its feeds.
+pub fn since(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<Carried>> {
+    let concat = match conn.dialect() {
+        crate::store::db::Dialect::Sqlite => "group_concat(f.name, char(10))",
+        crate::store::db::Dialect::Postgres => "string_agg(f.name, chr(10))",
+    };
+    let sql = format!(
+        "SELECT a.id, a.title, a.summary, a.content, a.link, COALESCE(a.published_at, a.first_seen_at),
+                (SELECT {concat} FROM article_feeds af JOIN feeds f ON f.id = af.feed_id
+                 WHERE af.article_id = a.id)
+         FROM articles a WHERE a.first_seen_at >= ?1 ORDER BY 6 DESC, a.id DESC"
+    );
+    Ok(conn.query_map(&sql, [to_ts(since)], |r| {
+        Ok(Carried {
+            article_id: r.get(0)?,
+            title: r.get(1)?,
+            summary: r.get(2)?,
+            content: r.get(3)?,
+            link: r.get(4)?,
+            date: from_ts(r.get(5)?),
+            feeds: r
+                .get::<_, Option<String>>(6)?
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect(),
+        })
+    })?)
 }
 
 pub fn article(conn: &crate::store::db::Connection, id: i64) -> Result<Option<ArticleRow>> {

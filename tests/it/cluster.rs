@@ -4,7 +4,7 @@
 //! stored once, every feed is polled; the leader is killed while a digest is due — the next
 //! leader sends it, once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -142,14 +142,7 @@ async fn three_daemons_two_killed_every_alert_once_every_article_once_every_feed
     let _ = daemons[2].child.wait().await;
 
     let msgs = smtp.messages();
-    let mut by_id: HashMap<String, (String, String)> = HashMap::new();
-    for m in &msgs {
-        let id = m.header("Message-ID").expect("a Message-ID");
-        let alert = (m.to.join(","), m.header("Subject").unwrap_or_default());
-        if let Some(prev) = by_id.insert(id.clone(), alert.clone()) {
-            assert_eq!(prev, alert, "Message-ID {id} carried two alerts");
-        }
-    }
+    let by_id = smtp.alerts_by_message_id("three daemons");
     let expected: HashSet<(String, String)> = (0..ALERTING)
         .map(|i| {
             let w = WORDS[i % WORDS.len()].to_lowercase();

@@ -115,17 +115,7 @@ async fn killed_at_twenty_random_moments_every_alert_arrives_once() {
         }
     }
     let msgs = smtp.messages();
-    let mut by_id: HashMap<String, (String, String)> = HashMap::new();
-    for m in &msgs {
-        let id = m.header("Message-ID").expect("a Message-ID");
-        let alert = (m.to.join(","), m.header("Subject").unwrap_or_default());
-        if let Some(prev) = by_id.insert(id.clone(), alert.clone()) {
-            assert_eq!(
-                prev, alert,
-                "seed {seed}: Message-ID {id} carried two alerts"
-            );
-        }
-    }
+    let by_id = smtp.alerts_by_message_id(&format!("seed {seed}"));
     let received: HashSet<(String, String)> = by_id.values().cloned().collect();
     let missing: Vec<_> = expected.difference(&received).collect();
     assert!(missing.is_empty(), "seed {seed}: missing {missing:?}");

@@ -238,6 +238,23 @@ impl SmtpServer {
         self.delay_ms.store(d.as_millis() as u64, Ordering::SeqCst);
     }
 
+    /// Each Message-ID received with the alert it carried (recipients, subject); panics,
+    /// saying `context`, when one Message-ID carried two different alerts.
+    pub fn alerts_by_message_id(
+        &self,
+        context: &str,
+    ) -> std::collections::HashMap<String, (String, String)> {
+        let mut by_id = std::collections::HashMap::new();
+        for m in self.messages() {
+            let id = m.header("Message-ID").expect("a Message-ID");
+            let alert = (m.to.join(","), m.header("Subject").unwrap_or_default());
+            if let Some(prev) = by_id.insert(id.clone(), alert.clone()) {
+                assert_eq!(prev, alert, "{context}: Message-ID {id} carried two alerts");
+            }
+        }
+        by_id
+    }
+
     /// The Message-ID of every message received, in order (duplicates kept).
     pub fn message_ids(&self) -> Vec<String> {
         self.messages()
