@@ -208,6 +208,17 @@ pub async fn run(
     tokio::pin!(shutdown);
     // When this instance last told the others it is there (on a shared database).
     let mut told: Option<std::time::Instant> = None;
+    // On a shared database the loop goes round at least every 10 s, so that the leases of
+    // polls in flight are renewed (each runs at least 12 s) while the instance lives.
+    let shared = matches!(
+        rt.store.call(|s| Ok(s.dialect())).await,
+        Ok(crate::store::db::Dialect::Postgres)
+    );
+    let longest = if shared {
+        tick.min(Duration::from_secs(10))
+    } else {
+        tick
+    };
     let result = loop {
         health.beat();
         if told.is_none_or(|t| t.elapsed() >= HEARTBEAT) {
@@ -231,13 +242,13 @@ pub async fn run(
         }
         systemd::status(&maintenance::status_line(&rt, Utc::now()).await);
         let wait = match rt.store.call(move |s| s.next_due_after(now)).await {
-            Ok(next) => next.map_or(tick, |t| {
+            Ok(next) => next.map_or(longest, |t| {
                 (t - Utc::now())
                     .to_std()
                     .unwrap_or_default()
-                    .clamp(Duration::from_millis(250), tick)
+                    .clamp(Duration::from_millis(250), longest)
             }),
-            Err(_) => tick.min(Duration::from_secs(5)),
+            Err(_) => longest.min(Duration::from_secs(5)),
         };
         tracing::debug!(
             seconds = wait.as_secs_f64(),

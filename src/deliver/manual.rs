@@ -16,8 +16,16 @@ use crate::store::digests::{self, Batch};
 use crate::store::outbox;
 use crate::store::{Store, StoreHandle};
 
+/// The store, as one more instance on a shared database: what it sends, it claims first,
+/// so a daemon sending the same row at the same moment leaves it to this command.
 fn open(cfg: &Config) -> Result<Store, DeliverError> {
-    Ok(Store::open_config(&cfg.state_dir, cfg.store.as_ref())?)
+    let mut store = Store::open_config(&cfg.state_dir, cfg.store.as_ref())?;
+    let name = format!(
+        "{} (command)",
+        crate::store::instance::instance_name(&cfg.state_dir)
+    );
+    store.join(name, cfg.poll.timeout);
+    Ok(store)
 }
 
 /// `vigie outbox retry`: failed deliveries get a fresh 24 h, everything waiting for a

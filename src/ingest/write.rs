@@ -69,18 +69,6 @@ pub fn store_batches(
     }
 }
 
-/// On a shared database, wait for the other instances' article transactions to end (the
-/// lock is let go at commit or rollback). SQLite has one writer at a time by itself.
-fn store_lock(tx: &crate::store::db::Transaction<'_>) -> Result<()> {
-    if tx.dialect() == crate::store::db::Dialect::Postgres {
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(?1)",
-            [crate::store::pg::WRITE_LOCK],
-        )?;
-    }
-    Ok(())
-}
-
 fn write_group(
     store: &mut Store,
     batches: &[Batch],
@@ -97,7 +85,7 @@ fn write_group(
         let tx = conn.transaction()?;
         // Instances sharing a database write articles one at a time, each after learning
         // what the others stored: a story is filed once and alerts once, whoever polled.
-        store_lock(&tx)?;
+        tx.write_lock()?;
         cache.refresh(&tx, ctx.config.story_window, now)?;
         let since = cache.since(now);
         let mut all = Vec::with_capacity(batches.len());

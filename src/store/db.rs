@@ -213,6 +213,19 @@ impl Connection {
         }
     }
 
+    /// On a shared PostgreSQL, wait inside this transaction for the other instances'
+    /// writes to articles (ingest, pruning, indexing) to end: one writer at a time, as
+    /// SQLite has by itself. Let go at commit or rollback.
+    pub fn write_lock(&self) -> Result<()> {
+        if self.dialect() == Dialect::Postgres {
+            self.execute(
+                "SELECT pg_advisory_xact_lock(?1)",
+                [crate::store::pg::WRITE_LOCK],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Begin a transaction; it is rolled back unless committed.
     pub fn transaction(&self) -> Result<Transaction<'_>> {
         self.execute_batch("BEGIN")?;
@@ -254,9 +267,11 @@ pub struct Transaction<'c> {
 }
 
 impl Transaction<'_> {
+    /// Commit; when COMMIT itself fails, the transaction is rolled back as it is dropped.
     pub fn commit(mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
         self.open = false;
-        self.conn.execute_batch("COMMIT")
+        Ok(())
     }
 }
 

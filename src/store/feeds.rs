@@ -78,9 +78,7 @@ impl Store {
     pub fn sync_feeds(&mut self, feeds: &[FeedConfig]) -> Result<()> {
         let tx = self.conn.transaction()?;
         // Instances starting together sync one after the other.
-        if tx.dialect() == crate::store::db::Dialect::Postgres {
-            tx.execute("SELECT pg_advisory_xact_lock(?1)", [super::pg::WRITE_LOCK])?;
-        }
+        tx.write_lock()?;
         let configured: std::collections::HashSet<&str> =
             feeds.iter().map(|f| f.name.as_str()).collect();
         let stored: Vec<(String, bool)> = tx

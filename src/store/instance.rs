@@ -114,7 +114,7 @@ impl Store {
                 ..Coordination::default()
             });
         };
-        leases::heartbeat(&self.conn, &me.name, leads)?;
+        leases::heartbeat(&self.conn, &me.name, leads, me.lease)?;
         let peers = leases::peers(&self.conn, PEERS_WITHIN)?;
         let leases = peers
             .iter()
@@ -191,5 +191,6 @@ pub fn instance_name(state_dir: &std::path::Path) -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "vigie".into());
-    format!("{host}:{}", state_dir.display())
+    let dir = std::fs::canonicalize(state_dir).unwrap_or_else(|_| state_dir.to_path_buf());
+    format!("{host}:{}", dir.display())
 }

@@ -11,6 +11,7 @@ use super::{Result, to_ts};
 /// their matches, deliveries, feed links and search entries. Returns how many.
 pub fn prune(conn: &mut Connection, cutoff: DateTime<Utc>) -> Result<usize> {
     let tx = conn.transaction()?;
+    tx.write_lock()?;
     tx.execute(
         "CREATE TEMP TABLE IF NOT EXISTS prune_ids (id BIGINT PRIMARY KEY)",
         [],

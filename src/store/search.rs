@@ -48,6 +48,7 @@ pub async fn catch_up_shared(store: &StoreHandle, now: DateTime<Utc>) -> Result<
 /// Index at most `limit` of the articles waiting, oldest first, in one transaction.
 pub fn catch_up_batch(conn: &mut Connection, now: DateTime<Utc>, limit: usize) -> Result<usize> {
     let tx = conn.transaction()?;
+    tx.write_lock()?;
     let todo: Vec<(i64, String, String, String)> = {
         let mut stmt = tx.prepare_cached(
             "SELECT id, title, summary, content FROM articles
@@ -94,12 +95,22 @@ pub fn catch_up_batch(conn: &mut Connection, now: DateTime<Utc>, limit: usize) -
 /// Folded text as words separated by spaces: PostgreSQL's parser then finds the words the
 /// matcher sees whatever the database's locale (under `C`, it would glue «, ’ and other
 /// non-ASCII marks to the words beside them).
+/// At most [`TSVECTOR_INPUT`] bytes of it: PostgreSQL refuses a `tsvector` over 1 MB, and a
+/// hostile item of that many distinct words must not stop the indexing of every other.
 fn words(folded: &str) -> String {
-    folded
+    let mut end = folded.len().min(TSVECTOR_INPUT);
+    while !folded.is_char_boundary(end) {
+        end -= 1;
+    }
+    folded[..end]
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { ' ' })
         .collect()
 }
+
+/// The most text of one article PostgreSQL's index reads (its words past that are not
+/// searched; SQLite's FTS5 has no such limit).
+const TSVECTOR_INPUT: usize = 256 * 1024;
 
 /// An FTS5 query made by [`fts_query`] in PostgreSQL's tsquery syntax: a `"phrase"` is
 /// words in sequence (`<->`), `*` a prefix (`:*`), OR `|`, NOT `& !`, and terms side by

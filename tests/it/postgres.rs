@@ -396,3 +396,91 @@ async fn a_postgresql_store_is_checked_redacted_and_an_unreachable_one_is_one_se
         stderr(&check)
     );
 }
+
+#[test]
+fn a_database_of_the_first_schema_is_upgraded_in_place() {
+    let url = shared().database();
+    let v1 = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pg-schema-v1.sql"),
+    )
+    .unwrap();
+    let setup = format!(
+        "{v1}\nCREATE TABLE schema_version (version BIGINT NOT NULL);\nINSERT INTO schema_version VALUES (1);\n\
+         INSERT INTO feeds (name, config_url, url) VALUES ('f00', 'u', 'u');"
+    );
+    let params = url.clone();
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&params, postgres::NoTls).unwrap();
+        c.batch_execute(&setup).unwrap();
+    })
+    .join()
+    .unwrap();
+    let mut s = open(&url);
+    let version: i64 = s
+        .conn()
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    // What version 2 added works on the old rows: an outlet's order, an instance's heartbeat.
+    s.join("a".into(), Duration::from_secs(60));
+    assert_eq!(s.heartbeat().unwrap().peers.len(), 1);
+    assert!(
+        vigie::store::stories::outlets(s.conn(), 1)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.feed_state("f00").unwrap().map(|f| f.name),
+        Some("f00".to_string())
+    );
+}
+
+#[test]
+fn a_claim_holds_for_any_id_and_is_let_go_once() {
+    let (mut a, url) = fresh();
+    let mut b = open(&url);
+    a.join("a".into(), Duration::from_secs(60));
+    b.join("b".into(), Duration::from_secs(60));
+    // Past 2^31: the lock's key wraps, the claim still holds.
+    let big = Row::Batch(3_000_000_000);
+    assert!(a.claim(big).unwrap());
+    assert!(!b.claim(big).unwrap());
+    // Claimed twice by one instance (an error before its row was marked), let go once.
+    assert!(a.claim(big).unwrap());
+    a.unclaim(big).unwrap();
+    assert!(b.claim(big).unwrap(), "one unclaim lets it go");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_in_a_feed_is_stored_without_it() {
+    use crate::support::http::{HttpServer, Route};
+    use crate::support::*;
+    let http = HttpServer::start().await;
+    let feed = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+        {"id": "a\u0000b", "url": "https://ex.org/a", "title": "Palmyre\u0000 reprise",
+         "content_text": "Les nouvelles de Palmyre."}]}"#;
+    http.route("/f.json", Route::ok("application/feed+json", feed));
+    let dir = tempfile::tempdir().unwrap();
+    let main = format!(
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}{DIGEST_TOML}\n[store]\nurl = \"{}\"\n",
+        feeds_toml(&[("fil", http.url("/f.json"))]),
+        shared().database()
+    );
+    let cfg = write_config(
+        dir.path(),
+        &main,
+        "[[watch]]\nname = \"p\"\nquery = 'Palmyre'\n",
+    );
+    let out = vigie(&cfg, &["poll"]).await;
+    assert!(
+        stdout(&out).contains("1 new articles"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let title: String = open_store(&cfg)
+        .conn()
+        .query_row("SELECT title FROM articles", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(title, "Palmyre reprise");
+}

@@ -107,6 +107,8 @@ fn owned(params: &[Param<'_>]) -> Vec<Value> {
             Param::Null => Value::Null,
             Param::Int(i) => Value::Int(i),
             Param::Real(f) => Value::Real(f),
+            // PostgreSQL's text cannot hold NUL, which a hostile feed may send.
+            Param::Text(s) if s.contains('\0') => Value::Text(s.replace('\0', "")),
             Param::Text(s) => Value::Text(s.to_string()),
             Param::Blob(b) => Value::Blob(b.to_vec()),
         })

@@ -123,6 +123,9 @@ pub async fn copy(
         &[],
     )
     .await?;
+    // PostgreSQL's index is built by the leader from the folded text, as SQLite's was.
+    tx.execute("UPDATE articles SET indexed_at = NULL", &[])
+        .await?;
     tx.commit().await?;
     Ok(counts)
 }

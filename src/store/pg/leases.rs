@@ -86,8 +86,15 @@ pub fn try_lead(db: &Connection) -> Result<bool> {
     })
 }
 
-/// What an instance says of itself to the others, each time its scheduler goes round.
-pub fn heartbeat(db: &Connection, owner: &str, leads: bool) -> Result<()> {
+/// What an instance says of itself to the others, each time its scheduler goes round; the
+/// leases it still holds (polls in flight, or waiting for a request slot) run `lease` more
+/// from now: a live instance keeps its feeds, a dead one's lapse.
+pub fn heartbeat(db: &Connection, owner: &str, leads: bool, lease: Duration) -> Result<()> {
+    db.execute(
+        "UPDATE feeds SET lease_until = now() + CAST(?2 AS BIGINT) * interval '1 millisecond'
+         WHERE lease_owner = ?1 AND lease_until >= now()",
+        params![owner, millis(lease)],
+    )?;
     db.execute(
         "INSERT INTO instances (name, started_at, seen_at, leads, leases)
          VALUES (?1, now(), now(), ?2,
@@ -133,18 +140,28 @@ pub fn peers(db: &Connection, within: Duration) -> Result<Vec<Peer>> {
 /// session has it: a session-level advisory lock, let go by [`unclaim`] once the row is
 /// marked, or by the session's end should the instance die while sending.
 pub fn claim(db: &Connection, class: i32, id: i64) -> Result<bool> {
+    // A claim this session already holds (kept by an error before its row was marked) is
+    // not taken twice: one `unclaim` must let it go.
     db.query_row(
-        "SELECT pg_try_advisory_lock(?1, CAST(?2 % 2147483647 AS INTEGER))",
+        "SELECT CASE WHEN EXISTS (
+                    SELECT 1 FROM pg_locks
+                    WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objsubid = 2
+                      AND CAST(classid AS BIGINT) = ?1
+                      AND CAST(objid AS BIGINT) = CAST(?2 AS BIGINT) % 2147483647)
+                THEN TRUE
+                ELSE pg_try_advisory_lock(CAST(?1 AS INTEGER),
+                                          CAST(CAST(?2 AS BIGINT) % 2147483647 AS INTEGER))
+                END",
         params![class, id],
         |r| r.get(0),
     )
 }
 
-/// Let an outbox row go. (A claim left held by an error before its row was marked keeps
-/// the row this instance's until its session ends: it is the one to retry it.)
+/// Let an outbox row go.
 pub fn unclaim(db: &Connection, class: i32, id: i64) -> Result<()> {
     db.query_row(
-        "SELECT pg_advisory_unlock(?1, CAST(?2 % 2147483647 AS INTEGER))",
+        "SELECT pg_advisory_unlock(CAST(?1 AS INTEGER),
+                                   CAST(CAST(?2 AS BIGINT) % 2147483647 AS INTEGER))",
         params![class, id],
         |r| r.get::<_, bool>(0),
     )?;

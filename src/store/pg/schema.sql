@@ -101,9 +101,7 @@ CREATE TABLE batches (
     retry_since     BIGINT NOT NULL,
     last_error      TEXT,
     created_at      BIGINT NOT NULL,
-    sent_at         BIGINT,
-    claim_owner     TEXT,
-    claim_until     TIMESTAMPTZ
+    sent_at         BIGINT
 );
 CREATE INDEX batches_due ON batches(status, next_attempt_at);
 
@@ -121,11 +119,7 @@ CREATE TABLE deliveries (
     created_at      BIGINT NOT NULL,
     sent_at         BIGINT,
     batch_id        BIGINT REFERENCES batches(id),
-    retry_since     BIGINT,
-    -- The instance sending it now, until a time of the database's clock: the others
-    -- leave it alone meanwhile (see `outbox::claim`).
-    claim_owner     TEXT,
-    claim_until     TIMESTAMPTZ
+    retry_since     BIGINT
 );
 CREATE INDEX deliveries_due ON deliveries(status, kind, next_attempt_at);
 CREATE INDEX deliveries_batch ON deliveries(batch_id);
