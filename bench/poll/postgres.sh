@@ -130,7 +130,8 @@ daemons() { # NAME BACKEND N
             RUST_LOG=warn "$VIGIE" -c "$WORK/d/$k/vigie.toml" run >"$WORK/d/$k.log" 2>&1 &
             DPIDS+=($!); PIDS+=($!)
         done
-        wait_for "$2" "$WORK/d/1" "SELECT COUNT(*) FROM feeds WHERE last_success_at IS NULL"
+        # (Not done while the daemons have not even written the feeds: that answers NULL.)
+        wait_for "$2" "$WORK/d/1" "SELECT $FEEDS - SUM(CASE WHEN last_success_at IS NOT NULL THEN 1 ELSE 0 END) FROM feeds"
         first+=("$(since "$t")")
         # Every feed due now: each daemon wakes within its 30 s tick at the latest, so
         # wake them with SIGHUP (a reload) as soon as the feeds are due.
@@ -138,7 +139,7 @@ daemons() { # NAME BACKEND N
             python3 -c "import sqlite3; c=sqlite3.connect('$WORK/d/1/state/vigie.db'); c.execute('UPDATE feeds SET next_poll_at = 0'); c.commit()"
         t=$(now)
         for p in "${DPIDS[@]}"; do kill -HUP "$p"; done
-        wait_for "$2" "$WORK/d/1" "SELECT COUNT(*) FROM feeds WHERE polls < 2"
+        wait_for "$2" "$WORK/d/1" "SELECT $FEEDS - SUM(CASE WHEN polls >= 2 THEN 1 ELSE 0 END) FROM feeds"
         unchanged+=("$(since "$t")")
         for p in "${DPIDS[@]}"; do kill -TERM "$p"; wait "$p" 2>/dev/null || true; done
     done
