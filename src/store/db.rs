@@ -29,8 +29,10 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
     #[error("PostgreSQL: {}", pg_message(.0))]
     Postgres(#[from] postgres::Error),
-    #[error("the PostgreSQL session ended")]
+    #[error("the PostgreSQL connection ended")]
     Gone,
+    #[error("cannot connect to PostgreSQL again: {0}")]
+    Reconnect(String),
     #[error("query returned no rows")]
     NoRows,
     #[error("column {col}: expected {want}, found {found}")]
@@ -69,9 +71,10 @@ impl Connection {
         }
     }
 
-    /// A PostgreSQL session whose client `connect` makes (on the session's own thread).
-    pub fn postgres<E: Send + 'static>(
-        connect: impl FnOnce() -> std::result::Result<postgres::Client, E> + Send + 'static,
+    /// A PostgreSQL session whose client `connect` makes (on the session's own thread, and
+    /// again whenever the connection ends).
+    pub fn postgres<E: Send + std::fmt::Display + 'static>(
+        connect: impl Fn() -> std::result::Result<postgres::Client, E> + Send + 'static,
     ) -> std::result::Result<Connection, E> {
         Ok(Connection {
             inner: Inner::Postgres(pgval::PgConn::start(connect)?),
@@ -82,6 +85,15 @@ impl Connection {
         match self.inner {
             Inner::Sqlite(_) => Dialect::Sqlite,
             Inner::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// How many times the PostgreSQL connection was made again (what the session held,
+    /// such as advisory locks, went with the old one); always 0 on SQLite.
+    pub fn session_generation(&self) -> u64 {
+        match &self.inner {
+            Inner::Sqlite(_) => 0,
+            Inner::Postgres(c) => c.generation(),
         }
     }
 

@@ -290,3 +290,64 @@ async fn the_leader_killed_while_a_digest_is_due_the_next_leader_sends_it_once()
     );
     let _ = &mut follower;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restart_costs_a_daemon_nothing_but_the_wait() {
+    let (http, smtp) = (HttpServer::start().await, SmtpServer::start().await);
+    let item = |n: usize| {
+        FeedItem::new(
+            &format!("r{n}"),
+            &format!("Palmyre : dépêche {n}"),
+            &format!("https://elwatan.example/r{n}"),
+            &format!("Les nouvelles numéro {n} de Palmyre."),
+        )
+    };
+    http.route(
+        "/f.xml",
+        Route::ok("application/rss+xml", rss("Fil", &[item(1)], "UTF-8")),
+    );
+    // A server of its own: restarting it must not disturb the other tests' databases.
+    let pg = crate::support::pg::Pg::start_tcp();
+    let dir = tempfile::tempdir().unwrap();
+    let main = format!(
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}\ninterval = \"1s\"\n{}{DIGEST_TOML}\n[store]\nurl = \"{}\"\n",
+        feeds_toml(&[("fil", http.url("/f.xml"))]),
+        smtp_toml(smtp.addr.port()),
+        pg.database()
+    );
+    let rules = "[[watch]]\nname = \"palmyre\"\nquery = 'Palmyre'\nalert = \"immediate\"\nto = [\"duty@example.org\"]\n";
+    let cfg = write_config(dir.path(), &main, rules);
+    let mut d = spawn_vigie(&cfg, &["run"]);
+    assert!(
+        eventually(20, || smtp.messages().len() == 1).await,
+        "{}",
+        d.log()
+    );
+
+    pg.restart();
+    http.route(
+        "/f.xml",
+        Route::ok(
+            "application/rss+xml",
+            rss("Fil", &[item(1), item(2)], "UTF-8"),
+        ),
+    );
+    // The daemon connects again by itself: the second article alerts, once; it leads again.
+    assert!(
+        eventually(30, || smtp.messages().len() >= 2).await,
+        "no alert after the database restarted:\n{}",
+        d.log()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(smtp.messages().len(), 2, "{}", d.log());
+    assert!(d.log().contains("connection was made again"), "{}", d.log());
+    assert!(
+        eventually(20, || d.log().matches("this instance now leads").count()
+            == 2)
+        .await,
+        "{}",
+        d.log()
+    );
+    d.signal("TERM").await;
+    let _ = d.child.wait().await;
+}

@@ -29,16 +29,26 @@ enum Reply {
 /// A PostgreSQL session on a thread of its own. The `postgres` client runs a runtime of
 /// its own that must not start inside tokio's: the session's thread never is, so the store
 /// can be called from anywhere it can be with SQLite (blocking threads, one-shot commands).
+///
+/// A connection that ended (the server restarted, the network dropped) is made again at
+/// the next request, unless a transaction was open on it: that transaction's statements
+/// fail until it is rolled back (its work is lost with the connection, never half-done on
+/// a new one). Each new connection raises [`PgConn::generation`]: what belonged to the
+/// old session (advisory locks) is gone.
 pub(crate) struct PgConn {
     requests: std::sync::mpsc::Sender<Request>,
     replies: std::sync::mpsc::Receiver<Result<Reply>>,
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl PgConn {
-    /// Start the session's thread with a client `connect` makes there.
-    pub(crate) fn start<E: Send + 'static>(
-        connect: impl FnOnce() -> std::result::Result<postgres::Client, E> + Send + 'static,
+    /// Start the session's thread with a client `connect` makes there (and makes again
+    /// when the connection ends).
+    pub(crate) fn start<E: Send + std::fmt::Display + 'static>(
+        connect: impl Fn() -> std::result::Result<postgres::Client, E> + Send + 'static,
     ) -> std::result::Result<PgConn, E> {
+        let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let seen = generation.clone();
         let (requests, inbox) = std::sync::mpsc::channel::<Request>();
         let (outbox, replies) = std::sync::mpsc::channel();
         let (ready_tx, ready) = std::sync::mpsc::channel();
@@ -58,6 +68,9 @@ impl PgConn {
                 let mut session = Session {
                     client,
                     statements: StatementCache::new(),
+                    in_transaction: false,
+                    connect: Box::new(move || connect().map_err(|e| e.to_string())),
+                    generation: seen,
                 };
                 // Ends when the store (and so the sender) is dropped.
                 for req in inbox {
@@ -68,10 +81,19 @@ impl PgConn {
             })
             .expect("the operating system starts a thread");
         match ready.recv() {
-            Ok(Ok(())) => Ok(PgConn { requests, replies }),
+            Ok(Ok(())) => Ok(PgConn {
+                requests,
+                replies,
+                generation,
+            }),
             Ok(Err(e)) => Err(e),
             Err(_) => unreachable!("the session's thread answers before it ends"),
         }
+    }
+
+    /// How many times the connection was made again since the first.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn ask(&self, req: Request) -> Result<Reply> {
@@ -115,13 +137,46 @@ fn owned(params: &[Param<'_>]) -> Vec<Value> {
         .collect()
 }
 
+type Connect = Box<dyn Fn() -> std::result::Result<postgres::Client, String> + Send>;
+
 struct Session {
     client: postgres::Client,
     statements: StatementCache,
+    /// A BEGIN was sent and neither COMMIT nor ROLLBACK since.
+    in_transaction: bool,
+    connect: Connect,
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Session {
     fn serve(&mut self, req: Request) -> Result<Reply> {
+        let ends = matches!(&req, Request::Batch(sql) if sql == "COMMIT" || sql == "ROLLBACK");
+        if self.client.is_closed() {
+            if self.in_transaction {
+                // The server rolled the transaction back when the connection ended.
+                self.in_transaction = !ends;
+                return match &req {
+                    Request::Batch(sql) if sql == "ROLLBACK" => Ok(Reply::Done),
+                    _ => Err(super::DbError::Gone),
+                };
+            }
+            self.client = (self.connect)().map_err(super::DbError::Reconnect)?;
+            self.statements.clear();
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!("the PostgreSQL connection was made again");
+        }
+        let begins = matches!(&req, Request::Batch(sql) if sql == "BEGIN");
+        let reply = self.run(req);
+        if ends {
+            self.in_transaction = false;
+        } else if begins && reply.is_ok() {
+            self.in_transaction = true;
+        }
+        reply
+    }
+
+    fn run(&mut self, req: Request) -> Result<Reply> {
         match req {
             Request::Execute(sql, params) => {
                 let st = self.statement(&sql)?;

@@ -97,6 +97,17 @@ impl Pg {
         pg
     }
 
+    /// Stop the server (ending every connection) and start it again, as a restart by its
+    /// operator would.
+    pub fn restart(&self) {
+        let data = self.data();
+        let log = self.dir.path().join("log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &["-D", &data, "-l", &log, "-m", "fast", "-w", "restart"],
+        );
+    }
+
     fn data(&self) -> String {
         self.dir.path().join("data").display().to_string()
     }
