@@ -15,6 +15,21 @@ pub fn redacted(url: &str) -> String {
             if u.password().is_some() {
                 let _ = u.set_password(Some("***"));
             }
+            // A password may also be a query parameter (`?password=…`).
+            if u.query_pairs().any(|(k, _)| k == "password") {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if k == "password" {
+                            "***".into()
+                        } else {
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             u.to_string()
         }
         Err(_) => "an invalid URL".to_owned(),
@@ -72,4 +87,23 @@ pub fn copy(
             Err(e) => super::fail(e, 1),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn a_password_in_the_url_or_its_query_is_hidden() {
+        assert_eq!(
+            redacted("postgres://vigie:s3cret@db.example.org/vigie"),
+            "postgres://vigie:***@db.example.org/vigie"
+        );
+        let q = redacted("postgres://vigie@db.example.org/vigie?password=s3cret&sslmode=disable");
+        assert!(
+            !q.contains("s3cret") && q.contains("sslmode=disable"),
+            "{q}"
+        );
+        assert_eq!(redacted("not a url"), "an invalid URL");
+    }
 }
