@@ -10,29 +10,30 @@ use crate::store::pg::{PgStore, copy};
 
 /// A store URL without its password, for messages.
 pub fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
-            }
-            // A password may also be a query parameter (`?password=…`).
-            if u.query_pairs().any(|(k, _)| k == "password") {
-                let pairs: Vec<(String, String)> = u
-                    .query_pairs()
-                    .map(|(k, v)| {
-                        let v = if k == "password" {
-                            "***".into()
-                        } else {
-                            v.into_owned()
-                        };
-                        (k.into_owned(), v)
-                    })
-                    .collect();
-                u.query_pairs_mut().clear().extend_pairs(pairs);
-            }
-            u.to_string()
+    // By hand rather than with a URL parser: PostgreSQL's client reads `user:password`
+    // up to the last `@` (a password may hold `/` or `?`), where a URL parser stops at the
+    // first `/`; whatever the client would take for a password is hidden.
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return "an invalid URL".to_owned();
+    };
+    let mut out = url.to_owned();
+    if let Some(at) = url[start..].rfind('@').map(|i| start + i)
+        && let Some(colon) = url[start..at].find(':').map(|i| start + i)
+    {
+        out = format!("{}***{}", &url[..=colon], &url[at..]);
+    }
+    match out.split_once('?') {
+        Some((base, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some(("password", _)) => "password=***".to_owned(),
+                    _ => kv.to_owned(),
+                })
+                .collect();
+            format!("{base}?{}", query.join("&"))
         }
-        Err(_) => "an invalid URL".to_owned(),
+        None => out,
     }
 }
 
@@ -105,5 +106,14 @@ mod tests {
             "{q}"
         );
         assert_eq!(redacted("not a url"), "an invalid URL");
+        // What the PostgreSQL client takes for a password, a URL parser would not.
+        for tricky in [
+            "postgres://vigie:2024/ab@db/vigie",
+            "postgres://vigie:?s3cret@db/vigie",
+        ] {
+            let r = redacted(tricky);
+            assert!(!r.contains("2024/ab") && !r.contains("s3cret"), "{r}");
+            assert!(r.ends_with("@db/vigie"), "{r}");
+        }
     }
 }

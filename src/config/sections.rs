@@ -365,7 +365,8 @@ pub(super) fn store_section(
     if !(url.value.starts_with("postgres://") || url.value.starts_with("postgresql://")) {
         w.error(
             url.span,
-            format!("`url` must be a postgres:// URL, not \"{}\"", url.value),
+            // Not repeated: a connection string may hold a password.
+            "`url` must be a postgres:// URL".to_string(),
         );
     }
     let password = secret_source(w, th, "password_file", "password_env");

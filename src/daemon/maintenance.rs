@@ -28,13 +28,8 @@ fn due(last: Option<DateTime<Utc>>, every: Duration, now: DateTime<Utc>) -> bool
 /// Only the instance that leads does housekeeping (the only one on SQLite); on a shared
 /// database, the others leave it to that one.
 pub async fn run_due(rt: &Runtime, s: &mut Schedule, now: DateTime<Utc>) {
-    match rt.store.call(|st| st.leads()).await {
-        Ok(true) => {}
-        Ok(false) => return,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot tell whether this instance leads; housekeeping waits");
-            return;
-        }
+    if !leads(rt).await {
+        return;
     }
     if due(s.pruned, Duration::days(1), now) {
         s.pruned = Some(now);
@@ -50,16 +45,28 @@ pub async fn run_due(rt: &Runtime, s: &mut Schedule, now: DateTime<Utc>) {
             Err(e) => tracing::warn!(error = %e, "pruning failed; will retry tomorrow"),
         }
     }
-    if due(s.indexed, Duration::hours(1), now) {
+    // Asked again before each task: a connection made again meanwhile lost the lead.
+    if due(s.indexed, Duration::hours(1), now) && leads(rt).await {
         s.indexed = Some(now);
         if let Err(e) = crate::store::search::catch_up_shared(&rt.store, now).await {
             tracing::warn!(error = %e, "search indexing failed; will retry");
         }
     }
-    if due(s.health, Duration::minutes(10), now) {
+    if due(s.health, Duration::minutes(10), now) && leads(rt).await {
         s.health = Some(now);
         if let Err(e) = feed_health_notices(rt, now).await {
             tracing::warn!(error = %e, "feed health check failed; will retry");
+        }
+    }
+}
+
+/// Whether this instance leads now (always on SQLite); a failure to tell is "no".
+async fn leads(rt: &Runtime) -> bool {
+    match rt.store.call(|st| st.leads()).await {
+        Ok(leads) => leads,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot tell whether this instance leads; housekeeping waits");
+            false
         }
     }
 }

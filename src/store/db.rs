@@ -88,15 +88,6 @@ impl Connection {
         }
     }
 
-    /// How many times the PostgreSQL connection was made again (what the session held,
-    /// such as advisory locks, went with the old one); always 0 on SQLite.
-    pub fn session_generation(&self) -> u64 {
-        match &self.inner {
-            Inner::Sqlite(_) => 0,
-            Inner::Postgres(c) => c.generation(),
-        }
-    }
-
     /// The SQLite connection itself, for what only SQLite has (pragmas, checkpoints).
     pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
         match &self.inner {
@@ -279,7 +270,9 @@ pub struct Transaction<'c> {
 }
 
 impl Transaction<'_> {
-    /// Commit; when COMMIT itself fails, the transaction is rolled back as it is dropped.
+    /// Commit. When COMMIT fails, the transaction is rolled back as it is dropped — unless
+    /// the connection broke as the server answered, in which case it may have committed:
+    /// every caller's transaction can be done again without harm (keys, `ON CONFLICT`).
     pub fn commit(mut self) -> Result<()> {
         self.conn.execute_batch("COMMIT")?;
         self.open = false;

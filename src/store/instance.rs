@@ -32,8 +32,6 @@ pub struct Instance {
     /// How long a claimed feed stays this instance's.
     pub lease: Duration,
     leads: bool,
-    /// The connection's generation `leads` was decided under.
-    generation: u64,
     /// Each leased feed's epoch, until its poll is recorded.
     pub(crate) epochs: HashMap<i64, i64>,
 }
@@ -57,7 +55,6 @@ impl Store {
                 name,
                 lease,
                 leads: false,
-                generation: self.conn.session_generation(),
                 epochs: HashMap::new(),
             });
         }
@@ -101,20 +98,16 @@ impl Store {
         let Some(me) = self.instance.as_mut() else {
             return Ok(true);
         };
-        let generation = self.conn.session_generation();
-        if generation != me.generation {
-            // The leader's lock went with the old connection: lead again only if free.
-            me.generation = generation;
-            if me.leads {
-                tracing::warn!(instance = %me.name, "the database connection was made again; leading only if nobody else does");
+        let leads = leases::lead(&self.conn)?;
+        match (me.leads, leads) {
+            (false, true) => tracing::info!(instance = %me.name, "this instance now leads"),
+            (true, false) => {
+                tracing::warn!(instance = %me.name, "this instance no longer leads (its database connection was made again)")
             }
-            me.leads = false;
+            _ => {}
         }
-        if !me.leads && leases::try_lead(&self.conn)? {
-            tracing::info!(instance = %me.name, "this instance now leads");
-            me.leads = true;
-        }
-        Ok(me.leads)
+        me.leads = leads;
+        Ok(leads)
     }
 
     /// Tell the others this instance is there (and whether it leads), and see them.

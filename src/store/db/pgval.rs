@@ -33,13 +33,16 @@ enum Reply {
 /// A connection that ended (the server restarted, the network dropped) is made again at
 /// the next request, unless a transaction was open on it: that transaction's statements
 /// fail until it is rolled back (its work is lost with the connection, never half-done on
-/// a new one). Each new connection raises [`PgConn::generation`]: what belonged to the
-/// old session (advisory locks) is gone.
+/// a new one). What belonged to the old session (advisory locks: leadership, outbox
+/// claims) is gone; the old session itself, should the server still keep it (a network
+/// cut rather than a restart), is ended so that its locks go too. Attempts are at least
+/// [`RECONNECT_EVERY`] apart: meanwhile requests fail at once rather than wait.
 pub(crate) struct PgConn {
     requests: std::sync::mpsc::Sender<Request>,
     replies: std::sync::mpsc::Receiver<Result<Reply>>,
-    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
+
+const RECONNECT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl PgConn {
     /// Start the session's thread with a client `connect` makes there (and makes again
@@ -47,15 +50,13 @@ impl PgConn {
     pub(crate) fn start<E: Send + std::fmt::Display + 'static>(
         connect: impl Fn() -> std::result::Result<postgres::Client, E> + Send + 'static,
     ) -> std::result::Result<PgConn, E> {
-        let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let seen = generation.clone();
         let (requests, inbox) = std::sync::mpsc::channel::<Request>();
         let (outbox, replies) = std::sync::mpsc::channel();
         let (ready_tx, ready) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("vigie-postgres".into())
             .spawn(move || {
-                let client = match connect() {
+                let mut client = match connect() {
                     Ok(c) => {
                         let _ = ready_tx.send(Ok(()));
                         c
@@ -66,11 +67,12 @@ impl PgConn {
                     }
                 };
                 let mut session = Session {
+                    backend: backend_pid(&mut client),
                     client,
                     statements: StatementCache::new(),
                     in_transaction: false,
                     connect: Box::new(move || connect().map_err(|e| e.to_string())),
-                    generation: seen,
+                    tried: None,
                 };
                 // Ends when the store (and so the sender) is dropped.
                 for req in inbox {
@@ -81,19 +83,10 @@ impl PgConn {
             })
             .expect("the operating system starts a thread");
         match ready.recv() {
-            Ok(Ok(())) => Ok(PgConn {
-                requests,
-                replies,
-                generation,
-            }),
+            Ok(Ok(())) => Ok(PgConn { requests, replies }),
             Ok(Err(e)) => Err(e),
             Err(_) => unreachable!("the session's thread answers before it ends"),
         }
-    }
-
-    /// How many times the connection was made again since the first.
-    pub(super) fn generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn ask(&self, req: Request) -> Result<Reply> {
@@ -141,11 +134,22 @@ type Connect = Box<dyn Fn() -> std::result::Result<postgres::Client, String> + S
 
 struct Session {
     client: postgres::Client,
+    /// The server process of this connection (to end it, should the connection be lost
+    /// while the server keeps it).
+    backend: Option<i32>,
     statements: StatementCache,
     /// A BEGIN was sent and neither COMMIT nor ROLLBACK since.
     in_transaction: bool,
     connect: Connect,
-    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// When the connection was last made again, or tried.
+    tried: Option<std::time::Instant>,
+}
+
+fn backend_pid(client: &mut postgres::Client) -> Option<i32> {
+    client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .ok()
+        .map(|r| r.get(0))
 }
 
 impl Session {
@@ -160,10 +164,20 @@ impl Session {
                     _ => Err(super::DbError::Gone),
                 };
             }
+            if self.tried.is_some_and(|t| t.elapsed() < RECONNECT_EVERY) {
+                return Err(super::DbError::Reconnect("trying again shortly".into()));
+            }
+            self.tried = Some(std::time::Instant::now());
             self.client = (self.connect)().map_err(super::DbError::Reconnect)?;
             self.statements.clear();
-            self.generation
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Some(old) = self.backend {
+                // Refused or pointless after a restart (the process is gone): either is fine.
+                let _ = self.client.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1",
+                    &[&old],
+                );
+            }
+            self.backend = backend_pid(&mut self.client);
             tracing::warn!("the PostgreSQL connection was made again");
         }
         let begins = matches!(&req, Request::Batch(sql) if sql == "BEGIN");

@@ -78,12 +78,23 @@ pub fn release(db: &Connection, owner: &str, feed_id: i64, epoch: i64) -> Result
     Ok(n == 1)
 }
 
-/// Lead if nobody does: whether this session holds the leader's lock now. Call it once per
-/// session until it answers true (each successful call takes the lock once more).
-pub fn try_lead(db: &Connection) -> Result<bool> {
-    db.query_row("SELECT pg_try_advisory_lock(?1)", [LEADER_LOCK], |r| {
-        r.get(0)
-    })
+/// Whether this session holds the leader's lock, taking it if nobody does. Asked of the
+/// database every time, so that a session made again after a lost connection (which lost
+/// the lock with it) never believes it still leads.
+pub fn lead(db: &Connection) -> Result<bool> {
+    // A bigint key's lock shows in pg_locks as classid (high half) and objid (low half).
+    db.query_row(
+        "SELECT CASE WHEN EXISTS (
+                    SELECT 1 FROM pg_locks
+                    WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objsubid = 1
+                      AND CAST(classid AS BIGINT) = ?1 / 4294967296
+                      AND CAST(objid AS BIGINT) = ?1 % 4294967296)
+                THEN TRUE
+                ELSE pg_try_advisory_lock(?1)
+                END",
+        [LEADER_LOCK],
+        |r| r.get(0),
+    )
 }
 
 /// What an instance says of itself to the others, each time its scheduler goes round; the

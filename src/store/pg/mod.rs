@@ -60,6 +60,7 @@ pub fn connect_blocking(params: &str, password: Option<&str>) -> Result<postgres
     // A dead peer (a machine gone, a partition) is noticed within minutes, not hours: its
     // advisory locks (leadership, outbox claims) go with its session.
     config.keepalives(true);
+    config.connect_timeout(std::time::Duration::from_secs(10));
     config.keepalives_idle(std::time::Duration::from_secs(30));
     let mut client = config
         .connect(postgres::NoTls)
