@@ -210,10 +210,7 @@ pub async fn run(
     let mut told: Option<std::time::Instant> = None;
     // On a shared database the loop goes round at least every 10 s, so that the leases of
     // polls in flight are renewed (each runs at least 12 s) while the instance lives.
-    let shared = matches!(
-        rt.store.call(|s| Ok(s.dialect())).await,
-        Ok(crate::store::db::Dialect::Postgres)
-    );
+    let shared = matches!(rt.store.call(|s| Ok(s.is_shared())).await, Ok(true));
     let longest = if shared {
         tick.min(Duration::from_secs(10))
     } else {

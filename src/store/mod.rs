@@ -102,9 +102,10 @@ impl Store {
         &self.conn
     }
 
-    /// Which backend this store runs on.
-    pub fn dialect(&self) -> db::Dialect {
-        self.conn.dialect()
+    /// Whether other instances may share this store (a PostgreSQL database), so that
+    /// leases and leadership apply; a SQLite file is one instance's.
+    pub fn is_shared(&self) -> bool {
+        self.conn.dialect() == db::Dialect::Postgres
     }
 
     /// Open (creating if needed) `state_dir/vigie.db` and bring its schema up to date.
