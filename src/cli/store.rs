@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::config::{Config, PasswordSource};
+use crate::config::{Config, PasswordSource, StoreConfig};
 use crate::store::Store;
-use crate::store::pg::{PgStore, copy};
+use crate::store::pg::copy;
 
 /// A store URL without its password, for messages.
 pub fn redacted(url: &str) -> String {
@@ -48,7 +48,7 @@ pub fn copy(
     let Some(to) = to.or_else(|| configured.map(|s| s.url.clone())) else {
         return super::fail("give --to postgres://…, or set [store] url", 2);
     };
-    let source = match (password_file, password_env) {
+    let source_of_password = match (password_file, password_env) {
         (Some(_), Some(_)) => {
             return super::fail("give --password-file or --password-env, not both", 2);
         }
@@ -56,38 +56,31 @@ pub fn copy(
         (None, Some(e)) => Some(PasswordSource::Env(e)),
         (None, None) => configured.and_then(|s| s.password.clone()),
     };
-    let password = match source.as_ref().map(crate::config::PasswordSource::read) {
-        Some(Err(e)) => return super::fail(format!("the database password: {e}"), 1),
-        Some(Ok(p)) => Some(p),
-        None => None,
-    };
     let store = match Store::open_in(&cfg.state_dir) {
         Ok(s) => s,
         Err(e) => return super::fail(e, 1),
     };
-    let rt = match super::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
+    let Some(source) = store.conn.as_sqlite() else {
+        return super::fail("the store to copy from is not a SQLite file", 2);
     };
-    rt.block_on(async move {
-        let mut target = match PgStore::connect(&to, password.as_deref()).await {
-            Ok(t) => t,
-            Err(e) => return super::fail(e, 1),
-        };
-        let Some(source) = store.conn.as_sqlite() else {
-            return super::fail("the store to copy from is not a SQLite file", 2);
-        };
-        match copy::copy(source, &mut target).await {
-            Ok(counts) => {
-                for (table, n) in counts {
-                    println!("{table}: {n} rows");
-                }
-                println!("copied into PostgreSQL");
-                ExitCode::SUCCESS
+    let target = StoreConfig {
+        url: to,
+        password: source_of_password,
+    };
+    let mut target = match Store::open_config(&cfg.state_dir, Some(&target)) {
+        Ok(t) => t,
+        Err(e) => return super::fail(e, 1),
+    };
+    match copy::copy(source, &mut target.conn, chrono::Utc::now()) {
+        Ok(counts) => {
+            for (table, n) in counts {
+                println!("{table}: {n} rows");
             }
-            Err(e) => super::fail(e, 1),
+            println!("copied into PostgreSQL");
+            ExitCode::SUCCESS
         }
-    })
+        Err(e) => super::fail(e, 1),
+    }
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ impl Carrier {
     /// anything of it (a poll interrupted after its articles were written does).
     pub fn of(conn: &Connection, feed_id: i64, first_poll: bool) -> Result<Carrier> {
         let has_own_ids = !first_poll
-            || conn.row(
+            || conn.query_row(
                 "SELECT EXISTS (SELECT 1 FROM article_feeds WHERE feed_id = ?1)",
                 [feed_id],
                 |r| r.get(0),
@@ -160,7 +160,7 @@ pub fn upsert_placed(
             seen: Seen::Unchanged,
         });
     }
-    tx.exec(
+    tx.execute(
         "UPDATE articles SET title = ?2, summary = ?3, content = ?4, content_hash = ?5, link = COALESCE(?6, link),
          canonical_link = COALESCE(?7, canonical_link), updated_at = ?8, page = COALESCE(?9, page) WHERE id = ?1",
         params![
@@ -204,7 +204,7 @@ fn found(r: &crate::store::db::Row) -> crate::store::db::Result<Found> {
 /// canonical link, or (for items with neither id nor link) by title and date.
 pub fn find(tx: &Connection, feed: Carrier, id: &Identity) -> Result<Option<Found>> {
     let by_key = tx
-        .row(
+        .query_row(
             "SELECT id, content_hash, feed_id FROM articles WHERE key = ?1",
             [&id.key],
             found,
@@ -215,7 +215,7 @@ pub fn find(tx: &Connection, feed: Carrier, id: &Identity) -> Result<Option<Foun
     }
     if let Some(guid) = id.guid.as_ref().filter(|_| feed.has_own_ids) {
         let found = tx
-            .row(
+            .query_row(
                 "SELECT a.id, a.content_hash, a.feed_id FROM article_feeds af JOIN articles a ON a.id = af.article_id
                  WHERE af.feed_id = ?1 AND af.guid = ?2",
                 params![feed.feed_id, guid],
@@ -228,7 +228,7 @@ pub fn find(tx: &Connection, feed: Carrier, id: &Identity) -> Result<Option<Foun
     }
     if let Some(link) = &id.canonical_link {
         return Ok(tx
-            .row(
+            .query_row(
                 "SELECT id, content_hash, feed_id FROM articles WHERE canonical_link = ?1 ORDER BY id LIMIT 1",
                 [link],
                 found,
@@ -237,7 +237,7 @@ pub fn find(tx: &Connection, feed: Carrier, id: &Identity) -> Result<Option<Foun
     }
     if id.guid.is_none() {
         return Ok(tx
-            .row(
+            .query_row(
                 "SELECT id, content_hash, feed_id FROM articles WHERE title_hash = ?1 AND canonical_link IS NULL
                  ORDER BY id LIMIT 1",
                 [&id.title_hash],
@@ -256,7 +256,7 @@ pub fn stored_pages(
     links: &[&str],
 ) -> Result<std::collections::HashMap<String, String>> {
     let mut found = std::collections::HashMap::new();
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare(
         "SELECT content FROM articles WHERE canonical_link = ?1 AND page = 'ok' ORDER BY id LIMIT 1",
     )?;
     for link in links {
@@ -279,7 +279,7 @@ pub fn carried_by(
     guid: Option<&str>,
 ) -> Result<bool> {
     let stored: Option<Option<String>> = conn
-        .prepare_cached("SELECT guid FROM article_feeds WHERE article_id = ?1 AND feed_id = ?2")?
+        .prepare("SELECT guid FROM article_feeds WHERE article_id = ?1 AND feed_id = ?2")?
         .query_row(params![article_id, feed_id], |r| r.get(0))
         .optional()?;
     Ok(match (stored, guid) {
@@ -296,7 +296,7 @@ fn seen_in(
     guid: Option<&str>,
     now: i64,
 ) -> Result<()> {
-    tx.exec(
+    tx.execute(
         "INSERT INTO article_feeds (article_id, feed_id, guid, seen_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (article_id, feed_id) DO UPDATE SET guid = COALESCE(excluded.guid, article_feeds.guid)",
         params![article_id, feed_id, guid, now],

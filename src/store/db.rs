@@ -129,11 +129,6 @@ impl Connection {
         }
     }
 
-    /// The same as [`execute`](Self::execute): the statement is cached on both backends.
-    pub fn exec(&self, sql: &str, p: impl Params) -> Result<usize> {
-        self.execute(sql, p)
-    }
-
     /// The rows a query returns, all of them or the first `limit`.
     fn rows(&self, sql: &str, p: impl Params, limit: Option<usize>) -> Result<Vec<Row>> {
         let params = p.collect();
@@ -147,7 +142,7 @@ impl Connection {
                 while out.len() < limit.unwrap_or(usize::MAX) {
                     let Some(r) = rows.next()? else { break };
                     let values = (0..n)
-                        .map(|i| r.get_ref(i).map(from_sqlite))
+                        .map(|i| r.get_ref(i).map(Value::from))
                         .collect::<rusqlite::Result<Vec<_>>>()?;
                     out.push(Row { values });
                 }
@@ -185,27 +180,12 @@ impl Connection {
         }
     }
 
-    /// The same as [`query_row`](Self::query_row).
-    pub fn row<T>(
-        &self,
-        sql: &str,
-        p: impl Params,
-        f: impl FnOnce(&Row) -> Result<T>,
-    ) -> Result<T> {
-        self.query_row(sql, p, f)
-    }
-
-    /// A statement to run several times (kept for the store's older spelling).
+    /// A statement to run several times (every statement is cached, on both backends).
     pub fn prepare<'c>(&'c self, sql: &str) -> Result<Statement<'c>> {
         Ok(Statement {
             conn: self,
             sql: sql.to_string(),
         })
-    }
-
-    /// The same as [`prepare`](Self::prepare): every statement is cached.
-    pub fn prepare_cached<'c>(&'c self, sql: &str) -> Result<Statement<'c>> {
-        self.prepare(sql)
     }
 
     /// Several statements, no parameters, no results.
@@ -239,6 +219,9 @@ impl Connection {
     }
 }
 
+/// A statement's rows, read: each one `Ok` (rusqlite's shape for `query_map`).
+pub type Rows<T> = std::iter::Map<std::vec::IntoIter<T>, fn(T) -> Result<T>>;
+
 pub struct Statement<'c> {
     conn: &'c Connection,
     sql: String,
@@ -249,9 +232,9 @@ impl Statement<'_> {
         &mut self,
         p: impl Params,
         f: impl FnMut(&Row) -> Result<T>,
-    ) -> Result<std::vec::IntoIter<Result<T>>> {
-        let rows = self.conn.query_map(&self.sql, p, f)?;
-        Ok(rows.into_iter().map(Ok).collect::<Vec<_>>().into_iter())
+    ) -> Result<Rows<T>> {
+        let ok: fn(T) -> Result<T> = Ok;
+        Ok(self.conn.query_map(&self.sql, p, f)?.into_iter().map(ok))
     }
 
     pub fn execute(&mut self, p: impl Params) -> Result<usize> {
@@ -312,14 +295,16 @@ fn bind(st: &mut rusqlite::CachedStatement<'_>, params: &[Param<'_>]) -> rusqlit
     Ok(())
 }
 
-fn from_sqlite(v: rusqlite::types::ValueRef<'_>) -> Value {
-    use rusqlite::types::ValueRef;
-    match v {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::Int(i),
-        ValueRef::Real(f) => Value::Real(f),
-        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+impl From<rusqlite::types::ValueRef<'_>> for Value {
+    fn from(v: rusqlite::types::ValueRef<'_>) -> Value {
+        use rusqlite::types::ValueRef;
+        match v {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Int(i),
+            ValueRef::Real(f) => Value::Real(f),
+            ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        }
     }
 }
 

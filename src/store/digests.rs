@@ -115,7 +115,7 @@ pub fn fail_unconfigured(
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let waiting: Vec<String> = conn
-        .prepare_cached(
+        .prepare(
             "SELECT DISTINCT digest FROM deliveries
              WHERE status = 'pending' AND kind = 'digest' AND batch_id IS NULL AND digest IS NOT NULL",
         )?
@@ -134,7 +134,7 @@ pub fn fail_unconfigured(
 }
 
 pub fn due_batches(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Result<Vec<Batch>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare(
         "SELECT id, kind, name, recipient, period_start, period_end, message_id, attempts, retry_since
          FROM batches WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
     )?;
@@ -200,7 +200,7 @@ fn entries(
     filter: &str,
     args: impl crate::store::db::Params,
 ) -> Result<Vec<Entry>> {
-    let mut stmt = conn.prepare_cached(&format!(
+    let mut stmt = conn.prepare(&format!(
         "SELECT m.watch, m.hits, m.article_id FROM deliveries d JOIN matches m ON m.id = d.match_id
          {filter} ORDER BY d.id"
     ))?;

@@ -87,11 +87,11 @@ impl Store {
             .collect::<crate::store::db::Result<_>>()?;
         for (name, retired) in stored {
             match (configured.contains(name.as_str()), retired) {
-                (false, false) => tx.exec(
+                (false, false) => tx.execute(
                     "UPDATE feeds SET retired_at = ?2 WHERE name = ?1",
                     params![name, to_ts(Utc::now())],
                 )?,
-                (true, true) => tx.exec(
+                (true, true) => tx.execute(
                     "UPDATE feeds SET retired_at = NULL WHERE name = ?1",
                     [&name],
                 )?,
@@ -101,7 +101,7 @@ impl Store {
         for f in feeds {
             // Cached statements: a command starts with this, for every configured feed.
             let existing: Option<String> = tx
-                .row(
+                .query_row(
                     "SELECT config_url FROM feeds WHERE name = ?1",
                     [&f.name],
                     |r| r.get(0),
@@ -109,13 +109,13 @@ impl Store {
                 .optional()?;
             match existing {
                 None => {
-                    tx.exec(
+                    tx.execute(
                         "INSERT INTO feeds (name, config_url, url) VALUES (?1, ?2, ?2)",
                         params![f.name, f.url],
                     )?;
                 }
                 Some(u) if u != f.url => {
-                    tx.exec(
+                    tx.execute(
                         "UPDATE feeds SET config_url = ?2, url = ?2, etag = NULL, last_modified = NULL,
                          next_poll_at = 0, disabled = NULL, disabled_at = NULL, error_count = 0,
                          interval_secs = NULL WHERE name = ?1",
@@ -277,24 +277,24 @@ fn write_poll(
         PollResult::Success {
             etag,
             last_modified,
-        } => tx.exec(
+        } => tx.execute(
             "UPDATE feeds SET etag = ?2, last_modified = ?3, next_poll_at = ?4, last_poll_at = ?5,
                  last_success_at = ?5, error_count = 0, polls = polls + 1, interval_secs = ?6
                  WHERE id = ?1",
             params![feed_id, etag, last_modified, next, now, rec.interval],
         )?,
-        PollResult::NotModified => tx.exec(
+        PollResult::NotModified => tx.execute(
             "UPDATE feeds SET next_poll_at = ?2, last_poll_at = ?3, last_success_at = ?3,
                  error_count = 0, polls = polls + 1, interval_secs = ?4 WHERE id = ?1",
             params![feed_id, next, now, rec.interval],
         )?,
-        PollResult::Failure { error } => tx.exec(
+        PollResult::Failure { error } => tx.execute(
             "UPDATE feeds SET next_poll_at = ?2, last_poll_at = ?3, last_error = ?4,
                  last_error_at = ?3, error_count = error_count + 1, polls = polls + 1,
                  interval_secs = ?5 WHERE id = ?1",
             params![feed_id, next, now, error, rec.interval],
         )?,
-        PollResult::Gone { error } => tx.exec(
+        PollResult::Gone { error } => tx.execute(
             "UPDATE feeds SET next_poll_at = ?2, last_poll_at = ?3, last_error = ?4,
                  last_error_at = ?3, error_count = error_count + 1, polls = polls + 1,
                  disabled = ?4, disabled_at = ?3 WHERE id = ?1",
@@ -302,13 +302,13 @@ fn write_poll(
         )?,
     };
     if let Some((teasers, why)) = &rec.teasers {
-        tx.exec(
+        tx.execute(
             "UPDATE feeds SET teasers = ?2, teasers_why = ?3 WHERE id = ?1",
             params![feed_id, teasers, why],
         )?;
     }
     if let Some(url) = &rec.moved_to {
-        tx.exec(
+        tx.execute(
             "UPDATE feeds SET url = ?2 WHERE id = ?1",
             params![feed_id, url],
         )?;

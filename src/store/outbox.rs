@@ -84,7 +84,7 @@ impl Kind {
 /// Whether a delivery with this Message-ID is already queued or sent.
 pub fn is_queued(tx: &Transaction<'_>, message_id: &str) -> Result<bool> {
     Ok(tx
-        .row(
+        .query_row(
             "SELECT 1 FROM deliveries WHERE message_id = ?1",
             [message_id],
             |_| Ok(()),
@@ -106,7 +106,7 @@ pub fn add_delivery(
     batch: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let n = tx.exec(
+    let n = tx.execute(
         "INSERT INTO deliveries (match_id, kind, digest, recipient, message_id, next_attempt_at, created_at, batch_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) ON CONFLICT (message_id) DO NOTHING",
         params![match_id, kind.as_str(), digest, recipient, message_id, to_ts(now), batch],
@@ -123,7 +123,7 @@ pub fn singles_between(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<usize> {
-    let n: i64 = tx.row(
+    let n: i64 = tx.query_row(
         "SELECT COUNT(*) FROM deliveries d JOIN matches m ON m.id = d.match_id
          WHERE d.kind = 'immediate' AND d.recipient = ?1 AND d.created_at >= ?2 AND d.created_at < ?3
            AND d.batch_id IS NULL AND m.watch = ?4",
@@ -144,7 +144,7 @@ pub fn summary_batch(
     message_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    tx.exec(
+    tx.execute(
         "INSERT INTO batches (kind, name, recipient, period_start, period_end, message_id,
                               next_attempt_at, retry_since, created_at)
          VALUES ('flood', ?1, ?2, ?3, ?4, ?5, ?4, ?4, ?6) ON CONFLICT (message_id) DO NOTHING",
@@ -158,7 +158,7 @@ pub fn summary_batch(
         ],
     )?;
     Ok(tx
-        .row(
+        .query_row(
             "SELECT id FROM batches WHERE message_id = ?1 AND status = 'pending'",
             [message_id],
             |r| r.get(0),
@@ -186,7 +186,7 @@ pub fn due_alerts(
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<PendingAlert>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare(
         "SELECT d.id, d.message_id, d.recipient, m.watch, m.hits, d.attempts,
                 COALESCE(d.retry_since, d.created_at), m.article_id
          FROM deliveries d JOIN matches m ON m.id = d.match_id
@@ -245,11 +245,11 @@ pub fn mark_attempts_failed(
     let tx = conn.transaction()?;
     for &(id, next) in failed {
         match next {
-            Some(next) => tx.exec(
+            Some(next) => tx.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
                 params![id, error, to_ts(next)],
             )?,
-            None => tx.exec(
+            None => tx.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, status = 'failed' WHERE id = ?1",
                 params![id, error],
             )?,
@@ -330,22 +330,22 @@ pub fn list(conn: &Connection, status: &str) -> Result<Vec<OutboxRow>> {
 pub fn retry_now(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
     let now = to_ts(now);
     let tx = conn.transaction()?;
-    let revived = tx.exec(
+    let revived = tx.execute(
         "UPDATE deliveries SET status = 'pending', retry_since = ?1, next_attempt_at = ?1
          WHERE status = 'failed'",
         [now],
     )?;
-    tx.exec(
+    tx.execute(
         "UPDATE deliveries SET next_attempt_at = ?1
          WHERE status = 'pending' AND kind = 'immediate' AND batch_id IS NULL AND next_attempt_at > ?1",
         [now],
     )?;
-    tx.exec(
+    tx.execute(
         "UPDATE batches SET status = 'pending', retry_since = ?1, next_attempt_at = ?1
          WHERE status = 'failed'",
         [now],
     )?;
-    tx.exec(
+    tx.execute(
         "UPDATE batches SET next_attempt_at = ?1
          WHERE status = 'pending' AND next_attempt_at > ?1 AND period_end <= ?1",
         [now],

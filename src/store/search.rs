@@ -50,7 +50,7 @@ pub fn catch_up_batch(conn: &mut Connection, now: DateTime<Utc>, limit: usize) -
     let tx = conn.transaction()?;
     tx.write_lock()?;
     let todo: Vec<(i64, String, String, String)> = {
-        let mut stmt = tx.prepare_cached(
+        let mut stmt = tx.prepare(
             "SELECT id, title, summary, content FROM articles
              WHERE indexed_at IS NULL OR indexed_at < COALESCE(updated_at, first_seen_at)
              ORDER BY id LIMIT ?1",

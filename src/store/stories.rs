@@ -67,7 +67,7 @@ impl Cache {
         let upto: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM articles", [], |r| {
             r.get(0)
         })?;
-        let mut stmt = conn.prepare_cached(
+        let mut stmt = conn.prepare(
             "SELECT id, story_id, first_seen_at, text_hash, shingles, signature FROM articles
              WHERE id > ?1 AND id <= ?2 AND first_seen_at >= ?3
                AND story_id IS NOT NULL AND signature IS NOT NULL
@@ -168,7 +168,7 @@ pub fn assign(
     });
     // One rewrite of the article's row for its story and fingerprint together.
     let fp = entry.as_ref().map(|e| &e.fingerprint);
-    tx.exec(
+    tx.execute(
         "UPDATE articles SET story_id = ?2, text_hash = ?3, shingles = ?4, signature = ?5 WHERE id = ?1",
         params![
             article_id,
@@ -193,7 +193,7 @@ pub fn story_for(
     let joined = match found {
         // The story may have gone meanwhile (retention), then the article starts anew.
         Some(f) => tx
-            .row("SELECT key FROM stories WHERE id = ?1", [f.story_id], |r| {
+            .query_row("SELECT key FROM stories WHERE id = ?1", [f.story_id], |r| {
                 r.get::<_, String>(0)
             })
             .optional()?
@@ -214,7 +214,7 @@ pub fn story_for(
             )?;
             let id = match inserted {
                 Some(id) => id,
-                None => tx.row(
+                None => tx.query_row(
                     "SELECT id FROM stories WHERE key = ?1",
                     [article_key],
                     |r| r.get(0),
@@ -237,7 +237,7 @@ pub fn refingerprint(
     fingerprint: Option<Fingerprint>,
 ) -> Result<(StoryRef, Option<Entry>)> {
     store_fingerprint(tx, article_id, fingerprint.as_ref())?;
-    let (story_id, key, first_seen): (Option<i64>, String, i64) = tx.row(
+    let (story_id, key, first_seen): (Option<i64>, String, i64) = tx.query_row(
         "SELECT a.story_id, COALESCE(s.key, a.key), a.first_seen_at
          FROM articles a LEFT JOIN stories s ON s.id = a.story_id WHERE a.id = ?1",
         [article_id],
@@ -261,7 +261,7 @@ fn store_fingerprint(
     article_id: i64,
     fp: Option<&Fingerprint>,
 ) -> Result<()> {
-    tx.exec(
+    tx.execute(
         "UPDATE articles SET text_hash = ?2, shingles = ?3, signature = ?4 WHERE id = ?1",
         params![
             article_id,
@@ -297,7 +297,7 @@ fn sighting_order(conn: &Connection) -> &'static str {
 /// Every outlet (feed name) that carried any article of this article's story, in the
 /// order they first carried it.
 pub fn outlets(conn: &Connection, article_id: i64) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(&format!(
+    let mut stmt = conn.prepare(&format!(
         "SELECT f.name FROM articles a
          JOIN article_feeds af ON af.article_id = a.id JOIN feeds f ON f.id = af.feed_id
          WHERE a.id = ?1 OR a.story_id = (SELECT story_id FROM articles WHERE id = ?1)
@@ -321,7 +321,7 @@ pub struct OutletLink {
 /// (what a webhook tells about an alert).
 pub fn outlet_links(conn: &Connection, article_id: i64) -> Result<Vec<OutletLink>> {
     // Every sighting, first seen first; each feed's first one is kept (its own link and time).
-    let mut stmt = conn.prepare_cached(&format!(
+    let mut stmt = conn.prepare(&format!(
         "SELECT f.id, f.name, a.link, a.published_at FROM articles a
          JOIN article_feeds af ON af.article_id = a.id JOIN feeds f ON f.id = af.feed_id
          WHERE a.id = ?1 OR a.story_id = (SELECT story_id FROM articles WHERE id = ?1)
@@ -351,7 +351,7 @@ pub fn outlet_links(conn: &Connection, article_id: i64) -> Result<Vec<OutletLink
 
 /// The articles of this article's story, oldest first (for commands and tests).
 pub fn members(conn: &Connection, article_id: i64) -> Result<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare(
         "SELECT a.id FROM articles a
          WHERE a.id = ?1 OR a.story_id = (SELECT story_id FROM articles WHERE id = ?1)
          ORDER BY a.first_seen_at, a.id",

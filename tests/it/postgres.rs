@@ -273,9 +273,7 @@ async fn store_copy_moves_a_sqlite_store_into_an_empty_postgresql() {
 
     // Every table holds what the SQLite store holds.
     let sqlite = rusqlite::Connection::open(dir.path().join("state/vigie.db")).unwrap();
-    let s = vigie::store::pg::PgStore::connect(&pg.params, None)
-        .await
-        .unwrap();
+    let s = open(&pg.params);
     for table in [
         "feeds",
         "stories",
@@ -288,21 +286,17 @@ async fn store_copy_moves_a_sqlite_store_into_an_empty_postgresql() {
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
             .unwrap();
         let got: i64 = s
-            .client
-            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
-            .await
-            .unwrap()
-            .get(0);
+            .conn()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap();
         assert_eq!(got, want, "{table}");
     }
     let ids: Vec<String> = s
-        .client
-        .query("SELECT message_id FROM deliveries ORDER BY id", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+        .conn()
+        .query_map("SELECT message_id FROM deliveries ORDER BY id", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
     let mut stmt = sqlite
         .prepare("SELECT message_id FROM deliveries ORDER BY id")
         .unwrap();
@@ -313,22 +307,20 @@ async fn store_copy_moves_a_sqlite_store_into_an_empty_postgresql() {
         .collect();
     assert_eq!(ids, want, "the same Message-IDs");
     // New rows continue after the copied ids; the search index is filled.
-    s.client
+    s.conn()
         .execute(
             "INSERT INTO feeds (name, config_url, url) VALUES ('new', 'u', 'u')",
-            &[],
+            [],
         )
-        .await
         .expect("the identity continues after the copied ids");
     let found: i64 = s
-        .client
-        .query_one(
+        .conn()
+        .query_row(
             "SELECT count(*) FROM articles WHERE search @@ to_tsquery('simple', 'palmyre')",
-            &[],
+            [],
+            |r| r.get(0),
         )
-        .await
-        .unwrap()
-        .get(0);
+        .unwrap();
     assert_eq!(found, 5);
     // A second copy is refused: the target is not empty.
     let again = vigie(&cfg, &["store", "copy", "--to", &pg.params]).await;

@@ -97,6 +97,18 @@ impl ToValue for Vec<u8> {
     }
 }
 
+impl ToValue for Value {
+    fn to_param(&self) -> Param<'_> {
+        match self {
+            Value::Null => Param::Null,
+            Value::Int(i) => Param::Int(*i),
+            Value::Real(f) => Param::Real(*f),
+            Value::Text(s) => Param::Text(s),
+            Value::Blob(b) => Param::Blob(b),
+        }
+    }
+}
+
 pub trait FromValue: Sized {
     fn from_value(v: &Value, col: usize) -> Result<Self>;
 }

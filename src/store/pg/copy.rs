@@ -3,13 +3,11 @@
 //!
 //! Invariants: a target that already holds feeds or articles is refused, untouched; the copy
 //! is all or nothing (one transaction); identity sequences continue after the copied ids; a
-//! value of the wrong type for its column is an error naming the table and column, never a
-//! panic. The SQLite side is read with blocking calls: this runs as a one-shot command.
+//! value PostgreSQL refuses is an error naming the table, never a panic. Values cross as the
+//! store's own (`store::db`), converted to each column's type as every store write is.
 
-use rusqlite::types::ValueRef;
-use tokio_postgres::types::{ToSql, Type};
-
-use super::{PgError, PgStore};
+use super::PgError;
+use crate::store::db::{self, DbError, ToValue, Value};
 
 /// The tables, parents first, as both schemas have them.
 const TABLES: &[&str] = &[
@@ -43,32 +41,27 @@ pub enum CopyError {
     Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Pg(#[from] PgError),
-    #[error("{table}.{column}: a value of the wrong type for PostgreSQL's {pg_type}")]
-    Type {
-        table: String,
-        column: String,
-        pg_type: String,
+    #[error("{0}")]
+    Db(#[from] DbError),
+    #[error("indexing the copied articles for search: {0}")]
+    Index(String),
+    #[error("copying {table}: {source}")]
+    Table {
+        table: &'static str,
+        source: DbError,
     },
 }
 
-impl From<tokio_postgres::Error> for CopyError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        CopyError::Pg(PgError::Sql(e))
-    }
-}
-
-/// Copy every table of the SQLite store `from` into `to` (migrated first); rows per table.
-pub async fn copy(
+/// Copy every table of the SQLite store `from` into `to`, a PostgreSQL store (its schema
+/// made or checked as it was opened); rows per table.
+pub fn copy(
     from: &rusqlite::Connection,
-    to: &mut PgStore,
+    to: &mut db::Connection,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<(&'static str, u64)>, CopyError> {
-    to.migrate().await?;
-    let tx = to.client.transaction().await?;
+    let tx = to.transaction()?;
     for table in ["feeds", "articles"] {
-        let n: i64 = tx
-            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
-            .await?
-            .get(0);
+        let n: i64 = tx.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
         if n > 0 {
             return Err(CopyError::NotEmpty(format!("{n} {table}")));
         }
@@ -77,32 +70,21 @@ pub async fn copy(
     for &table in TABLES {
         let mut read = from.prepare(&format!("SELECT * FROM {table}"))?;
         let columns: Vec<String> = read.column_names().iter().map(|c| c.to_string()).collect();
-        let list = columns.join(", ");
-        let marks: Vec<String> = (1..=columns.len()).map(|k| format!("${k}")).collect();
-        let insert = tx
-            .prepare(&format!(
-                "INSERT INTO {table} ({list}) VALUES ({})",
-                marks.join(", ")
-            ))
-            .await?;
-        let types = insert.params().to_vec();
+        let marks: Vec<String> = (1..=columns.len()).map(|k| format!("?{k}")).collect();
+        let insert = format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            columns.join(", "),
+            marks.join(", ")
+        );
         let mut rows = read.query([])?;
         let mut n = 0u64;
         while let Some(row) = rows.next()? {
-            let mut values: Vec<Box<dyn ToSql + Sync + Send>> = Vec::with_capacity(columns.len());
-            for (k, ty) in types.iter().enumerate() {
-                let v = value(row.get_ref(k)?, ty).ok_or_else(|| CopyError::Type {
-                    table: table.to_owned(),
-                    column: columns[k].clone(),
-                    pg_type: ty.name().to_owned(),
-                })?;
-                values.push(v);
-            }
-            let params: Vec<&(dyn ToSql + Sync)> = values
-                .iter()
-                .map(|v| v.as_ref() as &(dyn ToSql + Sync))
-                .collect();
-            tx.execute(&insert, &params).await?;
+            let values = (0..columns.len())
+                .map(|k| row.get_ref(k).map(Value::from))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let params: Vec<&dyn ToValue> = values.iter().map(|v| v as &dyn ToValue).collect();
+            tx.execute(&insert, params.as_slice())
+                .map_err(|source| CopyError::Table { table, source })?;
             n += 1;
         }
         counts.push((table, n));
@@ -113,40 +95,11 @@ pub async fn copy(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
                                GREATEST((SELECT max(id) FROM {table}), 1))"
             ),
-            &[],
-        )
-        .await?;
+            [],
+        )?;
     }
-    // PostgreSQL's own full-text index stands for SQLite's FTS5 table.
-    tx.execute(
-        "UPDATE articles SET search = to_tsvector('simple', title || ' ' || summary || ' ' || content)",
-        &[],
-    )
-    .await?;
-    // PostgreSQL's index is built by the leader from the folded text, as SQLite's was.
-    tx.execute("UPDATE articles SET indexed_at = NULL", &[])
-        .await?;
-    tx.commit().await?;
+    tx.commit()?;
+    // The search index, built from the folded text as the daemon builds it.
+    crate::store::search::catch_up(to, now).map_err(|e| CopyError::Index(e.to_string()))?;
     Ok(counts)
-}
-
-/// A SQLite value as the PostgreSQL column type wants it; `None` when it cannot be.
-fn value(v: ValueRef<'_>, ty: &Type) -> Option<Box<dyn ToSql + Sync + Send>> {
-    Some(match (v, ty) {
-        (ValueRef::Null, t) if *t == Type::INT8 => Box::new(None::<i64>),
-        (ValueRef::Null, t) if *t == Type::BYTEA => Box::new(None::<Vec<u8>>),
-        (ValueRef::Null, t) if *t == Type::TIMESTAMPTZ => Box::new(None::<std::time::SystemTime>),
-        (ValueRef::Null, _) => Box::new(None::<String>),
-        (ValueRef::Integer(i), t) if *t == Type::INT8 => Box::new(i),
-        (ValueRef::Integer(i), t) if *t == Type::TEXT => Box::new(i.to_string()),
-        (ValueRef::Real(f), t) if *t == Type::INT8 => Box::new(f as i64),
-        (ValueRef::Text(s), t) if *t == Type::TEXT => {
-            Box::new(String::from_utf8_lossy(s).into_owned())
-        }
-        (ValueRef::Text(s), t) if *t == Type::INT8 => {
-            Box::new(std::str::from_utf8(s).ok()?.trim().parse::<i64>().ok()?)
-        }
-        (ValueRef::Blob(b), t) if *t == Type::BYTEA => Box::new(b.to_vec()),
-        _ => return None,
-    })
 }
