@@ -41,6 +41,20 @@ fn list_to(cfg: &Config, failed: bool, out: &mut impl Write) -> Result<(), Deliv
     let store = Store::open_config(&cfg.state_dir, cfg.store.as_ref())?;
     let rows = outbox::list(&store.conn, if failed { "failed" } else { "pending" })?;
     let io = |e: std::io::Error| DeliverError::Build(format!("writing to stdout: {e}"));
+    let (notices_pending, notices_failed) = crate::store::notices::counts(&store.conn)?;
+    let notices = if failed {
+        notices_failed
+    } else {
+        notices_pending
+    };
+    if notices > 0 {
+        let what = if failed { "given up" } else { "waiting" };
+        writeln!(
+            out,
+            "{notices} feed-health notice(s) to [mail] admin {what}"
+        )
+        .map_err(io)?;
+    }
     if rows.is_empty() {
         let what = if failed { "failed" } else { "pending" };
         writeln!(out, "no {what} deliveries").map_err(io)?;
@@ -105,6 +119,10 @@ fn state(cfg: &Config, r: &OutboxRow, now: DateTime<Utc>) -> String {
                 None => format!("waiting for digest \"{name}\", which is not configured"),
             }
         }
+        _ if r.claimed_by.is_some() => format!(
+            "being sent by {}{tries}",
+            r.claimed_by.as_deref().unwrap_or("?")
+        ),
         _ if r.next_attempt_at <= now => format!("due now{tries}"),
         _ => format!("next attempt {}{tries}", when(r.next_attempt_at)),
     }

@@ -4,11 +4,10 @@
 //! never stop polling or delivery.
 
 use chrono::{DateTime, Duration, Utc};
-use lettre::Message;
-use lettre::message::Mailbox;
 
 use crate::daemon::feed_health::{self, Step};
 use crate::ingest::Runtime;
+use crate::store::notices::{self, NewNotice};
 use crate::store::to_ts;
 
 /// When each task last ran.
@@ -71,6 +70,9 @@ async fn leads(rt: &Runtime) -> bool {
     }
 }
 
+/// Check every feed's health and queue what is to be told to `[mail] admin` — in the
+/// transaction that records the feed's new state, so that a notice is neither lost to an
+/// outage nor told twice: the outbox sends it (claimed, retried like every email).
 async fn feed_health_notices(rt: &Runtime, now: DateTime<Utc>) -> Result<(), String> {
     let observed = rt
         .store
@@ -90,76 +92,45 @@ async fn feed_health_notices(rt: &Runtime, now: DateTime<Utc>) -> Result<(), Str
                 record,
             } => (record, Some((subject, body))),
         };
-        if let Some((subject, body)) = notice {
+        if let Some((subject, _)) = &notice {
             if rt.config.mail.admin.is_empty() {
                 tracing::warn!(feed = %o.name, "{subject} (no [mail] admin to tell)");
-            } else if let Err(e) =
-                send_notice(rt, &o.name, &subject, &body, to_ts(record.since), now).await
-            {
-                // Not recorded: told again at the next check.
-                tracing::warn!(feed = %o.name, error = %e, "feed health notice not sent; will retry");
-                continue;
             } else {
                 tracing::warn!(feed = %o.name, "{subject}");
             }
         }
-        let id = o.feed_id;
+        let admins = rt.config.mail.admin.clone();
+        let (id, feed) = (o.feed_id, o.name.clone());
         rt.store
-            .call(move |st| feed_health::record(&st.conn, id, &record))
+            .call(move |st| {
+                let tx = st.conn.transaction()?;
+                if let Some((subject, body)) = &notice {
+                    let since = to_ts(record.since);
+                    for admin in &admins {
+                        let mid = crate::identify::message_id(
+                            "feed-health",
+                            &format!("{feed}:{subject}:{since}"),
+                            admin,
+                        );
+                        let n = NewNotice {
+                            kind: "feed-health",
+                            subject_of: &feed,
+                            recipient: admin,
+                            message_id: &mid,
+                            subject,
+                            body,
+                        };
+                        notices::queue(&tx, n, now)?;
+                    }
+                }
+                feed_health::record(&tx, id, &record)?;
+                tx.commit()?;
+                Ok(())
+            })
             .await
             .map_err(|e| e.to_string())?;
     }
     Ok(())
-}
-
-async fn send_notice(
-    rt: &Runtime,
-    feed: &str,
-    subject: &str,
-    body: &str,
-    since: i64,
-    now: DateTime<Utc>,
-) -> Result<(), String> {
-    let from: Mailbox = rt
-        .config
-        .mail
-        .from
-        .parse()
-        .map_err(|e| format!("from: {e}"))?;
-    // Every admin is told, even when telling one of them fails; the first failure is reported.
-    let mut first_error = None;
-    for admin in &rt.config.mail.admin {
-        let mid =
-            crate::identify::message_id("feed-health", &format!("{feed}:{subject}:{since}"), admin);
-        if let Some(name) = crate::config::channel_of(admin) {
-            use crate::deliver::channel::{NoticeKind, notice};
-            let n = notice::plain(NoticeKind::FeedHealth, &mid, feed, subject, body);
-            if let Err(e) = rt.mailer.channels().send(name, &n, now).await {
-                first_error.get_or_insert(e.to_string());
-            }
-            continue;
-        }
-        let to: Mailbox = match admin.parse() {
-            Ok(to) => to,
-            Err(e) => {
-                first_error.get_or_insert(format!("{admin}: {e}"));
-                continue;
-            }
-        };
-        let msg = Message::builder()
-            .from(from.clone())
-            .to(to)
-            .subject(crate::deliver::render::header_safe(subject))
-            .message_id(Some(mid.clone()))
-            .date(now.into())
-            .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(body.to_string())
-            .map_err(|e| e.to_string())?;
-        if let Err(e) = rt.mailer.send(&msg, &mid).await {
-            first_error.get_or_insert(e.to_string());
-        }
-    }
-    first_error.map_or(Ok(()), Err)
 }
 
 /// "312 feeds, 4 due, 0 failing" — for systemd's STATUS and the logs.
@@ -196,6 +167,15 @@ mod tests {
         crate::daemon::runtime(cfg).await.unwrap()
     }
 
+    /// A health check, then the outbox's round at the same time.
+    async fn check(rt: &Runtime, now: DateTime<Utc>) {
+        feed_health_notices(rt, now).await.unwrap();
+        let out = crate::deliver::message::Outgoing::new(&rt.config);
+        crate::deliver::worker::send_due(&rt.store, &rt.mailer, &out, now)
+            .await
+            .unwrap();
+    }
+
     fn notices(dir: &Path) -> Vec<String> {
         let mail = dir.join("s/mail");
         let mut v: Vec<String> = std::fs::read_dir(mail)
@@ -229,15 +209,11 @@ mod tests {
         };
         let t0 = Utc::now();
         set_errors(1).await;
-        feed_health_notices(&rt, t0).await.unwrap();
-        feed_health_notices(&rt, t0 + Duration::hours(23))
-            .await
-            .unwrap();
+        check(&rt, t0).await;
+        check(&rt, t0 + Duration::hours(23)).await;
         assert!(notices(dir.path()).is_empty());
         for h in [25, 26, 40] {
-            feed_health_notices(&rt, t0 + Duration::hours(h))
-                .await
-                .unwrap();
+            check(&rt, t0 + Duration::hours(h)).await;
         }
         let n = notices(dir.path());
         assert_eq!(n.len(), 1, "one notice, not one per check");
@@ -247,12 +223,8 @@ mod tests {
                 && n[0].contains("ops@ex.org")
         );
         set_errors(0).await;
-        feed_health_notices(&rt, t0 + Duration::hours(41))
-            .await
-            .unwrap();
-        feed_health_notices(&rt, t0 + Duration::hours(42))
-            .await
-            .unwrap();
+        check(&rt, t0 + Duration::hours(41)).await;
+        check(&rt, t0 + Duration::hours(42)).await;
         let n = notices(dir.path());
         assert_eq!(n.len(), 2);
         assert!(n.iter().any(|m| m.contains("has recovered")));

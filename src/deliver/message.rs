@@ -260,3 +260,25 @@ pub fn batch_message(
     };
     assemble(out, e, now, r).map(Some)
 }
+
+/// A notice (feed health) as a plain-text email to one admin.
+pub fn notice_message(
+    out: &Outgoing,
+    n: &crate::store::notices::Notice,
+    now: DateTime<Utc>,
+) -> Result<Message, DeliverError> {
+    Message::builder()
+        .from(mailbox(&out.from)?)
+        .to(mailbox(&n.recipient)?)
+        .subject(header_safe(&n.subject))
+        .message_id(Some(n.message_id.clone()))
+        .date(now.into())
+        .raw_header(header("Auto-Submitted", "auto-generated".into()))
+        .raw_header(header(
+            "List-Id",
+            format!("vigie {} <{}.vigie>", n.kind, label(&n.kind)),
+        ))
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .body(n.body.clone())
+        .map_err(|e| DeliverError::Build(e.to_string()))
+}

@@ -12,10 +12,12 @@ pub mod digest;
 pub mod flood;
 pub mod manual;
 pub mod message;
+pub mod notices;
 pub mod queue;
 pub mod render;
 pub mod worker;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -27,6 +29,7 @@ use lettre::transport::smtp::extension::ClientId;
 
 use crate::config::{ChannelConfig, MailConfig, Security, SmtpConfig, Transport};
 use crate::store::StoreError;
+use channel::{Channels, Notice};
 
 pub use message::{Outgoing, alert_message};
 pub use worker::{DeliveryStats, build_due_digests, deliver_due, send_due};
@@ -317,6 +320,56 @@ pub fn retry_at(
     .rem_euclid(41)
         - 20;
     Some(now + chrono::Duration::seconds(base + base * jitter / 100))
+}
+
+/// Send `notice` to channel `name`, unless it already failed this round: a channel that is
+/// down costs one attempt per round, not one per alert (its other deliveries wait).
+pub(crate) async fn to_channel(
+    channels: &Channels,
+    name: &str,
+    notice: &Notice,
+    now: DateTime<Utc>,
+    down: &mut HashSet<String>,
+) -> Result<(), DeliverError> {
+    if down.contains(name) {
+        return Err(DeliverError::Channel {
+            channel: name.to_owned(),
+            message: "not tried: it failed earlier in this round".into(),
+            wait: None,
+            down: true,
+        });
+    }
+    match channels.send(name, notice, now).await {
+        Ok(answer) => {
+            tracing::debug!(channel = %name, %answer, "channel accepted");
+            Ok(())
+        }
+        Err(e) => {
+            // A refused message (a 4xx) says nothing of the others; an outage or a 429 does.
+            if matches!(e, DeliverError::Channel { down: true, .. }) {
+                down.insert(name.to_owned());
+            }
+            Err(e)
+        }
+    }
+}
+
+/// When to try a failed delivery again: when the service said (a 429's wait), else the
+/// outbox's backoff; never after 24 h of failures.
+pub(crate) fn next_try(
+    e: &DeliverError,
+    id: i64,
+    attempts: u32,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let backoff = retry_at(id, attempts, since, now)?;
+    match e {
+        DeliverError::Channel {
+            wait: Some(wait), ..
+        } => Some(now + chrono::Duration::from_std(*wait).unwrap_or(chrono::Duration::hours(1))),
+        _ => Some(backoff),
+    }
 }
 
 #[cfg(test)]

@@ -11,13 +11,14 @@ use chrono::{DateTime, Utc};
 use super::calendar::{Calendar, previous_run};
 use std::collections::HashSet;
 
-use super::channel::{Channels, Notice, notice};
+use super::channel::notice;
 use super::message::{Outgoing, alert_message, batch_message};
-use super::{DeliverError, Mailer, Session, retry_at};
+use super::notices::send_notices;
+use super::{DeliverError, Mailer, Session, next_try, to_channel};
 use crate::config::{Config, channel_of};
 use crate::identify;
 use crate::store::StoreHandle;
-use crate::store::instance::Row;
+use crate::store::claims::Row;
 use crate::store::{digests, outbox, stories};
 
 /// Emails per database round trip.
@@ -109,7 +110,7 @@ pub async fn build_due_digests(
     Ok(made)
 }
 
-/// Send every email due at `now`: single alerts first, then batches.
+/// Send every email due at `now`: single alerts first, then batches, then notices.
 pub async fn send_due(
     store: &StoreHandle,
     mailer: &Mailer,
@@ -122,7 +123,7 @@ pub async fn send_due(
     let mut down = HashSet::new();
     let result = async {
         let mail_ok = send_alerts(store, &mut session, out, now, &mut stats, &mut down).await?;
-        send_batches(
+        let mail_ok = send_batches(
             store,
             &mut session,
             out,
@@ -131,7 +132,12 @@ pub async fn send_due(
             &mut down,
             mail_ok,
         )
-        .await
+        .await?;
+        let told = send_notices(store, &mut session, out, now, &mut down, mail_ok).await?;
+        stats.sent += told.sent;
+        stats.retried += told.retried;
+        stats.failed += told.failed;
+        Ok::<(), DeliverError>(())
     }
     .await;
     session.close().await;
@@ -195,10 +201,7 @@ async fn send_alerts(
             match result {
                 Ok(()) => {
                     store
-                        .call(move |s| {
-                            outbox::mark_sent(&s.conn, id, now)?;
-                            s.unclaim(row)
-                        })
+                        .call(move |s| outbox::mark_sent(&s.conn, id, now))
                         .await?;
                     tracing::info!(watch = %p.watch, to = %p.recipient, message_id = %p.message_id, "alert sent");
                     stats.sent += 1;
@@ -226,10 +229,7 @@ async fn send_alerts(
                         mail_down = Some(err.clone());
                     }
                     store
-                        .call(move |s| {
-                            outbox::mark_attempts_failed(&mut s.conn, &plan, &err)?;
-                            s.unclaim(row)
-                        })
+                        .call(move |s| outbox::mark_attempts_failed(&mut s.conn, &plan, &err))
                         .await?;
                 }
             }
@@ -238,7 +238,7 @@ async fn send_alerts(
 }
 
 /// Digests and flood summaries; the emails among them only while the mail connection works
-/// (`mail_ok`), the channels' always.
+/// (`mail_ok`), the channels' always. Returns whether the mail connection still works.
 async fn send_batches(
     store: &StoreHandle,
     mailer: &mut Session<'_>,
@@ -247,7 +247,7 @@ async fn send_batches(
     stats: &mut DeliveryStats,
     down: &mut HashSet<String>,
     mut mail_ok: bool,
-) -> Result<(), DeliverError> {
+) -> Result<bool, DeliverError> {
     // Batches another instance is sending (on a shared database): not this round's.
     let mut elsewhere: HashSet<i64> = HashSet::new();
     loop {
@@ -269,6 +269,8 @@ async fn send_batches(
             let entries = store
                 .call(move |s| digests::batch_entries(&s.conn, id))
                 .await?;
+            // What the email shows is what is marked sent; what joins meanwhile is not.
+            let shown: Vec<i64> = entries.iter().map(|e| e.delivery_id).collect();
             let result = match (channel_of(&b.recipient), entries.is_empty()) {
                 (_, true) => Ok(false),
                 (Some(name), false) => {
@@ -285,10 +287,7 @@ async fn send_batches(
             match result {
                 Ok(sent) => {
                     store
-                        .call(move |s| {
-                            digests::mark_batch_sent(&mut s.conn, id, now)?;
-                            s.unclaim(row)
-                        })
+                        .call(move |s| digests::mark_batch_sent(&mut s.conn, id, &shown, now))
                         .await?;
                     if sent {
                         tracing::info!(kind = %b.kind, name = %b.name, to = %b.recipient, stories = entries.len(), message_id = %b.message_id, "batch sent");
@@ -309,66 +308,13 @@ async fn send_batches(
                         mail_ok = false;
                     }
                     store
-                        .call(move |s| {
-                            digests::mark_batch_failed(&mut s.conn, id, &err, next)?;
-                            s.unclaim(row)
-                        })
+                        .call(move |s| digests::mark_batch_failed(&mut s.conn, id, &err, next))
                         .await?;
                 }
             }
         }
         if !progress {
-            return Ok(());
+            return Ok(mail_ok);
         }
-    }
-}
-
-/// Send `notice` to channel `name`, unless it already failed this round: a channel that is
-/// down costs one attempt per round, not one per alert (its other deliveries wait).
-async fn to_channel(
-    channels: &Channels,
-    name: &str,
-    notice: &Notice,
-    now: DateTime<Utc>,
-    down: &mut HashSet<String>,
-) -> Result<(), DeliverError> {
-    if down.contains(name) {
-        return Err(DeliverError::Channel {
-            channel: name.to_owned(),
-            message: "not tried: it failed earlier in this round".into(),
-            wait: None,
-            down: true,
-        });
-    }
-    match channels.send(name, notice, now).await {
-        Ok(answer) => {
-            tracing::debug!(channel = %name, %answer, "channel accepted");
-            Ok(())
-        }
-        Err(e) => {
-            // A refused message (a 4xx) says nothing of the others; an outage or a 429 does.
-            if matches!(e, DeliverError::Channel { down: true, .. }) {
-                down.insert(name.to_owned());
-            }
-            Err(e)
-        }
-    }
-}
-
-/// When to try a failed delivery again: when the service said (a 429's wait), else the
-/// outbox's backoff; never after 24 h of failures.
-fn next_try(
-    e: &DeliverError,
-    id: i64,
-    attempts: u32,
-    since: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let backoff = retry_at(id, attempts, since, now)?;
-    match e {
-        DeliverError::Channel {
-            wait: Some(wait), ..
-        } => Some(now + chrono::Duration::from_std(*wait).unwrap_or(chrono::Duration::hours(1))),
-        _ => Some(backoff),
     }
 }

@@ -209,6 +209,22 @@ impl Connection {
         Ok(())
     }
 
+    /// Begin a transaction that writes from its start, one at a time across processes
+    /// and instances: SQLite's `BEGIN IMMEDIATE` (the file's write lock at once, so what it
+    /// reads is not changed under it), PostgreSQL's write lock.
+    pub fn exclusive_transaction(&self) -> Result<Transaction<'_>> {
+        if self.dialect() == Dialect::Sqlite {
+            self.execute_batch("BEGIN IMMEDIATE")?;
+            return Ok(Transaction {
+                conn: self,
+                open: true,
+            });
+        }
+        let tx = self.transaction()?;
+        tx.write_lock()?;
+        Ok(tx)
+    }
+
     /// Begin a transaction; it is rolled back unless committed.
     pub fn transaction(&self) -> Result<Transaction<'_>> {
         self.execute_batch("BEGIN")?;

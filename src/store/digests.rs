@@ -48,7 +48,9 @@ pub fn build(
     now: DateTime<Utc>,
     message_id: &dyn Fn(&str) -> String,
 ) -> Result<usize> {
-    let tx = conn.transaction()?;
+    // One builder at a time, whichever process (the daemon, `vigie digest send`, `vigie
+    // poll`): the next one reads what this one left.
+    let tx = conn.exclusive_transaction()?;
     let recipients: Vec<String> = {
         let mut stmt = tx.prepare(
             "SELECT DISTINCT recipient FROM deliveries
@@ -157,6 +159,8 @@ pub fn due_batches(conn: &Connection, now: DateTime<Utc>, limit: usize) -> Resul
 /// One matched story in a batch.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// The delivery it shows.
+    pub delivery_id: i64,
     pub watch: String,
     pub hits_json: String,
     /// The story's identity: one entry per story is shown (copies of one dispatch in
@@ -201,18 +205,19 @@ fn entries(
     args: impl crate::store::db::Params,
 ) -> Result<Vec<Entry>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT m.watch, m.hits, m.article_id FROM deliveries d JOIN matches m ON m.id = d.match_id
+        "SELECT d.id, m.watch, m.hits, m.article_id FROM deliveries d JOIN matches m ON m.id = d.match_id
          {filter} ORDER BY d.id"
     ))?;
-    let rows: Vec<(String, String, i64)> = stmt
-        .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    let rows: Vec<(i64, String, String, i64)> = stmt
+        .query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<crate::store::db::Result<_>>()?;
     let mut out = Vec::with_capacity(rows.len());
-    for (watch, hits_json, article_id) in rows {
+    for (delivery_id, watch, hits_json, article_id) in rows {
         let Some(article) = article(conn, article_id)? else {
             continue;
         };
         out.push(Entry {
+            delivery_id,
             watch,
             hits_json,
             story: super::stories::story_key(conn, article_id)?
@@ -230,20 +235,43 @@ pub fn outlets(conn: &Connection, article_id: i64) -> Result<Vec<String>> {
     super::stories::outlets(conn, article_id)
 }
 
-/// The batch was sent: it and its deliveries are done.
-pub fn mark_batch_sent(conn: &mut Connection, id: i64, now: DateTime<Utc>) -> Result<()> {
+/// The batch was sent, showing the deliveries `shown`: they are done. A delivery that joined
+/// the batch after its entries were read (an alert folded into a flood summary while it was
+/// being sent) was not in the email: it leaves the batch and goes out on its own (a digest
+/// item waits for the next digest), never marked sent unseen.
+pub fn mark_batch_sent(
+    conn: &mut Connection,
+    id: i64,
+    shown: &[i64],
+    now: DateTime<Utc>,
+) -> Result<()> {
     let tx = conn.transaction()?;
     tx.execute(
-        "UPDATE batches SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL
+        "UPDATE batches SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL,
+                            claim_owner = NULL, claim_until = NULL
          WHERE id = ?1",
         params![id, to_ts(now)],
     )?;
-    tx.execute(
-        "UPDATE deliveries SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL
+    for &d in shown {
+        tx.execute(
+            "UPDATE deliveries SET status = 'sent', sent_at = ?3, attempts = attempts + 1, last_error = NULL
+             WHERE id = ?1 AND batch_id = ?2 AND status = 'pending'",
+            params![d, id, to_ts(now)],
+        )?;
+    }
+    let unseen = tx.execute(
+        "UPDATE deliveries SET batch_id = NULL, next_attempt_at = ?2
          WHERE batch_id = ?1 AND status = 'pending'",
         params![id, to_ts(now)],
     )?;
     tx.commit()?;
+    if unseen > 0 {
+        tracing::info!(
+            batch = id,
+            deliveries = unseen,
+            "deliveries that joined a batch while it was sent go out on their own"
+        );
+    }
     Ok(())
 }
 
@@ -259,13 +287,17 @@ pub fn mark_batch_failed(
     match next {
         Some(next) => {
             tx.execute(
-                "UPDATE batches SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+                "UPDATE batches SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
+                                    claim_owner = NULL, claim_until = NULL
+                 WHERE id = ?1",
                 params![id, error, to_ts(next)],
             )?;
         }
         None => {
             tx.execute(
-                "UPDATE batches SET attempts = attempts + 1, last_error = ?2, status = 'failed' WHERE id = ?1",
+                "UPDATE batches SET attempts = attempts + 1, last_error = ?2, status = 'failed',
+                                    claim_owner = NULL, claim_until = NULL
+                 WHERE id = ?1",
                 params![id, error],
             )?;
             tx.execute(

@@ -1,10 +1,11 @@
 //! Store stage, this instance among others on one PostgreSQL database: the feeds it holds a
-//! lease on, whether it leads, the outbox rows it is sending. On SQLite there is one
-//! instance by construction: it polls every due feed, leads, and sends everything.
+//! lease on, whether it leads. On SQLite there is one instance by construction: it polls
+//! every due feed and leads. (Outbox rows are claimed per process on either store:
+//! `claims`.)
 //!
 //! Invariants: a feed's poll is recorded only under the lease that claimed it (see
-//! `pg::leases`); an outbox row is sent by the one session that claimed it; nothing here
-//! reads the instance's clock for a lease — the database's is the only one.
+//! `pg::leases`); nothing here reads the instance's clock for a lease — the database's is
+//! the only one.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -17,13 +18,6 @@ use crate::store::db::Dialect;
 
 /// How long an instance that stopped saying anything still counts among the others.
 const PEERS_WITHIN: Duration = Duration::from_secs(120);
-
-/// Outbox rows, as claims name them.
-#[derive(Debug, Clone, Copy)]
-pub enum Row {
-    Alert(i64),
-    Batch(i64),
-}
 
 /// This instance, once it has joined a shared database.
 #[derive(Debug)]
@@ -132,70 +126,12 @@ impl Store {
             peers,
         })
     }
-
-    /// Claim an outbox row before sending it: false when another instance has it.
-    pub fn claim(&self, row: Row) -> Result<bool> {
-        if self.instance.is_none() {
-            return Ok(true);
-        }
-        let (class, id) = class_of(row);
-        Ok(leases::claim(&self.conn, class, id)?)
-    }
-
-    /// Claim an outbox row that was due at `now` when it was read, and check that it still
-    /// is (another instance may have sent it in between): whether this instance is to send
-    /// it now. A row claimed but no longer due is let go at once.
-    pub fn claim_due(&self, row: Row, now: DateTime<Utc>) -> Result<bool> {
-        if self.instance.is_none() {
-            return Ok(true);
-        }
-        if !self.claim(row)? {
-            return Ok(false);
-        }
-        let (table, id) = match row {
-            Row::Alert(id) => ("deliveries", id),
-            Row::Batch(id) => ("batches", id),
-        };
-        let due: bool = self
-            .conn
-            .query_row(
-                &format!(
-                    "SELECT COUNT(*) FROM {table} WHERE id = ?1 AND status = 'pending' AND next_attempt_at <= ?2"
-                ),
-                crate::store::db::params![id, to_ts(now)],
-                |r| r.get(0),
-            )?;
-        if !due {
-            self.unclaim(row)?;
-        }
-        Ok(due)
-    }
-
-    /// Let an outbox row go once it is marked (sent, or to be tried again later).
-    pub fn unclaim(&self, row: Row) -> Result<()> {
-        if self.instance.is_none() {
-            return Ok(());
-        }
-        let (class, id) = class_of(row);
-        Ok(leases::unclaim(&self.conn, class, id)?)
-    }
-}
-
-fn class_of(row: Row) -> (i32, i64) {
-    match row {
-        Row::Alert(id) => (1, id),
-        Row::Batch(id) => (2, id),
-    }
 }
 
 /// A name for this instance that the others can tell apart and that stays the same across
 /// its restarts: its host and its state folder.
 pub fn instance_name(state_dir: &std::path::Path) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "vigie".into());
+    let host = super::claims::host_name();
     let dir = std::fs::canonicalize(state_dir).unwrap_or_else(|_| state_dir.to_path_buf());
     format!("{host}:{}", dir.display())
 }

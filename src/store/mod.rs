@@ -6,10 +6,12 @@
 
 pub mod articles;
 mod checkpoint;
+pub mod claims;
 pub mod db;
 pub mod digests;
 pub mod feeds;
 pub mod instance;
+pub mod notices;
 pub mod outbox;
 pub mod pg;
 pub mod retention;
@@ -23,7 +25,7 @@ use rusqlite_migration::{M, Migrations};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the state folder {path}: {source}")]
+    #[error("cannot create or lock {path}: {source}")]
     Folder {
         path: PathBuf,
         source: std::io::Error,
@@ -59,6 +61,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0007_pages.sql")),
     M::up(include_str!("../../migrations/0008_retired.sql")),
     M::up(include_str!("../../migrations/0009_hit_count.sql")),
+    M::up(include_str!("../../migrations/0010_claims.sql")),
 ];
 
 pub struct Store {
@@ -141,7 +144,22 @@ impl Store {
         // Room for every statement of the ingest path and the commands (rusqlite keeps 16
         // by default: past that, the least recently used is parsed again at its next use).
         conn.set_prepared_statement_cache_capacity(64);
+        // Two processes opening a new store at once (a daemon starting, `vigie poll` beside
+        // it) would both create its tables: one migrates at a time, under a lock on a file
+        // beside the database, let go when the file is closed (or its process dies).
+        let lock_path = path.with_extension("db.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .and_then(|f| f.lock().map(|()| f))
+            .map_err(|source| StoreError::Folder {
+                path: lock_path.clone(),
+                source,
+            })?;
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+        drop(lock);
         Ok(Store {
             conn: db::Connection::sqlite(conn),
             stories: stories::Cache::default(),

@@ -228,7 +228,8 @@ pub fn due_alerts(
 
 pub fn mark_sent(conn: &Connection, delivery_id: i64, now: DateTime<Utc>) -> Result<()> {
     conn.execute(
-        "UPDATE deliveries SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL
+        "UPDATE deliveries SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL,
+                               claim_owner = NULL, claim_until = NULL
          WHERE id = ?1",
         params![delivery_id, to_ts(now)],
     )?;
@@ -246,11 +247,15 @@ pub fn mark_attempts_failed(
     for &(id, next) in failed {
         match next {
             Some(next) => tx.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
+                                       claim_owner = NULL, claim_until = NULL
+                 WHERE id = ?1",
                 params![id, error, to_ts(next)],
             )?,
             None => tx.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, status = 'failed' WHERE id = ?1",
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, status = 'failed',
+                                       claim_owner = NULL, claim_until = NULL
+                 WHERE id = ?1",
                 params![id, error],
             )?,
         };
@@ -290,6 +295,8 @@ pub struct OutboxRow {
     pub created_at: DateTime<Utc>,
     /// The email it travels in, when not on its own: ('digest' | 'flood', when due).
     pub batch: Option<(String, DateTime<Utc>)>,
+    /// The process (or PostgreSQL session) sending it now, if one has claimed it.
+    pub claimed_by: Option<String>,
 }
 
 /// Deliveries with this status (`pending` or `failed`), oldest first. A delivery in a
@@ -298,7 +305,8 @@ pub fn list(conn: &Connection, status: &str) -> Result<Vec<OutboxRow>> {
     let mut stmt = conn.prepare(
         "SELECT d.id, d.kind, d.digest, d.recipient, m.watch, a.title, d.status,
                 COALESCE(b.attempts, d.attempts), COALESCE(b.next_attempt_at, d.next_attempt_at),
-                COALESCE(b.last_error, d.last_error), d.created_at, b.kind
+                COALESCE(b.last_error, d.last_error), d.created_at, b.kind,
+                COALESCE(b.claim_owner, d.claim_owner)
          FROM deliveries d JOIN matches m ON m.id = d.match_id JOIN articles a ON a.id = m.article_id
          LEFT JOIN batches b ON b.id = d.batch_id
          WHERE d.status = ?1 ORDER BY d.id",
@@ -318,6 +326,7 @@ pub fn list(conn: &Connection, status: &str) -> Result<Vec<OutboxRow>> {
             last_error: r.get(9)?,
             created_at: from_ts(r.get(10)?),
             batch: r.get::<_, Option<String>>(11)?.map(|k| (k, next)),
+            claimed_by: r.get(12)?,
         })
     })?;
     Ok(rows.collect::<crate::store::db::Result<Vec<_>>>()?)
@@ -325,7 +334,8 @@ pub fn list(conn: &Connection, status: &str) -> Result<Vec<OutboxRow>> {
 
 /// `vigie outbox retry`: every failed delivery and batch becomes pending again with a
 /// fresh 24 h of retries, and everything waiting for a retry is due at `now`. Digest
-/// items not yet in a digest and flood summaries whose hour has not ended keep waiting.
+/// items not yet in a digest and flood summaries whose hour has not ended keep waiting;
+/// notices (feed health) are revived and due too.
 /// Returns how many deliveries were failed and are pending again.
 pub fn retry_now(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
     let now = to_ts(now);
@@ -348,6 +358,11 @@ pub fn retry_now(conn: &mut Connection, now: DateTime<Utc>) -> Result<usize> {
     tx.execute(
         "UPDATE batches SET next_attempt_at = ?1
          WHERE status = 'pending' AND next_attempt_at > ?1 AND period_end <= ?1",
+        [now],
+    )?;
+    tx.execute(
+        "UPDATE notices SET status = 'pending', retry_since = ?1, next_attempt_at = ?1
+         WHERE status = 'failed' OR (status = 'pending' AND next_attempt_at > ?1)",
         [now],
     )?;
     tx.commit()?;

@@ -20,4 +20,5 @@ mod places;
 mod polling;
 mod postgres;
 mod rules_cli;
+mod senders;
 mod stories;

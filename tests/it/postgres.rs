@@ -9,8 +9,8 @@ use std::time::Duration;
 use chrono::Utc;
 use vigie::config::StoreConfig;
 use vigie::store::Store;
+use vigie::store::claims::Row;
 use vigie::store::feeds::{PollRecord, PollResult};
-use vigie::store::instance::Row;
 
 use crate::support::pg::{Pg, shared};
 
@@ -207,11 +207,12 @@ fn an_outbox_row_is_sent_by_one_instance_only() {
     let row = Row::Alert(1);
     assert!(a.claim_due(row, now).unwrap());
     assert!(!b.claim_due(row, now).unwrap(), "a is sending it");
-    // a marks it sent and lets it go: b finds nothing left to send.
-    a.conn()
-        .execute("UPDATE deliveries SET status = 'sent' WHERE id = 1", [])
-        .unwrap();
-    a.unclaim(row).unwrap();
+    assert!(
+        a.claim_due(row, now).unwrap(),
+        "a claim is its owner's again"
+    );
+    // a marks it sent: b finds nothing left to send.
+    vigie::store::outbox::mark_sent(a.conn(), 1, now).unwrap();
     assert!(!b.claim_due(row, now).unwrap(), "already sent");
     // A row whose sender died (its session ended) is the others' to send.
     a.conn()
@@ -412,7 +413,7 @@ fn a_database_of_the_first_schema_is_upgraded_in_place() {
         .conn()
         .query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, vigie::store::pg::SCHEMA_VERSION);
     // What version 2 added works on the old rows: an outlet's order, an instance's heartbeat.
     s.join("a".into(), Duration::from_secs(60));
     assert_eq!(s.heartbeat().unwrap().peers.len(), 1);
@@ -428,19 +429,45 @@ fn a_database_of_the_first_schema_is_upgraded_in_place() {
 }
 
 #[test]
-fn a_claim_holds_for_any_id_and_is_let_go_once() {
-    let (mut a, url) = fresh();
-    let mut b = open(&url);
-    a.join("a".into(), Duration::from_secs(60));
-    b.join("b".into(), Duration::from_secs(60));
-    // Past 2^31: the lock's key wraps, the claim still holds.
-    let big = Row::Batch(3_000_000_000);
-    assert!(a.claim(big).unwrap());
-    assert!(!b.claim(big).unwrap());
-    // Claimed twice by one instance (an error before its row was marked), let go once.
-    assert!(a.claim(big).unwrap());
-    a.unclaim(big).unwrap();
-    assert!(b.claim(big).unwrap(), "one unclaim lets it go");
+fn a_claim_let_go_unsent_is_anyones_and_a_claim_for_no_row_is_refused() {
+    let (a, url) = fresh();
+    let b = open(&url);
+    add_feeds(&a, 1, 0);
+    let c = a.conn();
+    c.execute(
+        "INSERT INTO articles (key, feed_id, title_hash, title, summary, content, content_hash, first_seen_at)
+         VALUES ('k', 1, 'h', 't', '', '', 'c', 0)",
+        [],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO matches (watch, article_id, hits, matched_at) VALUES ('w', 1, '[]', 0)",
+        [],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO deliveries (match_id, kind, recipient, message_id, status, next_attempt_at, created_at)
+         VALUES (1, 'immediate', 'a@x', '<m@x>', 'pending', 0, 0)",
+        [],
+    )
+    .unwrap();
+    let now = Utc::now();
+    assert!(!a.claim_due(Row::Batch(3_000_000_000), now).unwrap());
+    assert!(a.claim_due(Row::Alert(1), now).unwrap());
+    assert!(!b.claim_due(Row::Alert(1), now).unwrap());
+    // b cannot let go of a's claim; a can.
+    b.release(Row::Alert(1)).unwrap();
+    assert!(!b.claim_due(Row::Alert(1), now).unwrap());
+    a.release(Row::Alert(1)).unwrap();
+    assert!(b.claim_due(Row::Alert(1), now).unwrap());
+    // A claim's owner and its time are in the row, for anyone to see.
+    let owner: String = a
+        .conn()
+        .query_row("SELECT claim_owner FROM deliveries WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(owner, b.claimant().unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -146,35 +146,3 @@ pub fn peers(db: &Connection, within: Duration) -> Result<Vec<Peer>> {
         },
     )
 }
-
-/// Take one outbox row (`class` 1: an alert, 2: a batch) for this session, unless another
-/// session has it: a session-level advisory lock, let go by [`unclaim`] once the row is
-/// marked, or by the session's end should the instance die while sending.
-pub fn claim(db: &Connection, class: i32, id: i64) -> Result<bool> {
-    // A claim this session already holds (kept by an error before its row was marked) is
-    // not taken twice: one `unclaim` must let it go.
-    db.query_row(
-        "SELECT CASE WHEN EXISTS (
-                    SELECT 1 FROM pg_locks
-                    WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objsubid = 2
-                      AND CAST(classid AS BIGINT) = ?1
-                      AND CAST(objid AS BIGINT) = CAST(?2 AS BIGINT) % 2147483647)
-                THEN TRUE
-                ELSE pg_try_advisory_lock(CAST(?1 AS INTEGER),
-                                          CAST(CAST(?2 AS BIGINT) % 2147483647 AS INTEGER))
-                END",
-        params![class, id],
-        |r| r.get(0),
-    )
-}
-
-/// Let an outbox row go.
-pub fn unclaim(db: &Connection, class: i32, id: i64) -> Result<()> {
-    db.query_row(
-        "SELECT pg_advisory_unlock(CAST(?1 AS INTEGER),
-                                   CAST(CAST(?2 AS BIGINT) % 2147483647 AS INTEGER))",
-        params![class, id],
-        |r| r.get::<_, bool>(0),
-    )?;
-    Ok(())
-}
