@@ -368,6 +368,8 @@ pub(super) fn store_section(
             // Not repeated: a connection string may hold a password.
             "`url` must be a postgres:// URL".to_string(),
         );
+    } else if let Err(e) = super::pgurl::PgUrl::parse(&url.value) {
+        w.error(url.span, format!("`url`: {e}"));
     }
     let password = secret_source(w, th, "password_file", "password_env");
     Some(StoreConfig {
