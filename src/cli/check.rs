@@ -60,7 +60,9 @@ pub fn check(cfg: &Config) -> ExitCode {
 fn check_store(url: &str) {
     // A loaded configuration's url parsed; `describe` is only missing for another one.
     let parsed = PgUrl::parse(url);
-    let tls = parsed.as_ref().map_or_else(|e| e.to_string(), PgUrl::describe);
+    let tls = parsed
+        .as_ref()
+        .map_or_else(|e| e.to_string(), PgUrl::describe);
     outln!(
         "  store:      PostgreSQL at {} ({tls})",
         super::store::redacted(url)

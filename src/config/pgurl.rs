@@ -6,7 +6,7 @@
 //! repeats the connection string, nor any value but sslmode's, so a password cannot reach
 //! it; [`PgUrl::describe`] says what connecting will do, as `vigie check` prints it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use percent_encoding::percent_decode_str;
 
@@ -49,8 +49,8 @@ impl SslMode {
 pub enum Roots {
     /// Nothing: the certificate is not checked.
     Unchecked,
-    /// The CA certificates of this PEM file (`sslrootcert=PATH`; a relative path starts
-    /// from the working directory, as libpq's does).
+    /// The CA certificates of this PEM file (`sslrootcert=PATH`; in `vigie.toml`, a
+    /// relative path starts from its folder, see [`rooted`]).
     File(PathBuf),
     /// libpq's default when a verify mode names no file: `~/.postgresql/root.crt` of the
     /// user vigie runs as.
@@ -77,9 +77,7 @@ pub struct PgUrl {
 pub enum PgUrlError {
     #[error("not a valid PostgreSQL connection string{0}")]
     Invalid(String),
-    #[error(
-        "sslmode must be disable, prefer, require, verify-ca or verify-full, not \"{0}\""
-    )]
+    #[error("sslmode must be disable, prefer, require, verify-ca or verify-full, not \"{0}\"")]
     SslMode(String),
     #[error(
         "sslrootcert=system needs sslmode=verify-full (as libpq), not {0}: this machine's \
@@ -201,6 +199,57 @@ impl PgUrl {
     }
 }
 
+/// What `rooted` %-encodes in a path it writes into a URL's query.
+const IN_QUERY: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b'%')
+    .add(b'&')
+    .add(b'#')
+    .add(b' ')
+    .add(b'+');
+
+/// The `postgres://` URL with a relative `sslrootcert` made to start from `dir`, the
+/// configuration's folder, where every relative path of the configuration starts (libpq
+/// would start from the working directory, `/` for a service). Anything else is kept as
+/// written.
+pub fn rooted(url: &str, dir: &Path) -> String {
+    let Some(prefix) = ["postgres://", "postgresql://"]
+        .iter()
+        .find_map(|p| url.starts_with(p).then_some(p.len()))
+    else {
+        return url.to_owned();
+    };
+    let after_at = url[prefix..].find('@').map_or(prefix, |i| prefix + i + 1);
+    let Some(q) = url[after_at..].find('?').map(|i| after_at + i) else {
+        return url.to_owned();
+    };
+    let pieces: Vec<String> = (url[q + 1..].split('&'))
+        .map(|piece| match piece.split_once('=') {
+            Some((k, v))
+                if percent_decode_str(k)
+                    .decode_utf8()
+                    .is_ok_and(|k| k == "sslrootcert") =>
+            {
+                match percent_decode_str(v).decode_utf8() {
+                    Ok(path)
+                        if !path.is_empty()
+                            && path != "system"
+                            && Path::new(&*path).is_relative() =>
+                    {
+                        let full = dir.join(&*path).display().to_string();
+                        format!(
+                            "{k}={}",
+                            percent_encoding::utf8_percent_encode(&full, IN_QUERY)
+                        )
+                    }
+                    _ => piece.to_owned(),
+                }
+            }
+            _ => piece.to_owned(),
+        })
+        .collect();
+    format!("{}?{}", &url[..q], pieces.join("&"))
+}
+
 /// A `postgres://` URL (its scheme `prefix` bytes long) without its TLS parameters, and
 /// those, %-decoded. The query starts at the first `?` after the first `@`, as the client
 /// reads it (a password may hold a `?`).
@@ -289,7 +338,10 @@ mod tests {
     #[test]
     fn the_modes_read_as_libpq_reads_them() {
         let u = parse("postgres://vigie@db/vigie");
-        assert_eq!((u.mode, u.mode_given, &u.roots), (SslMode::Prefer, false, &Roots::Unchecked));
+        assert_eq!(
+            (u.mode, u.mode_given, &u.roots),
+            (SslMode::Prefer, false, &Roots::Unchecked)
+        );
         let u = parse(
             "postgres://vigie:p%3Fw@db:5433/vigie?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&application_name=x",
         );
@@ -299,7 +351,11 @@ mod tests {
         assert_eq!(u.config.get_application_name(), Some("x"));
         assert_eq!(u.config.get_ports(), &[5433]);
         let u = parse("postgres://db/vigie?sslmode=require&sslrootcert=ca.pem");
-        assert_eq!(u.roots, Roots::File("ca.pem".into()), "require verifies as verify-ca");
+        assert_eq!(
+            u.roots,
+            Roots::File("ca.pem".into()),
+            "require verifies as verify-ca"
+        );
         assert!(!u.checks_host_name());
         let u = parse("postgres://db/vigie?sslmode=verify-ca");
         assert_eq!(u.roots, Roots::HomeDefault);
@@ -313,7 +369,9 @@ mod tests {
 
     #[test]
     fn key_value_pairs_too() {
-        let u = parse("host=db user=vigie password='a b\\'c' sslmode=verify-ca sslrootcert='/etc/my ca.pem'");
+        let u = parse(
+            "host=db user=vigie password='a b\\'c' sslmode=verify-ca sslrootcert='/etc/my ca.pem'",
+        );
         assert_eq!(u.mode, SslMode::VerifyCa);
         assert_eq!(u.roots, Roots::File("/etc/my ca.pem".into()));
         assert_eq!(u.config.get_password(), Some(&b"a b'c"[..]));
@@ -331,7 +389,34 @@ mod tests {
         assert!(msg.contains("unknown option `sslcert`"), "{msg}");
         let e = PgUrl::parse("host=db password='s3cret").err();
         let msg = e.map(|e| e.to_string()).unwrap_or_default();
-        assert!(!msg.contains("s3cret") && msg.contains("not a valid"), "{msg}");
+        assert!(
+            !msg.contains("s3cret") && msg.contains("not a valid"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_relative_root_file_starts_from_the_configuration_folder() {
+        let dir = Path::new("/etc/vigie");
+        assert_eq!(
+            rooted(
+                "postgres://u:p?w@db/v?sslrootcert=ca%20x.pem&sslmode=verify-ca",
+                dir
+            ),
+            "postgres://u:p?w@db/v?sslrootcert=/etc/vigie/ca%20x.pem&sslmode=verify-ca"
+        );
+        for kept in [
+            "postgres://db/v?sslrootcert=/abs/ca.pem",
+            "postgres://db/v?sslrootcert=system",
+            "postgres://db/v",
+        ] {
+            assert_eq!(rooted(kept, dir), kept);
+        }
+        let u = parse(&rooted(
+            "postgres://db/v?sslmode=verify-full&sslrootcert=a%26b.pem",
+            dir,
+        ));
+        assert_eq!(u.roots, Roots::File("/etc/vigie/a&b.pem".into()));
     }
 
     #[test]

@@ -42,7 +42,12 @@ const UPGRADE_1_TO_2: &str = "
 pub enum PgError {
     #[error("cannot connect to PostgreSQL: {0}")]
     Connect(String),
-    #[error("cannot connect to PostgreSQL at {at}: {cause}{}", tls::mode_note(cause, mode))]
+    #[error("cannot connect to PostgreSQL at {at}: {cause}")]
+    Failed { at: String, cause: String },
+    #[error(
+        "cannot connect to PostgreSQL at {at}: {cause}{}",
+        tls::mode_note(cause, mode)
+    )]
     Tls {
         at: String,
         mode: &'static str,
@@ -52,6 +57,19 @@ pub enum PgError {
     Sql(#[from] postgres::Error),
     #[error("the database has schema version {found}; this vigie knows version {SCHEMA_VERSION}")]
     Version { found: i64 },
+}
+
+/// Why a connection failed: the server's own message when it sent one (`password
+/// authentication failed for user …`), else the client's with its cause (`error
+/// connecting to server: Connection refused`), which its `Display` leaves out.
+fn failure(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return db.message().to_owned();
+    }
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
 }
 
 /// Connect (from blocking code: the store's own session thread) and create the schema in an
@@ -90,7 +108,10 @@ pub fn connect_blocking(params: &str, password: Option<&str>) -> Result<postgres
     };
     let mut client = connected.map_err(|e| match tls::explain(&e, &url) {
         Some(cause) => refused(cause),
-        None => PgError::Connect(e.to_string()),
+        None => PgError::Failed {
+            at: tls::place(&url),
+            cause: failure(&e),
+        },
     })?;
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock(7316111)", &[])?;
