@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use crate::config::pgurl::{PgUrl, Roots};
 use crate::config::{AlertMode, Config};
 use crate::rules::Matcher;
 
@@ -48,12 +49,35 @@ pub fn check(cfg: &Config) -> ExitCode {
     outln!("  recipients: {}", recipients.len());
     outln!("  state:      {}", cfg.state_dir.display());
     if let Some(store) = &cfg.store {
-        outln!(
-            "  store:      PostgreSQL at {}",
-            super::store::redacted(&store.url)
-        );
+        check_store(&store.url);
     }
     ExitCode::SUCCESS
+}
+
+/// `vigie check`'s store: where (its password hidden), whether the connection will be
+/// encrypted and what the server's certificate is verified against; a warning when the CA
+/// file it names is not there (it is read when connecting, so this is not an error).
+fn check_store(url: &str) {
+    // A loaded configuration's url parsed; `describe` is only missing for another one.
+    let parsed = PgUrl::parse(url);
+    let tls = parsed
+        .as_ref()
+        .map_or_else(|e| e.to_string(), PgUrl::describe);
+    outln!(
+        "  store:      PostgreSQL at {} ({tls})",
+        super::store::redacted(url)
+    );
+    if let Ok(PgUrl {
+        roots: Roots::File(f),
+        ..
+    }) = &parsed
+        && !f.is_file()
+    {
+        errln!(
+            "warning: [store] url: sslrootcert {} is not a file here",
+            f.display()
+        );
+    }
 }
 
 /// `vigie check`'s places: what each `place:` and `within()` resolved to, so that the user sees

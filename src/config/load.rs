@@ -141,7 +141,7 @@ pub fn load_str(
         if let Some((_, mut v)) = root.take("store") {
             let span = v.span;
             if let Some(mut th) = w.table(&mut v, "[store]") {
-                cfg.store = store_section(&mut w, &mut th, span);
+                cfg.store = store_section(&mut w, &mut th, &dir, span);
                 w.finish(th, "[store]");
             }
         }

@@ -4,6 +4,7 @@
 
 pub mod diag;
 mod load;
+pub mod pgurl;
 mod rulefile;
 mod sections;
 pub mod units;

@@ -355,10 +355,12 @@ fn secret_source(
     }
 }
 
-/// `[store]`: `url` (a `postgres://` URL) and where its password is read.
+/// `[store]`: `url` (a `postgres://` URL, a relative `sslrootcert` in it starting from
+/// the configuration's folder `dir`) and where its password is read.
 pub(super) fn store_section(
     w: &mut Walker<'_>,
     th: &mut TableHelper<'_>,
+    dir: &Path,
     at: Span,
 ) -> Option<StoreConfig> {
     let url = w.required_string(th, "url", at, "[store]")?;
@@ -368,10 +370,12 @@ pub(super) fn store_section(
             // Not repeated: a connection string may hold a password.
             "`url` must be a postgres:// URL".to_string(),
         );
+    } else if let Err(e) = super::pgurl::PgUrl::parse(&url.value) {
+        w.error(url.span, format!("`url`: {e}"));
     }
     let password = secret_source(w, th, "password_file", "password_env");
     Some(StoreConfig {
-        url: url.value,
+        url: super::pgurl::rooted(&url.value, dir),
         password,
     })
 }

@@ -16,6 +16,7 @@ mod failing_feeds;
 mod fulltext;
 mod hostile;
 mod ops;
+mod pg_tls;
 mod places;
 mod polling;
 mod postgres;

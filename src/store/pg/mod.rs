@@ -1,7 +1,7 @@
 //! Store stage, what only the PostgreSQL backend has: its schema and its upgrade, the
 //! connection the store's session makes (`connect_blocking`), what several instances need
 //! to share one database — feed leases, leadership, outbox claims, heartbeats (`leases`) —
-//! and the copy of a SQLite store into it (`copy`).
+//! and the copy of a SQLite store into it (`copy`); TLS to the server (`tls`).
 //!
 //! Invariants: every lease time is the database's clock (`now()`), never an instance's, so
 //! that clocks that disagree cannot give one feed two owners; the schema is applied or
@@ -10,6 +10,9 @@
 
 pub mod copy;
 pub mod leases;
+pub mod tls;
+
+use crate::config::pgurl::{PgUrl, SslMode};
 
 /// The advisory lock that article transactions (and feed syncs) of several instances take
 /// in turn: one writer at a time, as SQLite has by itself.
@@ -69,19 +72,42 @@ const UPGRADE_2_TO_3: &str = "
 pub enum PgError {
     #[error("cannot connect to PostgreSQL: {0}")]
     Connect(String),
+    #[error("cannot connect to PostgreSQL at {at}: {cause}")]
+    Failed { at: String, cause: String },
+    #[error(
+        "cannot connect to PostgreSQL at {at}: {cause}{}",
+        tls::mode_note(cause, mode)
+    )]
+    Tls {
+        at: String,
+        mode: &'static str,
+        cause: tls::TlsError,
+    },
     #[error("PostgreSQL: {0}")]
     Sql(#[from] postgres::Error),
     #[error("the database has schema version {found}; this vigie knows version {SCHEMA_VERSION}")]
     Version { found: i64 },
 }
 
+/// Why a connection failed: the server's own message when it sent one (`password
+/// authentication failed for user …`), else the client's with its cause (`error
+/// connecting to server: Connection refused`), which its `Display` leaves out.
+fn failure(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return db.message().to_owned();
+    }
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}
+
 /// Connect (from blocking code: the store's own session thread) and create the schema in an
 /// empty database, or upgrade it, or check that it is this code's. Several instances
 /// starting at once are serialised by an advisory lock.
 pub fn connect_blocking(params: &str, password: Option<&str>) -> Result<postgres::Client, PgError> {
-    let mut config: postgres::Config = params
-        .parse()
-        .map_err(|_| PgError::Connect("the connection string is not valid".into()))?;
+    let url = PgUrl::parse(params).map_err(|e| PgError::Connect(e.to_string()))?;
+    let mut config = url.config.clone();
     if let Some(p) = password {
         config.password(p);
     }
@@ -91,9 +117,32 @@ pub fn connect_blocking(params: &str, password: Option<&str>) -> Result<postgres
     config.keepalives(true);
     config.connect_timeout(std::time::Duration::from_secs(10));
     config.keepalives_idle(std::time::Duration::from_secs(30));
-    let mut client = config
-        .connect(postgres::NoTls)
-        .map_err(|e| PgError::Connect(e.to_string()))?;
+    let refused = |cause| PgError::Tls {
+        at: tls::place(&url),
+        mode: url.mode.name(),
+        cause,
+    };
+    use postgres::config::SslMode as Client;
+    let connected = match url.mode {
+        // PostgreSQL has no TLS on a Unix socket: libpq ignores sslmode there.
+        _ if url.unix_socket() => config.ssl_mode(Client::Disable).connect(postgres::NoTls),
+        SslMode::Disable => config.ssl_mode(Client::Disable).connect(postgres::NoTls),
+        mode => {
+            let tls = tls::connector(&url).map_err(refused)?;
+            let client_mode = match mode {
+                SslMode::Prefer => Client::Prefer,
+                _ => Client::Require,
+            };
+            config.ssl_mode(client_mode).connect(tls)
+        }
+    };
+    let mut client = connected.map_err(|e| match tls::explain(&e, &url) {
+        Some(cause) => refused(cause),
+        None => PgError::Failed {
+            at: tls::place(&url),
+            cause: failure(&e),
+        },
+    })?;
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock(7316111)", &[])?;
     let exists: bool = tx

@@ -4,10 +4,21 @@
 //! package, which `.ci/run` installs when missing (and which the first test that needs it
 //! installs itself with apt, as root on a Debian machine where it is missing). `initdb` refuses to run as root; as root, the cluster
 //! belongs to the `postgres` user that the package creates, and every command runs through
-//! `runuser`.
+//! `runuser`. A cluster can also listen with TLS (`start_tls`): a certificate and key the
+//! test made, and the `pg_hba.conf` lines it wants.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// What a cluster with TLS serves, and whom it lets in.
+pub struct Tls {
+    /// The server's certificate chain, PEM.
+    pub cert: String,
+    /// Its private key, PEM.
+    pub key: String,
+    /// The whole `pg_hba.conf` (`hostssl` lines for TLS, `host` for either).
+    pub hba: String,
+}
 
 pub struct Pg {
     dir: tempfile::TempDir,
@@ -23,15 +34,22 @@ impl Pg {
     /// Make and start a cluster; panics with the reason when PostgreSQL is not installed or
     /// will not start (a test that needs it cannot go on without it).
     pub fn start() -> Pg {
-        Pg::start_on(None)
+        Pg::start_on(None, None)
     }
 
     /// The same, listening on 127.0.0.1 (for a `postgres://` URL in a configuration).
     pub fn start_tcp() -> Pg {
-        Pg::start_on(Some(super::free_port()))
+        Pg::start_on(Some(super::free_port()), None)
     }
 
-    fn start_on(port: Option<u16>) -> Pg {
+    /// A cluster on 127.0.0.1 with `ssl = on`, serving `tls.cert` (PEM: the server's
+    /// certificate, then any intermediates) with `tls.key`, and `tls.hba` as its whole
+    /// `pg_hba.conf`.
+    pub fn start_tls(tls: &Tls) -> Pg {
+        Pg::start_on(Some(super::free_port()), Some(tls))
+    }
+
+    fn start_on(port: Option<u16>, tls: Option<&Tls>) -> Pg {
         let bin = INSTALLED
             .get_or_init(|| binaries().or_else(|| install().and_then(|()| binaries())))
             .clone()
@@ -44,17 +62,20 @@ impl Pg {
             .tempdir()
             .expect("a temporary folder");
         let as_root = output("id", &["-u"]).trim() == "0";
-        if as_root {
-            let uid: u32 = output("id", &["-u", "postgres"])
-                .trim()
-                .parse()
-                .expect("a postgres user");
-            let gid: u32 = output("id", &["-g", "postgres"])
-                .trim()
-                .parse()
-                .expect("its group");
-            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown");
-        }
+        let owner = as_root.then(|| {
+            let id = |flag| output("id", &[flag, "postgres"]).trim().parse::<u32>();
+            (
+                id("-u").expect("a postgres user"),
+                id("-g").expect("its group"),
+            )
+        });
+        // Files the server reads belong to the user it runs as (its key must be 0600).
+        let give = |path: &Path| {
+            if let Some((uid, gid)) = owner {
+                std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
+            }
+        };
+        give(dir.path());
         let pg = Pg {
             params: match port {
                 Some(p) => format!("host=127.0.0.1 port={p} user=vigie dbname=postgres"),
@@ -81,10 +102,27 @@ impl Pg {
                 "--no-sync",
             ],
         );
-        let listen = match port {
+        let mut listen = match port {
             Some(p) => format!("-c listen_addresses=127.0.0.1 -p {p}"),
             None => "-c listen_addresses=''".to_string(),
         };
+        if let Some(tls) = tls {
+            let write = |name: &str, text: &str, mode: u32| {
+                use std::os::unix::fs::PermissionsExt;
+                let path = pg.dir.path().join(name);
+                std::fs::write(&path, text).expect("write a server file");
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                    .expect("chmod");
+                give(&path);
+                path.display().to_string()
+            };
+            let cert = write("server.crt", &tls.cert, 0o644);
+            let key = write("server.key", &tls.key, 0o600);
+            let hba = write("pg_hba.conf", &tls.hba, 0o644);
+            listen.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key} -c hba_file={hba}"
+            ));
+        }
         let options = format!(
             "-k {} {listen} -c max_connections=200 -c fsync=off -c full_page_writes=off -c synchronous_commit=off",
             pg.dir.path().display()
@@ -95,6 +133,37 @@ impl Pg {
             &["-D", &data, "-l", &log, "-o", &options, "-w", "start"],
         );
         pg
+    }
+
+    /// The cluster's own folder (the server's files, the test's as it likes).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Keep this cluster (a static's, never dropped) until the test process ends, then
+    /// stop it and remove its folder.
+    pub fn stop_at_exit(&self) {
+        let stop = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {runas}{ctl} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
+            pid = std::process::id(),
+            runas = if self.as_root {
+                "runuser -u postgres -- "
+            } else {
+                ""
+            },
+            ctl = self.bin.join("pg_ctl").display(),
+            data = self.data(),
+            dir = self.dir.path().display(),
+        );
+        // Left running on purpose: it outlives this process to stop the cluster.
+        #[allow(clippy::zombie_processes)]
+        let _reaper = Command::new("sh")
+            .args(["-c", &stop])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the cluster's reaper");
     }
 
     /// Stop the server (ending every connection) and start it again, as a restart by its
@@ -205,23 +274,7 @@ pub fn shared() -> &'static Pg {
     static SHARED: std::sync::OnceLock<Pg> = std::sync::OnceLock::new();
     SHARED.get_or_init(|| {
         let pg = Pg::start_tcp();
-        let stop = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {runas}{ctl} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
-            pid = std::process::id(),
-            runas = if pg.as_root { "runuser -u postgres -- " } else { "" },
-            ctl = pg.bin.join("pg_ctl").display(),
-            data = pg.data(),
-            dir = pg.dir.path().display(),
-        );
-        // Left running on purpose: it outlives this process to stop the cluster.
-        #[allow(clippy::zombie_processes)]
-        let _reaper = Command::new("sh")
-            .args(["-c", &stop])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start the cluster's reaper");
+        pg.stop_at_exit();
         pg
     })
 }
@@ -235,16 +288,22 @@ impl Pg {
             std::process::id(),
             NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
+        self.execute(&format!("CREATE DATABASE {name}"));
+        format!("postgres://vigie@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Run SQL on the `postgres` database as the superuser `vigie` (in clear); panics if it
+    /// fails.
+    pub fn execute(&self, sql: &str) {
         let params = self.params.clone();
-        let create = format!("CREATE DATABASE {name}");
+        let sql = sql.to_owned();
         // The `postgres` client runs a runtime of its own: not on a tokio test's thread.
         std::thread::spawn(move || {
             let mut c = postgres::Client::connect(&params, postgres::NoTls).expect("connect");
-            c.batch_execute(&create).expect("create a database");
+            c.batch_execute(&sql).expect("run SQL");
         })
         .join()
-        .expect("create a database");
-        format!("postgres://vigie@127.0.0.1:{}/{name}", self.port)
+        .expect("run SQL");
     }
 }
 
