@@ -21,6 +21,7 @@ const TABLES: &[&str] = &[
     "digest_runs",
     "health",
     "feed_health",
+    "notices",
 ];
 
 /// Tables whose `id` is an identity column, to be moved past the copied ids.
@@ -31,6 +32,7 @@ const IDENTITIES: &[&str] = &[
     "matches",
     "batches",
     "deliveries",
+    "notices",
 ];
 
 #[derive(Debug, thiserror::Error)]
