@@ -48,7 +48,8 @@ pub mod parse;
 pub mod identify;
 // Stories: an article's text → its fingerprint and the story it belongs to.
 pub mod stories;
-// Store: articles, stories, matches, the outbox and digests in SQLite.
+// Store: articles, stories, matches, the outbox and digests, in a SQLite file or a
+// PostgreSQL database several instances share (one interface: SQL written once).
 pub mod store;
 // Deliver: the outbox → emails (alerts, flood summaries, digests), with its policies.
 pub mod deliver;

@@ -110,7 +110,7 @@ fn init_logging(daemon: bool) {
 
 /// The async runtime every command runs on.
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    // Blocking threads run parsing, matching and SQLite (and the system's DNS lookups):
+    // Blocking threads run parsing, matching and the store (and the system's DNS lookups):
     // one per core keeps every core busy; more only add memory (each thread that
     // allocates keeps its own malloc arena) and time-slicing. Measured with
     // bench/poll/run.sh: on 2 cores, 2 threads poll faster and in less memory than 3 or 4,

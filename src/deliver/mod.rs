@@ -1,4 +1,5 @@
-//! Deliver stage: the mail transports (SMTP via lettre, or `.eml` files) and the retry
+//! Deliver stage: where deliveries go — the mail transports (SMTP via lettre, or `.eml`
+//! files) and the alert channels (`channel`: webhooks and chat services) — and the retry
 //! policy; the outbox worker is in `worker`, emails are assembled in `message`, rendered
 //! in `render` and `digest`, scheduled by `calendar` and `flood`. Invariants: a delivery
 //! is marked sent only after the transport accepted it; a resend after a crash carries

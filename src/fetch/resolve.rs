@@ -1,7 +1,7 @@
 //! Fetch stage, name resolution on threads of its own. The system resolver (getaddrinfo,
 //! which honours /etc/hosts and nsswitch as every other program on the machine does)
 //! blocks; on tokio's blocking pool — one thread per core, busy with parsing, matching and
-//! SQLite during a poll — a lookup would queue behind that work until its fetch timed out.
+//! the store during a poll — a lookup would queue behind that work until its fetch timed out.
 //! Invariants: a lookup never waits for CPU work, only for one of [`MAX_LOOKUPS`] slots
 //! (the number of lookups at once, each on a short-lived thread of its own); a slot is held
 //! until its lookup returns, even when the fetch that asked gave up meanwhile.

@@ -54,6 +54,11 @@ fn pg_message(e: &postgres::Error) -> String {
 
 pub type Result<T> = std::result::Result<T, DbError>;
 
+/// The advisory lock that article transactions (and feed syncs, pruning, indexing) of
+/// several instances sharing a PostgreSQL take in turn: one writer at a time, as SQLite
+/// has by itself ([`Connection::write_lock`]).
+pub const WRITE_LOCK: i64 = 7_316_112;
+
 enum Inner {
     Sqlite(rusqlite::Connection),
     Postgres(pgval::PgConn),
@@ -201,10 +206,7 @@ impl Connection {
     /// SQLite has by itself. Let go at commit or rollback.
     pub fn write_lock(&self) -> Result<()> {
         if self.dialect() == Dialect::Postgres {
-            self.execute(
-                "SELECT pg_advisory_xact_lock(?1)",
-                [crate::store::pg::WRITE_LOCK],
-            )?;
+            self.execute("SELECT pg_advisory_xact_lock(?1)", [WRITE_LOCK])?;
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! Store stage: one SQLite file in `state_dir` (WAL), schema from `migrations/`.
+//! Store stage: one SQLite file in `state_dir` (WAL, schema from `migrations/`), or a
+//! PostgreSQL database that several instances share (`pg`), behind one interface (`db`).
 //! Invariants: every write that belongs together happens in one transaction (an article,
 //! its matches and their deliveries); the connection is only ever used from blocking
 //! code — the async shell reaches it through `StoreHandle::call`, which never holds the

@@ -1,4 +1,5 @@
-//! Store stage, full-text search (`vigie search`) with SQLite FTS5. Invariants: the index
+//! Store stage, full-text search (`vigie search`): SQLite's FTS5, or a `tsvector` column on
+//! PostgreSQL, both fed the same folded words. Invariants: the index
 //! holds text folded exactly as the matcher folds it, and queries are folded the same
 //! way, so «GENEVE», «Genève» and «geneve» find the same articles; indexing catches up
 //! incrementally (new and edited articles), apart from ingestion's own transactions (the

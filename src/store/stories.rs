@@ -137,7 +137,7 @@ impl Cache {
     }
 
     /// The transaction committed. If its new articles directly follow those already
-    /// loaded (nobody else wrote in between: SQLite gives a new row the next id), the next
+    /// loaded (nobody else wrote in between: a new row gets the next id), the next
     /// `refresh` need not read them back — a thousand rows, signatures included, per
     /// group of a first poll.
     pub fn committed(&mut self) {

@@ -1,15 +1,27 @@
 #!/usr/bin/env python3
 """Check the source tree's layout (issue 13): no import cycle between top-level
-modules, none between the sibling files of a folder, no source file over the line
-limit before its tests, and at most MAX_ENTRIES entries in src/.
+modules, none between the siblings of a folder, no source file over the line limit
+before its tests, and at most MAX_ENTRIES entries in src/.
 
-What counts as an import: every `crate::…` and `super::…` path in a file's code
-(`use` lines, braces expanded, and paths written inline), test modules left out
-(`#[cfg(test)]` blocks and `*_tests.rs`/`tests/` files, which may use anything).
-A folder's `mod.rs` is its face, not a sibling: children may use what it declares.
+What counts as an import: every path into the crate that a file's code names — `use`
+trees (braces expanded, `self` and `as` understood) and every path written anywhere
+else: in expressions (`super::pg::write_lock(…)`), types, generic arguments
+(`collect::<crate::store::db::Result<_>>()`), attributes and macros (`$crate::…`),
+whether it starts at `crate`, `super` or `self`, at a name a `use` brought in (`use
+crate::store; … store::search::index(…)`), or at a module the file declares. Comments,
+strings and character literals are skipped by a small lexer, so a quote or `//` in
+one never hides code. Test modules are left out (`#[cfg(test)]` blocks and
+`*_tests.rs`/`tests/` files, which may use anything).
+
+Siblings are the entries of one folder, a sub-folder counting as one entry with every
+file inside it (so `store/pg/copy.rs` naming `store::search` is an edge `store::pg →
+store::search`, as `store/pg/mod.rs` naming `store::db` is `store::pg → store::db`).
+A folder's `mod.rs` (or `name.rs` beside `name/`) is its face, not a sibling of its
+own children: they may use what it declares.
 
 Usage: python3 tools/layout/check.py [--graph]   (from the repository's root)
-Exit 1 with one line per fault; --graph prints the top-level edges.
+Exit 1 with the faults (a cycle with each of its edges and the first place the code
+takes it: file, line, path); --graph prints the top-level edges.
 """
 
 import os
@@ -20,7 +32,7 @@ SRC = "src"
 MAX_ENTRIES = 14
 MAX_LINES = 450
 
-PATH = re.compile(r"\b(crate|super)((?:::(?:[A-Za-z_][A-Za-z0-9_]*|\{))+)")
+IDENT = re.compile(r"(?:r#)?[A-Za-z_][A-Za-z0-9_]*")
 
 
 def module_path(rel):
@@ -46,6 +58,7 @@ def code_before_tests(text):
         if lines[i].strip() == "#[cfg(test)]":
             nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
             if nxt.startswith("mod ") and nxt.endswith(";"):
+                out.extend(["", ""])
                 i += 2
                 continue
             break
@@ -54,15 +67,73 @@ def code_before_tests(text):
     return out
 
 
+def blank(s):
+    """`s` with everything but line breaks made spaces (offsets, hence lines, kept)."""
+    return re.sub(r"[^\n]", " ", s)
+
+
 def strip_comments(text):
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
-    return re.sub(r"//[^\n]*", "", text)
+    """The code with comments, string and character literals blanked out, lifetimes and
+    every offset kept. Block comments nest; raw strings (`r#"…"#`) end only at their own
+    closing; `'a` is a lifetime, `'a'` and `'\\''` are characters."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out.append(blank(text[i:j]))
+            i = j
+        elif text.startswith("/*", i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if text.startswith("/*", j):
+                    depth, j = depth + 1, j + 2
+                elif text.startswith("*/", j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            out.append(blank(text[i:j]))
+            i = j
+        elif (m := re.compile(r'(?:b|c)?r(#*)"').match(text, i)) and (
+            i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")
+        ):
+            close = '"' + m.group(1)
+            j = text.find(close, m.end())
+            j = n if j < 0 else j + len(close)
+            out.append('""' + blank(text[i + 2 : j]))
+            i = j
+        elif c == '"' or (
+            c in "bc"
+            and text.startswith('"', i + 1)
+            and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_"))
+        ):
+            j = i + (1 if c == '"' else 2)
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            j = min(j + 1, n)
+            out.append('""' + blank(text[i + 2 : j]))
+            i = j
+        elif c == "'":
+            # A character ('x', '\n', '\u{1F600}', b'x' reached via the letter) or a lifetime.
+            m = re.compile(r"'(?:\\(?:u\{[0-9A-Fa-f]*\}|x[0-9A-Fa-f]{2}|.)|[^\\'\n])'").match(text, i)
+            if m:
+                out.append(" " * (m.end() - i))
+                i = m.end()
+            else:
+                out.append(c)
+                i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
 
 
 def expand_use(body):
-    """Expand a `use` tree (`a::{b, c::{d, e}}`) into its paths."""
-    body = re.sub(r"\s+", "", body)
+    """Expand a `use` tree (`a::{b, c::{d as e, self}}`) into (path segments, bound name)
+    pairs: the name is what the use brings into scope (None for a glob)."""
+    body = re.sub(r"\s+", " ", body).strip()
 
     def split_top(s):
         depth, cur, out = 0, "", []
@@ -76,51 +147,97 @@ def expand_use(body):
                 cur = ""
             else:
                 cur += ch
-        if cur:
+        if cur.strip():
             out.append(cur)
         return out
 
     def go(prefix, s):
+        s = s.strip()
         i = s.find("{")
         if i < 0:
-            return [prefix + s]
-        head, inner = s[:i], s[i + 1 : s.rfind("}")]
+            alias = None
+            m = re.match(r"(.*?)\s+as\s+(\S+)$", s)
+            if m:
+                s, alias = m.group(1), m.group(2)
+            segs = prefix + [p.strip() for p in s.split("::") if p.strip()]
+            if segs and segs[-1] == "self":
+                segs = segs[:-1]
+            if not segs:
+                return []
+            name = alias or (None if segs[-1] == "*" else segs[-1])
+            return [([x for x in segs if x != "*"], name)]
+        head = [p.strip() for p in s[:i].split("::") if p.strip()]
+        inner = s[i + 1 : s.rfind("}")]
         res = []
         for part in split_top(inner):
             res.extend(go(prefix + head, part))
         return res
 
-    return go("", body)
+    return go([], body)
 
 
-def references(code):
-    """Every crate-relative path the code names, as (anchor, [segments])."""
-    refs = []
-    for m in re.finditer(r"\buse\s+([^;]+);", code):
-        for p in expand_use(m.group(1)):
-            segs = [s for s in p.split("::") if s]
-            if segs and segs[0] in ("crate", "super"):
-                refs.append(segs)
-    for m in PATH.finditer(code):
-        segs = [s for s in (m.group(1) + m.group(2)).split("::") if s and s != "{"]
-        refs.append(segs)
-    return refs
-
-
-def resolve(own, segs):
-    """The absolute module path a reference points into (a prefix is enough)."""
-    if segs[0] == "crate":
+def resolve(own, segs, scope):
+    """The absolute module path a reference points into (a prefix is enough), or None
+    for a path outside the crate (std, a dependency, a local item or variable)."""
+    if not segs:
+        return None
+    head = segs[0]
+    if head in ("crate", "$crate"):
         return segs[1:]
-    base = list(own)
-    while segs and segs[0] == "super":
-        base = base[:-1]
-        segs = segs[1:]
-    return base + segs
+    if head in ("super", "self"):
+        base = list(own)
+        while segs and segs[0] in ("super", "self"):
+            if segs[0] == "super":
+                base = base[:-1]
+            segs = segs[1:]
+        return base + segs
+    if head in scope:
+        return scope[head] + segs[1:]
+    return None
+
+
+def references(code, own):
+    """Every crate-relative path the code names, as (absolute segments, offset, the path
+    as written)."""
+    # A `use` path may start at a name an earlier `use` brought in (`use super::pg;
+    # use pg::leases;`), or at a module this file declares (`mod x; use x::Y;`).
+    scope = {m: own + [m] for m in re.findall(r"\bmod\s+(?:r#)?([A-Za-z_]\w*)\s*[;{]", code)}
+    refs = []
+    uses = []
+    for m in re.finditer(r"\buse\s+([^;]+);", code):
+        uses.append((m.start(), m.end()))
+        for segs, name in expand_use(m.group(1)):
+            segs = [s.removeprefix("r#") for s in segs if s != "::"]
+            target = resolve(own, segs, scope)
+            if target is None:
+                continue
+            refs.append((target, m.start(), "use " + "::".join(segs)))
+            if name and name not in ("_", "self"):
+                scope[name.removeprefix("r#")] = target
+    # Every other path, wherever it is written: a run of `name :: name :: …` (or one
+    # starting at `$crate`) not preceded by `::` or `.` (a method's turbofish).
+    rest = list(code)
+    for a, b in uses:
+        rest[a:b] = blank(code[a:b])
+    rest = "".join(rest)
+    path = re.compile(r"(\$crate|(?:r#)?[A-Za-z_][A-Za-z0-9_]*)((?:\s*::\s*(?:r#)?[A-Za-z_][A-Za-z0-9_]*)+)")
+    for m in path.finditer(rest):
+        before = rest[: m.start()].rstrip()
+        if before.endswith("::") or (before.endswith(".") and not before.endswith("..")):
+            continue
+        if m.start() > 0 and (rest[m.start() - 1].isalnum() or rest[m.start() - 1] in "_$"):
+            continue
+        segs = [m.group(1)] + [s.strip() for s in m.group(2).split("::") if s.strip()]
+        segs = [s.removeprefix("r#") for s in segs]
+        target = resolve(own, segs, scope)
+        if target is not None:
+            refs.append((target, m.start(), "::".join(segs)))
+    return refs
 
 
 def cycles(nodes, edges):
     """The strongly connected components of more than one module (Tarjan), each a
-    cycle of imports, with one path around it for the message."""
+    cycle of imports."""
     index, low, on, stack, out = {}, {}, set(), [], []
     counter = [0]
 
@@ -167,8 +284,10 @@ def main():
 
     modules = {tuple(module_path(f)) for f in files}
     top = {m[0] for m in modules if m}
-    top_edges = {}
-    sib_edges = {}
+    # edges[node] = {node}, where a node is a module path (a tuple); where[(a, b)] is the
+    # first place the code takes the step a → b, for the message.
+    edges = {}
+    where = {}
     for f in files:
         with open(f, encoding="utf-8") as fh:
             text = fh.read()
@@ -181,19 +300,24 @@ def main():
         if not own:
             continue
         code = strip_comments("\n".join(code_lines))
-        for segs in references(code):
-            target = resolve(own, segs)
-            if not target:
-                continue
-            if target[0] != own[0] and target[0] in top:
-                top_edges.setdefault(own[0], set()).add(target[0])
-            # Siblings: both directly inside one folder, neither being the folder's mod.rs.
-            parent = own[:-1] if not f.endswith("/mod.rs") else None
-            if parent is not None and len(target) > len(parent) and target[: len(parent)] == parent:
-                sib = tuple(parent + [target[len(parent)]])
-                if sib != tuple(own) and sib in modules:
-                    sib_edges.setdefault(tuple(own), set()).add(sib)
+        for target, offset, shown in references(code, own):
+            # At each level, the entry of that folder that holds this file, to the entry
+            # that holds the target (the folder's face, own[:k] itself, is no entry).
+            for k in range(len(own)):
+                folder = own[:k]
+                if len(target) <= k or target[:k] != folder:
+                    continue
+                a, b = tuple(own[: k + 1]), tuple(target[: k + 1])
+                if a == b or b not in modules:
+                    continue
+                if k == 0 and b[0] not in top:
+                    continue
+                edges.setdefault(a, set()).add(b)
+                if (a, b) not in where:
+                    line = code.count("\n", 0, offset) + 1
+                    where[(a, b)] = f"{f}:{line}: {shown}"
 
+    top_edges = {a[0]: {b[0] for b in bs} for a, bs in edges.items() if len(a) == 1}
     # The pipeline's order is lib.rs's: a module imports only modules declared above it.
     with open(os.path.join(SRC, "lib.rs"), encoding="utf-8") as fh:
         order = re.findall(r"^pub mod ([a-z_]+);", fh.read(), flags=re.M)
@@ -201,12 +325,22 @@ def main():
     for a in sorted(top_edges):
         for b in sorted(top_edges[a]):
             if a in rank and b in rank and rank[b] > rank[a]:
-                faults.append(f"src/{a} imports {b}, which lib.rs declares after it (a later stage)")
-    for comp in cycles(top, top_edges):
-        faults.append("import cycle between top-level modules: " + " ⇄ ".join(comp))
-    sib_nodes = set(sib_edges) | {t for v in sib_edges.values() for t in v}
-    for comp in cycles(sib_nodes, sib_edges):
-        faults.append("import cycle between sibling files: " + " ⇄ ".join("::".join(c) for c in comp))
+                faults.append(
+                    f"src/{a} imports {b}, which lib.rs declares after it (a later stage): "
+                    f"{where[((a,), (b,))]}"
+                )
+    by_folder = {}
+    for a in edges:
+        by_folder.setdefault(a[:-1], set()).add(a)
+    for folder in sorted(by_folder):
+        nodes = by_folder[folder] | {b for a in by_folder[folder] for b in edges[a]}
+        for comp in cycles(nodes, edges):
+            kind = "top-level modules" if not folder else "siblings in src/" + "/".join(folder) + "/"
+            lines = [f"import cycle between {kind}: " + " ⇄ ".join("::".join(c) for c in comp)]
+            for a in comp:
+                for b in sorted(edges.get(a, set()) & set(comp)):
+                    lines.append(f"  {'::'.join(a)} → {'::'.join(b)}  ({where[(a, b)]})")
+            faults.append("\n".join(lines))
 
     if "--graph" in sys.argv:
         for a in sorted(top_edges):

@@ -14,10 +14,6 @@ pub mod tls;
 
 use crate::config::pgurl::{PgUrl, SslMode};
 
-/// The advisory lock that article transactions (and feed syncs) of several instances take
-/// in turn: one writer at a time, as SQLite has by itself.
-pub const WRITE_LOCK: i64 = 7_316_112;
-
 /// The schema this code writes and reads.
 pub const SCHEMA_VERSION: i64 = 3;
 const SCHEMA: &str = include_str!("schema.sql");
