@@ -82,10 +82,9 @@ fn write_group(
         ..
     } = store;
     let result = (|| {
-        let tx = conn.transaction()?;
         // Instances sharing a database write articles one at a time, each after learning
         // what the others stored: a story is filed once and alerts once, whoever polled.
-        tx.write_lock()?;
+        let tx = conn.write_transaction()?;
         cache.refresh(&tx, ctx.config.story_window, now)?;
         let since = cache.since(now);
         let mut all = Vec::with_capacity(batches.len());

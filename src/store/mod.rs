@@ -140,8 +140,9 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
         // Room for every statement of the ingest path and the commands (rusqlite keeps 16
-        // by default: past that, the least recently used is parsed again at its next use).
-        conn.set_prepared_statement_cache_capacity(64);
+        // by default: past that, the least recently used is parsed again at its next use),
+        // rows written many at a time coming in a few sizes each (`db::many`).
+        conn.set_prepared_statement_cache_capacity(128);
         Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
         Ok(Store {
             conn: db::Connection::sqlite(conn),
