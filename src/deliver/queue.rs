@@ -6,19 +6,19 @@
 //! its Message-ID taken and queues nothing; the flood decision is taken once, here, from
 //! what the outbox already holds, so a crash or a restart never changes it.
 
-use crate::store::db::Transaction;
 use chrono::{DateTime, Utc};
 
 use super::flood;
 use crate::config::{AlertMode, Config, Watch};
 use crate::identify;
 use crate::store::Result;
-use crate::store::outbox::{self, Kind};
+use crate::store::enqueue::Outbox;
+use crate::store::outbox::Kind;
 
 /// Queue the deliveries of `watch`'s match `match_id` on the story `story`; returns how
 /// many were new.
 pub fn queue_match(
-    tx: &Transaction<'_>,
+    tx: &mut impl Outbox,
     cfg: &Config,
     watch: &Watch,
     match_id: i64,
@@ -43,11 +43,10 @@ pub fn queue_match(
                 for to in &d.to {
                     let key = format!("digest:{}", d.name);
                     let mid = identify::message_id(&watch.name, story, &format!("{key}:{to}"));
-                    if outbox::is_queued(tx, &mid)? {
+                    if tx.is_queued(&mid)? {
                         continue;
                     }
-                    n += usize::from(outbox::add_delivery(
-                        tx,
+                    n += usize::from(tx.add_delivery(
                         match_id,
                         Kind::Digest,
                         Some(&d.name),
@@ -65,33 +64,24 @@ pub fn queue_match(
 
 /// Queue one immediate alert, on its own or folded into its hour's summary.
 fn queue_alert(
-    tx: &Transaction<'_>,
+    tx: &mut impl Outbox,
     match_id: i64,
     watch: &str,
     to: &str,
     message_id: &str,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    if outbox::is_queued(tx, message_id)? {
+    if tx.is_queued(message_id)? {
         return Ok(false);
     }
     let (start, end) = flood::window(now);
-    let batch = if flood::folds(outbox::singles_between(tx, watch, to, start, end)?) {
+    let batch = if flood::folds(tx.singles_between(watch, to, start, end)?) {
         let summary = flood::summary_message_id(watch, start, to);
         // A summary already sent takes nothing more: the alert then goes out on its own
         // rather than never.
-        outbox::summary_batch(tx, watch, to, (start, end), &summary, now)?
+        tx.summary_batch(watch, to, (start, end), &summary, now)?
     } else {
         None
     };
-    outbox::add_delivery(
-        tx,
-        match_id,
-        Kind::Immediate,
-        None,
-        to,
-        message_id,
-        batch,
-        now,
-    )
+    tx.add_delivery(match_id, Kind::Immediate, None, to, message_id, batch, now)
 }

@@ -13,6 +13,7 @@
 //! held across an `.await`.
 
 pub mod limits;
+mod one;
 pub mod pages;
 mod poll;
 pub mod prepare;

@@ -7,7 +7,7 @@ use crate::config::{Config, FeedConfig, Watch};
 use crate::identify::{Identity, content_hash, identify};
 use crate::parse::Item;
 use crate::rules::{Document, Hit, Matcher};
-use crate::store::articles::{Carrier, carried_by, find};
+use crate::store::lookup::Lookup;
 use crate::store::outbox::encode_hits;
 use crate::store::{Result, Store};
 use crate::stories::{self, Fingerprint};
@@ -84,24 +84,25 @@ pub enum Class {
     Fresh,
 }
 
-/// Classify items against the store (read-only; under the store lock, quick).
+/// Classify items against the store (read-only; under the store lock, quick: one query
+/// for all of them).
 pub fn classify(store: &Store, feed_id: i64, items: &[Identified]) -> Result<Vec<Class>> {
-    items
+    let ids: Vec<&Identity> = items.iter().map(|it| &it.id).collect();
+    let stored = Lookup::run(&store.conn, feed_id, &ids)?;
+    Ok(items
         .iter()
-        .map(|it| {
-            Ok(match find(&store.conn, Carrier::known(feed_id), &it.id)? {
-                // Unchanged, or another feed's version of it: nothing to match again.
-                Some(f) if f.hash == it.hash || f.version_of != feed_id => {
-                    if carried_by(&store.conn, f.article_id, feed_id, it.id.guid.as_deref())? {
-                        Class::Known
-                    } else {
-                        Class::Carried
-                    }
+        .map(|it| match stored.find(&it.id) {
+            // Unchanged, or another feed's version of it: nothing to match again.
+            Some(f) if f.hash == it.hash || f.version_of != feed_id => {
+                if stored.carried_by(f.article_id, it.id.guid.as_deref()) {
+                    Class::Known
+                } else {
+                    Class::Carried
                 }
-                _ => Class::Fresh,
-            })
+            }
+            _ => Class::Fresh,
         })
-        .collect()
+        .collect())
 }
 
 /// Hits stored per match and field: enough for an excerpt and the words that matched,

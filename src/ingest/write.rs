@@ -5,23 +5,29 @@
 //! delayed at worst, never lost and never doubled; deliveries are addressed by (watch,
 //! story, recipient) (`deliver::queue`), so a later copy of a story (another outlet, an
 //! edit) finds its Message-ID taken and queues nothing, while a watch that never alerted
-//! for the story still can.
+//! for the story still can. Written in few statements: a feed's items are looked up at
+//! once (`store::lookup`), the new articles' rows gathered and written a few hundred a
+//! statement (`store::group`), the deliveries queued after them (`store::enqueue`); what
+//! a lookup cannot settle is written item by item (`one`).
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
+use super::one::{self, Env, Out, ToQueue};
 use super::prepare::{
     Class, Identified, IngestStats, MatchContext, Prepared, classify, identify_all, prepare,
 };
 use crate::config::FeedConfig;
 use crate::deliver::queue::queue_match;
-use crate::identify;
+use crate::identify::{self, Identity};
 use crate::parse::Item;
-use crate::store::articles::{
-    Carrier, Incoming, Seen, StoryColumns, Upsert, upsert, upsert_placed,
-};
-use crate::store::outbox::record_match;
-use crate::store::stories::{StoryRef, assign, refingerprint, story_for};
-use crate::store::{Result, Store};
+use crate::store::db::Transaction;
+use crate::store::enqueue::{Asked, Queue};
+use crate::store::group::{Group, NewArticle, NewMatch, Resolved, Table};
+use crate::store::lookup::Lookup;
+use crate::store::stories::{Cache, StoryRef};
+use crate::store::{Result, Store, to_ts};
 use crate::stories::{self, Entry};
 
 /// What one poll of one feed has to store: its fresh items (`prepared`) and the ones
@@ -82,21 +88,36 @@ fn write_group(
         ..
     } = store;
     let result = (|| {
-        let tx = conn.transaction()?;
         // Instances sharing a database write articles one at a time, each after learning
         // what the others stored: a story is filed once and alerts once, whoever polled.
-        tx.write_lock()?;
+        let tx = conn.write_transaction()?;
         cache.refresh(&tx, ctx.config.story_window, now)?;
-        let since = cache.since(now);
+        let env = Env {
+            ctx,
+            since: cache.since(now),
+            now,
+        };
+        let mut group = Group::default();
+        let mut queue = Vec::new();
         let mut all = Vec::with_capacity(batches.len());
-        for b in batches {
+        for (i, b) in batches.iter().enumerate() {
             let mut stats = IngestStats {
                 items: b.total,
                 ..IngestStats::default()
             };
-            write_batch(&tx, cache, b, ctx, since, now, &mut stats)?;
+            let mut out = Out {
+                feed: &b.feed,
+                feed_id: b.feed_id,
+                first_poll: b.first_poll,
+                batch: i,
+                stats: &mut stats,
+                queue: &mut queue,
+            };
+            write_batch(&tx, &mut group, cache, &env, b, &mut out)?;
             all.push(stats);
         }
+        group.flush(&tx)?;
+        queue_all(&tx, ctx, &queue, now, &mut all)?;
         tx.commit()?;
         Ok(all)
     })();
@@ -112,169 +133,191 @@ fn write_group(
     result
 }
 
-fn write_batch(
-    tx: &crate::store::db::Transaction<'_>,
-    cache: &mut crate::store::stories::Cache,
-    b: &Batch,
-    ctx: &MatchContext<'_>,
-    since: DateTime<Utc>,
-    now: DateTime<Utc>,
-    stats: &mut IngestStats,
+/// One feed's batch: its items looked up at once, the new articles and their matches
+/// gathered in `group` (written with the transaction's other rows), anything else
+/// written item by item (`one`).
+fn write_batch<'b>(
+    tx: &Transaction<'_>,
+    group: &mut Group<'b>,
+    cache: &mut Cache,
+    env: &Env<'b>,
+    b: &'b Batch,
+    out: &mut Out<'_>,
 ) -> Result<()> {
-    let feed = Carrier::of(tx, b.feed_id, b.first_poll)?;
+    let feed_id = b.feed_id;
+    let seen_at = to_ts(env.now);
+    let ids: Vec<&Identity> = (b.carried.iter().map(|c| &c.id))
+        .chain(b.prepared.iter().map(|p| &p.it.id))
+        .collect();
+    let lookup = Lookup::run(tx, feed_id, &ids)?;
+    // Ids for the items that look new, in one query.
+    let (mut articles, mut matches) = (0, 0);
+    for p in &b.prepared {
+        if group.resolve(&lookup, &p.it.id) == Resolved::Sure(None) {
+            articles += 1;
+            matches += p.matches.len();
+        }
+    }
+    group.reserve(tx, [articles, articles, matches])?;
     for c in &b.carried {
-        // Unchanged but for the feed carrying it; an edit since classification (another
-        // feed's copy, a race) is handled like any fresh item.
-        let incoming = Incoming {
-            item: &c.item,
-            id: &c.id,
-            content_hash: &c.hash,
-            page: None,
-        };
-        let up = upsert(tx, feed, incoming, now)?;
-        if up.seen != Seen::Unchanged {
-            let it = Identified {
-                item: c.item.clone(),
-                id: c.id.clone(),
-                hash: c.hash.clone(),
-                page: None,
-            };
-            let p = prepare(&b.feed, it, ctx);
-            record(
-                tx,
-                cache,
-                b.first_poll,
-                &p,
-                up,
-                None,
-                ctx,
-                since,
-                now,
-                stats,
-            )?;
+        match group.resolve(&lookup, &c.id) {
+            // Unchanged but for the feed carrying it.
+            Resolved::Sure(Some(f)) if f.hash == c.hash || f.version_of != feed_id => {
+                group.add_sighting(f.article_id, feed_id, c.id.guid.as_deref(), seen_at);
+            }
+            _ => {
+                let article = one::carried(group.direct(tx)?, cache, env, c, out)?;
+                group.touched(feed_id, &c.id, Some(article));
+            }
         }
     }
     for p in &b.prepared {
-        // A new article's story is decided before its row is inserted: the row is then
-        // written once, story and fingerprint included.
-        let mut decided = None;
-        let index = cache.index();
-        let incoming = Incoming {
-            item: &p.it.item,
-            id: &p.it.id,
-            content_hash: &p.it.hash,
-            page: p.it.page.as_deref(),
-        };
-        let up = upsert_placed(tx, feed, incoming, now, |tx| {
-            let placed = stories::place_prepared(index, p.story.as_ref(), since);
-            let copy = placed.found.is_some();
-            let story = story_for(tx, &p.it.id.key, placed.found, now)?;
-            let columns = StoryColumns {
-                story_id: Some(story.id),
-                fingerprint: placed.fingerprint.clone(),
-            };
-            decided = Some((story, placed.fingerprint, copy));
-            Ok(columns)
-        })?;
-        if up.seen != Seen::Unchanged {
-            let decided = decided.map(|(story, fingerprint, copy)| Decided {
-                entry: fingerprint.map(|fp| Entry {
-                    article_id: up.article_id,
-                    story_id: story.id,
-                    seen_at: now,
-                    fingerprint: fp,
-                }),
-                story,
-                copy,
-            });
-            record(
-                tx,
-                cache,
-                b.first_poll,
-                p,
-                up,
-                decided,
-                ctx,
-                since,
-                now,
-                stats,
-            )?;
+        match group.resolve(&lookup, &p.it.id) {
+            Resolved::Sure(None) => new_article(tx, group, cache, env, &lookup, p, out)?,
+            Resolved::Sure(Some(f)) if f.hash == p.it.hash || f.version_of != feed_id => {
+                group.add_sighting(f.article_id, feed_id, p.it.id.guid.as_deref(), seen_at);
+            }
+            _ => {
+                let article = one::fresh(group.direct(tx)?, cache, env, p, out)?;
+                group.touched(feed_id, &p.it.id, Some(article));
+            }
         }
     }
     Ok(())
 }
 
-/// A new article's story, decided and written with its row.
-struct Decided {
-    story: StoryRef,
-    entry: Option<Entry>,
-    copy: bool,
-}
-
-/// The story, matches and deliveries of one new or edited article.
-#[allow(clippy::too_many_arguments)]
-fn record(
-    tx: &crate::store::db::Transaction<'_>,
-    cache: &mut crate::store::stories::Cache,
-    first_poll: bool,
-    p: &Prepared,
-    up: Upsert,
-    decided: Option<Decided>,
-    ctx: &MatchContext<'_>,
-    since: DateTime<Utc>,
-    now: DateTime<Utc>,
-    stats: &mut IngestStats,
+/// A new article: its story decided, its row, its feed's and its matches gathered in
+/// `group`, the index taught it, its matches to queue.
+fn new_article<'b>(
+    tx: &Transaction<'_>,
+    group: &mut Group<'b>,
+    cache: &mut Cache,
+    env: &Env<'b>,
+    lookup: &Lookup,
+    p: &'b Prepared,
+    out: &mut Out<'_>,
 ) -> Result<()> {
-    let item = &p.it.item;
-    let story = match (up.seen, decided) {
-        (Seen::New, Some(d)) => {
-            stats.new += 1;
-            cache.wrote_new(up.article_id);
-            stats.copies += usize::from(d.copy);
-            // Learnt now so that a copy later in this same poll finds it; a rollback
-            // invalidates the whole index (see `write_group`).
-            if let Some(e) = d.entry {
-                cache.insert(e);
+    let (now, seen_at) = (env.now, to_ts(env.now));
+    let placed = stories::place_prepared(cache.index(), p.story.as_ref(), env.since);
+    let copy = placed.found.is_some();
+    // The story found may have gone meanwhile (retention): the article then starts anew.
+    let joined = match placed.found {
+        Some(f) => (group.story_key(tx, f.story_id)?).map(|key| StoryRef {
+            id: f.story_id,
+            key,
+        }),
+        None => None,
+    };
+    let story = match joined {
+        Some(s) => s,
+        None => {
+            // A key already taken is this very article's old story (pruned, seen again).
+            let key = &p.it.id.key;
+            let id = match lookup.story(key) {
+                Some(id) => id,
+                None => group.add_story(tx, key, seen_at)?,
+            };
+            StoryRef {
+                id,
+                key: key.clone(),
             }
-            d.story
-        }
-        (Seen::New, None) => {
-            stats.new += 1;
-            cache.wrote_new(up.article_id);
-            let placed = stories::place_prepared(cache.index(), p.story.as_ref(), since);
-            stats.copies += usize::from(placed.found.is_some());
-            let (story, entry) = assign(tx, up.article_id, &p.it.id.key, placed, now)?;
-            // Learnt now so that a copy later in this same poll finds it; a rollback
-            // invalidates the whole index (see `write_group`).
-            if let Some(e) = entry {
-                cache.insert(e);
-            }
-            story
-        }
-        _ => {
-            stats.edited += 1;
-            let (story, entry) = refingerprint(tx, up.article_id, p.story.clone())?;
-            if let Some(e) = entry {
-                cache.insert(e);
-            }
-            story
         }
     };
-    let quiet = first_poll && identify::is_backfill(item.published, now, ctx.config.backfill);
+    let article_id = group.next_id(tx, Table::Articles)?;
+    let fp = placed.fingerprint.as_ref();
+    group.add_article(NewArticle {
+        id: article_id,
+        feed_id: out.feed_id,
+        item: &p.it.item,
+        ident: &p.it.id,
+        content_hash: &p.it.hash,
+        page: p.it.page.as_deref(),
+        story_id: story.id,
+        exact: fp.map(|f| f.exact as i64),
+        shingles: fp.map(|f| i64::from(f.shingles)),
+        signature: fp.map(|f| f.signature.to_bytes()),
+        seen_at,
+    });
+    let stats = &mut *out.stats;
+    stats.new += 1;
+    stats.copies += usize::from(copy);
+    cache.wrote_new(article_id);
+    // Learnt now so that a copy later in this same poll finds it; a rollback invalidates
+    // the whole index (see `write_group`).
+    if let Some(fingerprint) = placed.fingerprint {
+        cache.insert(Entry {
+            article_id,
+            story_id: story.id,
+            seen_at: now,
+            fingerprint,
+        });
+    }
+    let quiet =
+        out.first_poll && identify::is_backfill(p.it.item.published, now, env.ctx.config.backfill);
+    let mut watches = HashSet::new();
     for (w, hits, count) in &p.matches {
-        let Some(watch) = ctx.watches.get(*w) else {
+        let Some(watch) = env.ctx.watches.get(*w) else {
             continue;
         };
-        let Some(match_id) = record_match(tx, &watch.name, up.article_id, hits, *count, now)?
-        else {
+        // One match per watch and article.
+        if !watches.insert(watch.name.as_str()) {
             continue;
-        };
-        stats.matches += 1;
+        }
+        let match_id = group.next_id(tx, Table::Matches)?;
+        group.add_match(NewMatch {
+            id: match_id,
+            watch: &watch.name,
+            article_id,
+            hits,
+            hit_count: *count,
+            at: seen_at,
+        });
+        out.stats.matches += 1;
         if !quiet {
-            stats.deliveries += queue_match(tx, ctx.config, watch, match_id, &story.key, now)?;
+            out.queue.push(ToQueue {
+                batch: out.batch,
+                watch: *w,
+                match_id,
+                story: story.key.clone(),
+            });
         }
     }
     Ok(())
+}
+
+/// Queue the deliveries of every match of the transaction, its rows written: a dry run
+/// learns what the decisions need to know of the outbox, which is read at once, then the
+/// real run queues; its deliveries are written together.
+fn queue_all(
+    tx: &Transaction<'_>,
+    ctx: &MatchContext<'_>,
+    queue: &[ToQueue],
+    now: DateTime<Utc>,
+    all: &mut [IngestStats],
+) -> Result<()> {
+    if queue.is_empty() {
+        return Ok(());
+    }
+    let watches: HashMap<i64, String> = queue
+        .iter()
+        .filter_map(|q| Some((q.match_id, ctx.watches.get(q.watch)?.name.clone())))
+        .collect();
+    let mut asked = Asked::default();
+    for q in queue {
+        if let Some(watch) = ctx.watches.get(q.watch) {
+            queue_match(&mut asked, ctx.config, watch, q.match_id, &q.story, now)?;
+        }
+    }
+    let mut outbox = Queue::read(tx, asked, &watches)?;
+    for q in queue {
+        if let Some(watch) = ctx.watches.get(q.watch) {
+            let n = queue_match(&mut outbox, ctx.config, watch, q.match_id, &q.story, now)?;
+            if let Some(stats) = all.get_mut(q.batch) {
+                stats.deliveries += n;
+            }
+        }
+    }
+    outbox.flush()
 }
 
 /// All phases at once, on the caller's thread (tests, `rules` tools, small callers).

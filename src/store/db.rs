@@ -3,14 +3,16 @@
 //! nothing above the store knows which one it runs on.
 //!
 //! Invariants: SQL is written in the dialect both engines share (numbered `?N` parameters,
-//! `RETURNING`, `ON CONFLICT … DO …`, `CASE`); the few statements that differ ask
-//! [`Connection::dialect`]. Values cross as integers, floats, text, bytes or null, the
-//! only types the schema uses. A [`Transaction`] not committed is rolled back when dropped.
+//! `RETURNING`, `ON CONFLICT … DO …`, `CASE`, multi-row `VALUES`); the few statements that
+//! differ ask [`Connection::dialect`] (or [`Connection::in_list`]). Values cross as
+//! integers, floats, text, bytes or null, the only types the schema uses, and lists of
+//! texts as parameters. A [`Transaction`] not committed is rolled back when dropped.
 //! Both backends are blocking: they are only ever called from blocking code (the async
 //! shell goes through `StoreHandle::call`).
 
 use std::collections::HashMap;
 
+pub mod many;
 mod pgval;
 mod value;
 
@@ -56,7 +58,7 @@ pub type Result<T> = std::result::Result<T, DbError>;
 
 /// The advisory lock that article transactions (and feed syncs, pruning, indexing) of
 /// several instances sharing a PostgreSQL take in turn: one writer at a time, as SQLite
-/// has by itself ([`Connection::write_lock`]).
+/// has by itself ([`Connection::write_transaction`]).
 pub const WRITE_LOCK: i64 = 7_316_112;
 
 enum Inner {
@@ -201,35 +203,40 @@ impl Connection {
         }
     }
 
-    /// On a shared PostgreSQL, wait inside this transaction for the other instances'
-    /// writes to articles (ingest, pruning, indexing) to end: one writer at a time, as
-    /// SQLite has by itself. Let go at commit or rollback.
-    pub fn write_lock(&self) -> Result<()> {
-        if self.dialect() == Dialect::Postgres {
-            self.execute("SELECT pg_advisory_xact_lock(?1)", [WRITE_LOCK])?;
+    /// How a statement tests a value against the list of texts given as its parameter
+    /// `n`: `IN (SELECT value FROM json_each(?n))` on SQLite (the list crosses as a JSON
+    /// array), `= ANY(?n)` on PostgreSQL (a `text[]`).
+    pub fn in_list(&self, n: usize) -> String {
+        match self.dialect() {
+            Dialect::Sqlite => format!("IN (SELECT value FROM json_each(?{n}))"),
+            Dialect::Postgres => format!("= ANY(?{n})"),
         }
-        Ok(())
-    }
-
-    /// Begin a transaction that writes from its start, one at a time across processes
-    /// and instances: SQLite's `BEGIN IMMEDIATE` (the file's write lock at once, so what it
-    /// reads is not changed under it), PostgreSQL's write lock.
-    pub fn exclusive_transaction(&self) -> Result<Transaction<'_>> {
-        if self.dialect() == Dialect::Sqlite {
-            self.execute_batch("BEGIN IMMEDIATE")?;
-            return Ok(Transaction {
-                conn: self,
-                open: true,
-            });
-        }
-        let tx = self.transaction()?;
-        tx.write_lock()?;
-        Ok(tx)
     }
 
     /// Begin a transaction; it is rolled back unless committed.
     pub fn transaction(&self) -> Result<Transaction<'_>> {
         self.execute_batch("BEGIN")?;
+        Ok(Transaction {
+            conn: self,
+            open: true,
+        })
+    }
+
+    /// Begin a transaction that writes articles (or feeds, pruning, indexing), one writer
+    /// at a time, the lock taken as it begins (one round trip) and let go at commit or
+    /// rollback: SQLite's write lock (`BEGIN IMMEDIATE`, so that what the transaction
+    /// reads is never a snapshot another process has since written past), and on a shared
+    /// PostgreSQL an advisory lock the other instances' writes wait on.
+    pub fn write_transaction(&self) -> Result<Transaction<'_>> {
+        let begin = match self.dialect() {
+            Dialect::Sqlite => "BEGIN IMMEDIATE".to_string(),
+            Dialect::Postgres => format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"),
+        };
+        if let Err(e) = self.execute_batch(&begin) {
+            // The BEGIN may have gone through before the lock failed.
+            let _ = self.execute_batch("ROLLBACK");
+            return Err(e);
+        }
         Ok(Transaction {
             conn: self,
             open: true,
@@ -307,6 +314,10 @@ fn bind(st: &mut rusqlite::CachedStatement<'_>, params: &[Param<'_>]) -> rusqlit
             Param::Real(f) => ToSqlOutput::Borrowed(ValueRef::Real(f)),
             Param::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             Param::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            // Read back with `json_each` (see `Connection::in_list`).
+            Param::List(l) => ToSqlOutput::Owned(rusqlite::types::Value::Text(
+                serde_json::to_string(l).unwrap_or_else(|_| "[]".into()),
+            )),
         };
         st.raw_bind_parameter(i + 1, v)?;
     }

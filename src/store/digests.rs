@@ -50,7 +50,7 @@ pub fn build(
 ) -> Result<usize> {
     // One builder at a time, whichever process (the daemon, `vigie digest send`, `vigie
     // poll`): the next one reads what this one left.
-    let tx = conn.exclusive_transaction()?;
+    let tx = conn.write_transaction()?;
     let recipients: Vec<String> = {
         let mut stmt = tx.prepare(
             "SELECT DISTINCT recipient FROM deliveries

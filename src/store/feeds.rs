@@ -4,7 +4,7 @@
 //! database only remembers their state; a changed URL in the configuration starts that
 //! feed afresh (a 410 is forgotten then); one poll's outcome is one UPDATE.
 
-use crate::store::db::{OptionalExtension, params};
+use crate::store::db::{OptionalExtension, Param, many, params};
 use chrono::{DateTime, Utc};
 
 use super::{Result, Store, from_ts, to_ts};
@@ -76,17 +76,22 @@ impl Store {
     /// configured is retired (no longer due nor counted; its articles stay) and one that
     /// comes back is not retired any more.
     pub fn sync_feeds(&mut self, feeds: &[FeedConfig]) -> Result<()> {
-        let tx = self.conn.transaction()?;
         // Instances starting together sync one after the other.
-        tx.write_lock()?;
+        let tx = self.conn.write_transaction()?;
         let configured: std::collections::HashSet<&str> =
             feeds.iter().map(|f| f.name.as_str()).collect();
-        let stored: Vec<(String, bool)> = tx
-            .prepare("SELECT name, retired_at IS NOT NULL FROM feeds")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<crate::store::db::Result<_>>()?;
-        for (name, retired) in stored {
-            match (configured.contains(name.as_str()), retired) {
+        // Every stored feed in one read (a command starts with this, for every feed).
+        let stored: Vec<(String, String, bool)> = tx.query_map(
+            "SELECT name, config_url, CASE WHEN retired_at IS NULL THEN 0 ELSE 1 END FROM feeds",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let urls: std::collections::HashMap<&str, &str> = stored
+            .iter()
+            .map(|(name, url, _)| (name.as_str(), url.as_str()))
+            .collect();
+        for (name, _, retired) in &stored {
+            match (configured.contains(name.as_str()), *retired) {
                 (false, false) => tx.execute(
                     "UPDATE feeds SET retired_at = ?2 WHERE name = ?1",
                     params![name, to_ts(Utc::now())],
@@ -98,23 +103,15 @@ impl Store {
                 _ => 0,
             };
         }
+        let mut new = Vec::new();
         for f in feeds {
-            // Cached statements: a command starts with this, for every configured feed.
-            let existing: Option<String> = tx
-                .query_row(
-                    "SELECT config_url FROM feeds WHERE name = ?1",
-                    [&f.name],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            match existing {
-                None => {
-                    tx.execute(
-                        "INSERT INTO feeds (name, config_url, url) VALUES (?1, ?2, ?2)",
-                        params![f.name, f.url],
-                    )?;
-                }
-                Some(u) if u != f.url => {
+            match urls.get(f.name.as_str()) {
+                None => new.extend([
+                    Param::Text(&f.name),
+                    Param::Text(&f.url),
+                    Param::Text(&f.url),
+                ]),
+                Some(u) if *u != f.url => {
                     tx.execute(
                         "UPDATE feeds SET config_url = ?2, url = ?2, etag = NULL, last_modified = NULL,
                          next_poll_at = 0, disabled = NULL, disabled_at = NULL, error_count = 0,
@@ -125,6 +122,13 @@ impl Store {
                 Some(_) => {}
             }
         }
+        many::insert(
+            &tx,
+            "INSERT INTO feeds (name, config_url, url)",
+            "",
+            3,
+            &new,
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -227,7 +231,19 @@ impl Store {
             polls.iter().map(|(id, _, _)| self.lease_of(*id)).collect();
         let together = (|| {
             let tx = self.conn.transaction()?;
-            for ((feed_id, now, rec), lease) in polls.iter().zip(&leases) {
+            // Without a lease to check (one instance, or `vigie poll`), every feed's row
+            // in a few statements; a feed twice in the group, one poll after the other.
+            let mut ids = std::collections::HashSet::new();
+            let (mut free, mut one_by_one) = (Vec::new(), Vec::new());
+            for (poll, lease) in polls.iter().zip(&leases) {
+                if lease.is_none() && ids.insert(poll.0) {
+                    free.push(poll);
+                } else {
+                    one_by_one.push((poll, lease));
+                }
+            }
+            write_polls(&tx, &free)?;
+            for ((feed_id, now, rec), lease) in one_by_one {
                 write_poll(&tx, *feed_id, *now, rec, lease.as_ref())?;
             }
             tx.commit()
@@ -313,6 +329,79 @@ fn write_poll(
             params![feed_id, url],
         )?;
     }
+    Ok(())
+}
+
+/// Polls' outcomes written to their feeds' rows, many in one statement: what
+/// [`write_poll`] writes for each, without a lease. Each feed at most once.
+fn write_polls(
+    tx: &crate::store::db::Transaction<'_>,
+    polls: &[&(i64, DateTime<Utc>, PollRecord)],
+) -> crate::store::db::Result<()> {
+    // Per row: id, outcome (0 success, 1 not modified, 2 failure, 3 gone), next, now,
+    // interval, etag, last_modified, error, teasers, teasers_why, moved_to.
+    const COLUMNS: [&str; 11] = [
+        "CAST(? AS BIGINT)",
+        "CAST(? AS BIGINT)",
+        "CAST(? AS BIGINT)",
+        "CAST(? AS BIGINT)",
+        "CAST(? AS BIGINT)",
+        "CAST(? AS TEXT)",
+        "CAST(? AS TEXT)",
+        "CAST(? AS TEXT)",
+        "CAST(? AS BIGINT)",
+        "CAST(? AS TEXT)",
+        "CAST(? AS TEXT)",
+    ];
+    fn text(t: Option<&str>) -> Param<'_> {
+        t.map_or(Param::Null, Param::Text)
+    }
+    let mut params = Vec::with_capacity(polls.len() * COLUMNS.len());
+    for (feed_id, now, rec) in polls {
+        let (kind, etag, last_modified, error) = match &rec.result {
+            PollResult::Success {
+                etag,
+                last_modified,
+            } => (0, etag.as_deref(), last_modified.as_deref(), None),
+            PollResult::NotModified => (1, None, None, None),
+            PollResult::Failure { error } => (2, None, None, Some(error.as_str())),
+            PollResult::Gone { error } => (3, None, None, Some(error.as_str())),
+        };
+        params.extend([
+            Param::Int(*feed_id),
+            Param::Int(kind),
+            Param::Int(to_ts(rec.next)),
+            Param::Int(to_ts(*now)),
+            Param::Int(rec.interval),
+            text(etag),
+            text(last_modified),
+            text(error),
+            rec.teasers
+                .as_ref()
+                .map_or(Param::Null, |(t, _)| Param::Int(i64::from(*t))),
+            text(rec.teasers.as_ref().map(|(_, why)| why.as_str())),
+            text(rec.moved_to.as_deref()),
+        ]);
+    }
+    many::in_chunks(tx, COLUMNS.len(), &params, |k| {
+        format!(
+            "UPDATE feeds SET next_poll_at = v.column3, last_poll_at = v.column4, polls = polls + 1,
+                 etag = CASE WHEN v.column2 = 0 THEN v.column6 ELSE etag END,
+                 last_modified = CASE WHEN v.column2 = 0 THEN v.column7 ELSE last_modified END,
+                 last_success_at = CASE WHEN v.column2 <= 1 THEN v.column4 ELSE last_success_at END,
+                 error_count = CASE WHEN v.column2 <= 1 THEN 0 ELSE error_count + 1 END,
+                 interval_secs = CASE WHEN v.column2 = 3 THEN interval_secs ELSE v.column5 END,
+                 last_error = CASE WHEN v.column2 >= 2 THEN v.column8 ELSE last_error END,
+                 last_error_at = CASE WHEN v.column2 >= 2 THEN v.column4 ELSE last_error_at END,
+                 disabled = CASE WHEN v.column2 = 3 THEN v.column8 ELSE disabled END,
+                 disabled_at = CASE WHEN v.column2 = 3 THEN v.column4 ELSE disabled_at END,
+                 teasers = COALESCE(v.column9, teasers),
+                 teasers_why = CASE WHEN v.column9 IS NULL THEN teasers_why ELSE v.column10 END,
+                 url = COALESCE(v.column11, url)
+             FROM (VALUES {}) AS v WHERE feeds.id = v.column1",
+            many::values(k, &COLUMNS)
+        )
+    })?;
     Ok(())
 }
 

@@ -10,8 +10,11 @@ mod checkpoint;
 pub mod claims;
 pub mod db;
 pub mod digests;
+pub mod enqueue;
 pub mod feeds;
+pub mod group;
 pub mod instance;
+pub mod lookup;
 pub mod notices;
 pub mod outbox;
 pub mod pg;
@@ -143,8 +146,9 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
         // Room for every statement of the ingest path and the commands (rusqlite keeps 16
-        // by default: past that, the least recently used is parsed again at its next use).
-        conn.set_prepared_statement_cache_capacity(64);
+        // by default: past that, the least recently used is parsed again at its next use),
+        // rows written many at a time coming in a few sizes each (`db::many`).
+        conn.set_prepared_statement_cache_capacity(128);
         // Two processes opening a new store at once (a daemon starting, `vigie poll` beside
         // it) would both create its tables: one migrates at a time, under a lock on a file
         // beside the database, let go when the file is closed (or its process dies).

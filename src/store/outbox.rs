@@ -73,7 +73,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Kind::Immediate => "immediate",
             Kind::Digest => "digest",

@@ -10,8 +10,7 @@ use super::{Result, to_ts};
 /// Delete articles first seen before `cutoff` that no pending delivery needs, with
 /// their matches, deliveries, feed links and search entries. Returns how many.
 pub fn prune(conn: &mut Connection, cutoff: DateTime<Utc>) -> Result<usize> {
-    let tx = conn.transaction()?;
-    tx.write_lock()?;
+    let tx = conn.write_transaction()?;
     tx.execute(
         "CREATE TEMP TABLE IF NOT EXISTS prune_ids (id BIGINT PRIMARY KEY)",
         [],

@@ -48,8 +48,7 @@ pub async fn catch_up_shared(store: &StoreHandle, now: DateTime<Utc>) -> Result<
 
 /// Index at most `limit` of the articles waiting, oldest first, in one transaction.
 pub fn catch_up_batch(conn: &mut Connection, now: DateTime<Utc>, limit: usize) -> Result<usize> {
-    let tx = conn.transaction()?;
-    tx.write_lock()?;
+    let tx = conn.write_transaction()?;
     let todo: Vec<(i64, String, String, String)> = {
         let mut stmt = tx.prepare(
             "SELECT id, title, summary, content FROM articles

@@ -3,21 +3,28 @@
 //!
 //! Invariants: an integer parameter is written as the type the server inferred for it
 //! (`bigint`, `integer`, `double precision`, `boolean` or text) and one out of range is an
-//! error, never a wrapped value; results are read by their column type, and a type the
-//! schema does not use is an error that names it.
+//! error, never a wrapped value; a list is written only as an array of text; results are
+//! read by their column type, and a type the schema does not use is an error that names it.
 
 use std::error::Error;
 
 use bytes::BytesMut;
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use postgres::types::{IsNull, Kind, ToSql, Type, to_sql_checked};
 
 use super::{Param, Result, StatementCache, Value, to_postgres_sql};
 
 /// What the session's thread is asked to do.
 enum Request {
-    Execute(String, Vec<Value>),
-    Query(String, Vec<Value>),
+    Execute(String, Vec<Owned>),
+    Query(String, Vec<Owned>),
     Batch(String),
+}
+
+/// A parameter on its way to the session's thread.
+#[derive(Debug)]
+enum Owned {
+    One(Value),
+    List(Vec<String>),
 }
 
 enum Reply {
@@ -115,17 +122,24 @@ impl PgConn {
     }
 }
 
-fn owned(params: &[Param<'_>]) -> Vec<Value> {
+fn owned(params: &[Param<'_>]) -> Vec<Owned> {
+    // PostgreSQL's text cannot hold NUL, which a hostile feed may send.
+    fn text(s: &str) -> String {
+        if s.contains('\0') {
+            s.replace('\0', "")
+        } else {
+            s.to_string()
+        }
+    }
     params
         .iter()
         .map(|p| match *p {
-            Param::Null => Value::Null,
-            Param::Int(i) => Value::Int(i),
-            Param::Real(f) => Value::Real(f),
-            // PostgreSQL's text cannot hold NUL, which a hostile feed may send.
-            Param::Text(s) if s.contains('\0') => Value::Text(s.replace('\0', "")),
-            Param::Text(s) => Value::Text(s.to_string()),
-            Param::Blob(b) => Value::Blob(b.to_vec()),
+            Param::Null => Owned::One(Value::Null),
+            Param::Int(i) => Owned::One(Value::Int(i)),
+            Param::Real(f) => Owned::One(Value::Real(f)),
+            Param::Text(s) => Owned::One(Value::Text(text(s))),
+            Param::Blob(b) => Owned::One(Value::Blob(b.to_vec())),
+            Param::List(l) => Owned::List(l.iter().map(|s| text(s)).collect()),
         })
         .collect()
 }
@@ -180,7 +194,7 @@ impl Session {
             self.backend = backend_pid(&mut self.client);
             tracing::warn!("the PostgreSQL connection was made again");
         }
-        let begins = matches!(&req, Request::Batch(sql) if sql == "BEGIN");
+        let begins = matches!(&req, Request::Batch(sql) if sql.starts_with("BEGIN"));
         let reply = self.run(req);
         if ends {
             self.in_transaction = false;
@@ -278,6 +292,25 @@ impl ToSql for Value {
             },
             Value::Text(s) => s.as_str().to_sql(ty, out),
             Value::Blob(b) => b.as_slice().to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+impl ToSql for Owned {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+        match self {
+            Owned::One(v) => v.to_sql(ty, out),
+            // The array's own conversion panics on any other type: refuse it here instead.
+            Owned::List(l) if matches!(ty.kind(), Kind::Array(m) if *m == Type::TEXT) => {
+                l.to_sql(ty, out)
+            }
+            Owned::List(_) => Err(format!("a list of texts where PostgreSQL expects {ty}").into()),
         }
     }
 

@@ -3,7 +3,8 @@
 //! parameter shapes the store writes them in (rusqlite's, kept so the store reads alike).
 //!
 //! Invariants: an integer that does not fit its Rust type is an error naming its column,
-//! never a wrapped value; `params![…]` borrows, it never copies the text it passes.
+//! never a wrapped value; `params![…]` borrows, it never copies the text it passes. A list
+//! of texts is one parameter (`Connection::in_list` says how a statement reads it).
 
 use super::{DbError, Result};
 
@@ -15,6 +16,8 @@ pub enum Param<'a> {
     Real(f64),
     Text(&'a str),
     Blob(&'a [u8]),
+    /// Several texts, for `x IN list` (see `Connection::in_list`).
+    List(&'a [&'a str]),
 }
 
 /// A column's value, owned.
@@ -94,6 +97,16 @@ impl ToValue for [u8] {
 impl ToValue for Vec<u8> {
     fn to_param(&self) -> Param<'_> {
         Param::Blob(self)
+    }
+}
+impl ToValue for [&str] {
+    fn to_param(&self) -> Param<'_> {
+        Param::List(self)
+    }
+}
+impl ToValue for Vec<&str> {
+    fn to_param(&self) -> Param<'_> {
+        Param::List(self)
     }
 }
 
@@ -233,6 +246,12 @@ impl Params for [&dyn ToValue; 0] {
 impl Params for &[&dyn ToValue] {
     fn collect(&self) -> Vec<Param<'_>> {
         self.iter().map(|p| p.to_param()).collect()
+    }
+}
+/// Parameters gathered at run time (rows written several at a time).
+impl Params for &[Param<'_>] {
+    fn collect(&self) -> Vec<Param<'_>> {
+        self.to_vec()
     }
 }
 macro_rules! array_params {

@@ -1,9 +1,11 @@
-//! Stories through `ingest` on a real SQLite file: copies join, the index survives a
-//! restart and sees other processes, the window, edits.
+//! Stories through `ingest` on a real store (SQLite, or PostgreSQL in that run): copies
+//! join, the index survives a restart and sees other processes, the window, edits; several
+//! feeds written in one transaction (as the writer groups them) carrying the same article.
 
 use chrono::{DateTime, Duration, Utc};
 use vigie::config::Config;
-use vigie::ingest::{IngestStats, MatchContext, ingest};
+use vigie::ingest::prepare::{Identified, prepare};
+use vigie::ingest::{Batch, IngestStats, MatchContext, ingest, store_batches};
 use vigie::parse::Item;
 use vigie::rules::Matcher;
 use vigie::store::Store;
@@ -55,6 +57,36 @@ impl Lib {
         let id = store.feed_state(&f.name).unwrap().unwrap().id;
         let ctx = MatchContext::new(&self.matcher, &self.cfg);
         ingest(store, f, id, false, items, &ctx, now).unwrap()
+    }
+
+    /// Several feeds' items written in one transaction, as the writer groups the feeds
+    /// that finish together.
+    fn together(
+        &self,
+        store: &mut Store,
+        feeds: &[(usize, Vec<Item>)],
+        now: DateTime<Utc>,
+    ) -> Vec<IngestStats> {
+        let ctx = MatchContext::new(&self.matcher, &self.cfg);
+        let batches: Vec<Batch> = feeds
+            .iter()
+            .map(|(feed, items)| {
+                let f = &self.cfg.feeds[*feed];
+                Batch {
+                    feed: f.clone(),
+                    feed_id: store.feed_state(&f.name).unwrap().unwrap().id,
+                    first_poll: false,
+                    prepared: (items.iter())
+                        .map(|it| prepare(f, Identified::new(&f.name, it.clone()), &ctx))
+                        .collect(),
+                    carried: Vec::new(),
+                    total: items.len(),
+                }
+            })
+            .collect();
+        (store_batches(store, &batches, &ctx, now).into_iter())
+            .map(Result::unwrap)
+            .collect()
     }
 
     fn db(&self) -> Store {
@@ -160,4 +192,79 @@ fn an_edited_copy_keeps_its_story_and_later_copies_find_the_new_text() {
     let copy = fixture_item("fr-palmyre-offensive.b", "b", "https://y.example/b");
     let s = l.ingest(&mut store, 1, &[copy], t0() + Duration::hours(2));
     assert_eq!((s.copies, s.deliveries), (1, 0));
+}
+
+#[test]
+fn feeds_written_together_store_an_article_once_and_alert_once_for_its_story() {
+    let l = lib("");
+    let mut store = l.open();
+    let seed = fixture_item("fr-palmyre-offensive.a", "s1", "https://elwatan.example/a");
+    // The same dispatch under another feed's own id, at the same link.
+    let mut same = seed.clone();
+    same.guid = Some("aps-7".into());
+    let copy = fixture_item(
+        "fr-palmyre-offensive.c",
+        "c1",
+        "https://lexpression.example/c",
+    );
+    // elwatan repeats its item; aps carries it too; lexpression has a copy of the story.
+    let s = l.together(
+        &mut store,
+        &[
+            (0, vec![seed.clone(), seed]),
+            (1, vec![same]),
+            (2, vec![copy]),
+        ],
+        t0(),
+    );
+    let news: Vec<(usize, usize)> = s.iter().map(|s| (s.new, s.copies)).collect();
+    assert_eq!(news, [(1, 0), (0, 0), (1, 1)]);
+    assert_eq!(s.iter().map(|s| s.deliveries).sum::<usize>(), 1);
+    let store = l.db();
+    let db = store.conn();
+    assert_eq!(count(db, "SELECT COUNT(*) FROM articles"), 2);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM stories"), 1);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM deliveries"), 1);
+    let (a, c) = (article_id(db, "s1"), article_id(db, "c1"));
+    assert_eq!(
+        vigie::store::stories::outlets(db, c).unwrap(),
+        vec!["elwatan", "aps", "lexpression"]
+    );
+    assert_eq!(vigie::store::stories::members(db, a).unwrap(), vec![a, c]);
+    // The next poll of each finds what it carries.
+    let again = fixture_item("fr-palmyre-offensive.a", "s1", "https://elwatan.example/a");
+    let s = l.ingest(&mut l.open(), 0, &[again], t0() + Duration::minutes(5));
+    assert_eq!((s.new, s.edited, s.deliveries), (0, 0, 0));
+}
+
+#[test]
+fn an_edit_and_another_feeds_copy_of_it_written_together() {
+    let l = lib("");
+    let mut store = l.open();
+    let mut seed = fixture_item("fr-palmyre-offensive.a", "s1", "https://elwatan.example/a");
+    seed.title = "Palmyre : des nouvelles".into();
+    seed.summary = "Rien de plus.".into();
+    let s = l.ingest(&mut store, 0, std::slice::from_ref(&seed), t0());
+    assert_eq!((s.new, s.matches), (1, 0));
+    // Its feed edits it (now it matches); another feed carries the edited text at the
+    // same link, in the same transaction: one article, the feed's version, one alert.
+    let edited = fixture_item("fr-palmyre-offensive.a", "s1", "https://elwatan.example/a");
+    let mut theirs = edited.clone();
+    theirs.guid = Some("aps-7".into());
+    let s = l.together(
+        &mut store,
+        &[(0, vec![edited.clone()]), (1, vec![theirs])],
+        t0() + Duration::hours(1),
+    );
+    let seen: Vec<(usize, usize, usize)> =
+        s.iter().map(|s| (s.new, s.edited, s.deliveries)).collect();
+    assert_eq!(seen, [(0, 1, 1), (0, 0, 0)]);
+    let store = l.db();
+    let db = store.conn();
+    assert_eq!(count(db, "SELECT COUNT(*) FROM articles"), 1);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM article_feeds"), 2);
+    let title: String = db
+        .query_row("SELECT title FROM articles", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(title, edited.title);
 }
