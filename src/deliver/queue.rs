@@ -4,7 +4,9 @@
 //! hour's summary ([`flood`]); a digest watch's digest recipients. Invariants: every
 //! delivery is addressed by (watch, story, recipient), so a later copy of a story finds
 //! its Message-ID taken and queues nothing; the flood decision is taken once, here, from
-//! what the outbox already holds, so a crash or a restart never changes it.
+//! what the outbox already holds, so a crash or a restart never changes it. Every match
+//! queued here is a story that alerted for its watch: it is recorded for the Atom feeds
+//! (`store::published`), even for a watch whose only reader is its feed.
 
 use crate::store::db::Transaction;
 use chrono::{DateTime, Utc};
@@ -14,6 +16,7 @@ use crate::config::{AlertMode, Config, Watch};
 use crate::identify;
 use crate::store::Result;
 use crate::store::outbox::{self, Kind};
+use crate::store::published;
 
 /// Queue the deliveries of `watch`'s match `match_id` on the story `story`; returns how
 /// many were new.
@@ -26,6 +29,22 @@ pub fn queue_match(
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let mut n = 0;
+    let digest = match watch.alert {
+        AlertMode::Immediate => None,
+        AlertMode::Digest => watch
+            .digest
+            .as_deref()
+            .and_then(|d| cfg.digests.iter().find(|x| x.name == d))
+            .or(cfg.digests.first()),
+    };
+    published::record(
+        tx,
+        &watch.name,
+        story,
+        digest.map(|d| d.name.as_str()),
+        match_id,
+        now,
+    )?;
     match watch.alert {
         AlertMode::Immediate => {
             for to in &watch.to {
@@ -34,11 +53,6 @@ pub fn queue_match(
             }
         }
         AlertMode::Digest => {
-            let digest = watch
-                .digest
-                .as_deref()
-                .and_then(|d| cfg.digests.iter().find(|x| x.name == d))
-                .or(cfg.digests.first());
             if let Some(d) = digest {
                 for to in &d.to {
                     let key = format!("digest:{}", d.name);
