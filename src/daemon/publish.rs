@@ -223,13 +223,12 @@ async fn serve<B>(
             self_url: &self_url,
             subtitle,
         };
-        let doc = atom::render_feed(&meta, &entries, zone)?;
-        Ok::<_, crate::deliver::render::RenderError>((doc, atom::updated(&entries)))
+        let doc = atom::render_feed(&meta, &entries, zone);
+        (doc, atom::updated(&entries))
     })
     .await;
     let (doc, updated) = match made {
-        Ok(Ok(d)) => d,
-        Ok(Err(e)) => return unavailable(&format!("rendering: {e}")),
+        Ok(d) => d,
         Err(e) => return unavailable(&format!("rendering: {e}")),
     };
     let etag = format!("W/\"{}\"", &crate::identify::sha256_hex(&[&doc])[..32]);

@@ -3,17 +3,18 @@
 //! arguments. Invariants: one entry per story, its id derived from (watch or digest,
 //! story) alone (`identify::feed_entry_id`), so a reader polling again updates an entry in
 //! place and never shows it twice; the document is a function of its arguments only (its
-//! ETag is a hash of it); every piece of feed or configuration text reaches the document
-//! escaped as XML, after the entry's HTML was built by the auto-escaping template engine,
-//! and characters XML cannot carry are dropped.
+//! ETag is a hash of it); every piece of feed or configuration text reaches an entry's HTML
+//! escaped as HTML text or attribute (vigie keeps no HTML from feeds), and the document
+//! escaped as XML, characters XML cannot carry dropped. The HTML uses only what readers'
+//! sanitizers keep (feedparser's, Miniflux's): `p`, `ul`, `li`, `a href`, `strong`, and
+//! `mark` around the hits' `strong`; a URL in it is written as it is, not with entities
+//! that readers resolving relative links mistake for a path.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
-use minijinja::context;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
-use serde::Serialize;
 
-use super::render::{self, RenderError, Story, header_safe, local_time};
+use super::render::{self, Story, StoryView, header_safe, local_time};
 use crate::config::Config;
 use crate::identify;
 use crate::store::outbox::decode_hits;
@@ -109,18 +110,16 @@ pub struct FeedMeta<'a> {
 }
 
 /// One watch's words, as the entry's content lists them.
-#[derive(Serialize)]
 struct WatchWords {
     name: String,
     words: Vec<String>,
 }
 
 /// One outlet, as the entry's content lists it.
-#[derive(Serialize)]
 struct OutletView {
     feed: String,
     link: Option<String>,
-    time: Option<String>,
+    time: String,
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -144,6 +143,62 @@ fn esc(s: &str) -> String {
         }
     }
     out
+}
+
+/// `s` as HTML text or a quoted attribute value.
+fn html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An entry's content: the email's excerpt with the hits marked, each watch and the words
+/// it matched, every outlet with its link and time.
+fn content_html(view: &StoryView, watches: &[WatchWords], outlets: &[OutletView]) -> String {
+    let mut h = String::from("<p>");
+    for seg in &view.excerpt {
+        if seg.mark {
+            h.push_str(&format!(
+                "<mark><strong>{}</strong></mark>",
+                html(&seg.text)
+            ));
+        } else {
+            h.push_str(&html(&seg.text));
+        }
+    }
+    h.push_str("</p>\n");
+    for w in watches {
+        let words: Vec<String> = (w.words.iter())
+            .map(|x| format!("<strong>{}</strong>", html(x)))
+            .collect();
+        let words = match words.is_empty() {
+            true => ".".to_string(),
+            false => format!(": {}", words.join(", ")),
+        };
+        h.push_str(&format!(
+            "<p>Watch “{}” matched{words}</p>\n",
+            html(&w.name)
+        ));
+    }
+    h.push_str("<p>Carried by:</p>\n<ul>\n");
+    for o in outlets {
+        let name = match &o.link {
+            Some(l) => format!("<a href=\"{}\">{}</a>", html(l), html(&o.feed)),
+            None => html(&o.feed),
+        };
+        h.push_str(&format!("<li>{name} · {}</li>\n", html(&o.time)));
+    }
+    h.push_str("</ul>");
+    h
 }
 
 fn is_web(link: &str) -> bool {
@@ -172,11 +227,7 @@ pub fn updated(entries: &[Published]) -> DateTime<Utc> {
 }
 
 /// The Atom document of a feed with `entries` (newest first), times shown in `zone`.
-pub fn render_feed(
-    meta: &FeedMeta<'_>,
-    entries: &[Published],
-    zone: Tz,
-) -> Result<String, RenderError> {
+pub fn render_feed(meta: &FeedMeta<'_>, entries: &[Published], zone: Tz) -> String {
     let (kind, name) = kind(meta.which);
     let title = match meta.which {
         Which::Watch(n) => format!("vigie: {n}"),
@@ -205,20 +256,14 @@ pub fn render_feed(
         env!("CARGO_PKG_VERSION")
     ));
     for e in entries {
-        entry(&mut x, kind, name, e, zone)?;
+        entry(&mut x, kind, name, e, zone);
     }
     x.push_str("</feed>\n");
-    Ok(x)
+    x
 }
 
 /// One story as an `<entry>`.
-fn entry(
-    x: &mut String,
-    kind: &str,
-    name: &str,
-    e: &Published,
-    zone: Tz,
-) -> Result<(), RenderError> {
+fn entry(x: &mut String, kind: &str, name: &str, e: &Published, zone: Tz) {
     let a = &e.article;
     let (first_watch, first_hits) = e
         .watches
@@ -254,13 +299,10 @@ fn entry(
         .map(|o| OutletView {
             feed: header_safe(&o.feed),
             link: o.link.clone().filter(|l| is_web(l)),
-            time: Some(local_time(o.published.unwrap_or(o.seen_at), zone)),
+            time: local_time(o.published.unwrap_or(o.seen_at), zone),
         })
         .collect();
-    let html = render::render(
-        "entry.html",
-        &context! { story => &view, watches => watches, outlets => &outlets },
-    )?;
+    let content = content_html(&view, &watches, &outlets);
     x.push_str("  <entry>\n");
     x.push_str(&format!(
         "    <id>{}</id>\n",
@@ -313,10 +355,9 @@ fn entry(
     ));
     x.push_str(&format!(
         "    <content type=\"html\">{}</content>\n",
-        esc(&html)
+        esc(&content)
     ));
     x.push_str("  </entry>\n");
-    Ok(())
 }
 
 #[cfg(test)]

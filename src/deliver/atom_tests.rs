@@ -69,7 +69,7 @@ fn document(entries: &[Published]) -> String {
         self_url: "http://127.0.0.1:9477/feeds/watch/palmyra-front.atom?token=t&x=<1>",
         subtitle: "Stories that alerted for the watch: Palmyre AND @daech".into(),
     };
-    render_feed(&meta, entries, "Europe/Paris".parse().unwrap()).unwrap()
+    render_feed(&meta, entries, "Europe/Paris".parse().unwrap())
 }
 
 /// Every event of a strict XML reader, so that a document that is not well-formed fails.
@@ -107,15 +107,24 @@ fn feed_text_is_escaped_and_the_document_reads_back_whole() {
     assert_eq!(title, "Palmyre <script>alert(1)</script> & \"co\" ]]>");
     let html = e.content.as_ref().unwrap().body.clone().unwrap();
     // The HTML carries the feed's text as text: its markup escaped once more.
-    assert!(html.contains("&lt;b&gt;avance&lt;"), "{html}");
-    assert!(html.contains("<mark>Palmyre</mark>") && html.contains("<mark>EI</mark>"));
+    assert!(html.contains("&lt;b&gt;avance&lt;/b&gt;"), "{html}");
+    assert!(
+        html.contains("<mark><strong>Palmyre</strong></mark>"),
+        "{html}"
+    );
+    assert!(html.contains("<mark><strong>EI</strong></mark>"), "{html}");
+    // Links as they are: a reader resolving relative links must not see `&#x2f;`.
+    assert!(
+        html.contains("<a href=\"https://ex.org/a?x=1&amp;y=&lt;2&gt;\">le-fil</a>"),
+        "{html}"
+    );
     assert!(
         html.contains(
             "Watch “palmyra-front” matched: <strong>EI</strong>, <strong>Palmyre</strong>"
         ),
         "{html}"
     );
-    assert!(html.contains("Watch “other” matched:</p>"), "{html}");
+    assert!(html.contains("Watch “other” matched.</p>"), "{html}");
     assert!(
         html.contains("01 May 2024, 11:30 CEST") || html.contains("1 May 2024, 11:30 CEST"),
         "{html}"

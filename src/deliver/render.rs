@@ -92,7 +92,6 @@ static ENV: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
         ("digest.html", include_str!("../../templates/digest.html")),
         ("digest.txt", include_str!("../../templates/digest.txt")),
         ("story.html", include_str!("../../templates/story.html")),
-        ("entry.html", include_str!("../../templates/entry.html")),
     ] {
         env.add_template(name, src).map_err(|e| e.to_string())?;
     }
