@@ -306,4 +306,40 @@ mod tests {
                 .is_empty()
         );
     }
+
+    #[test]
+    fn stores_of_earlier_versions_publish_what_already_alerted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vigie.db");
+        {
+            let mut c = rusqlite::Connection::open(&path).unwrap();
+            let m = rusqlite_migration::Migrations::from_slice(crate::store::MIGRATIONS);
+            m.to_version(&mut c, 10).unwrap();
+            c.execute_batch(
+                "INSERT INTO feeds (id, name, config_url, url) VALUES (1, 'le-fil', 'u', 'u');
+                 INSERT INTO stories (id, key, first_seen_at) VALUES (7, 's7', 100);
+                 INSERT INTO articles (id, key, feed_id, title_hash, title, summary, content, content_hash,
+                                       first_seen_at, story_id)
+                 VALUES (1, 'a1', 1, '', 't', '', '', '', 100, 7), (2, 'a2', 1, '', 't', '', '', '', 100, 7);
+                 INSERT INTO article_feeds (article_id, feed_id, seen_at) VALUES (1, 1, 100), (2, 1, 100);
+                 INSERT INTO matches (id, watch, article_id, hits, matched_at)
+                 VALUES (1, 'w', 1, '[]', 100), (2, 'w', 2, '[]', 100), (3, 'd', 1, '[]', 100), (4, 'q', 2, '[]', 100);
+                 INSERT INTO deliveries (match_id, kind, digest, recipient, message_id, next_attempt_at, created_at)
+                 VALUES (1, 'immediate', NULL, 'a@x', 'm1', 0, 110), (1, 'immediate', NULL, 'b@x', 'm2', 0, 111),
+                        (3, 'digest', 'matin', 'c@x', 'm3', 0, 120);",
+            )
+            .unwrap();
+        }
+        // Opening the store upgrades it: one row per (watch, story) a delivery was queued for.
+        let s = Store::open(&path).unwrap();
+        let w = entries(&s.conn, Which::Watch("w"), 100).unwrap();
+        assert_eq!(
+            (w.len(), w[0].story_key.as_str(), w[0].alerted_at),
+            (1, "s7", from_ts(110))
+        );
+        let d = entries(&s.conn, Which::Digest("matin"), 100).unwrap();
+        assert_eq!(d[0].watches[0].0, "d");
+        // A match that queued nothing (backfill) never alerted.
+        assert!(entries(&s.conn, Which::Watch("q"), 100).unwrap().is_empty());
+    }
 }
