@@ -3,9 +3,8 @@
 //! store, clients), [`Controls`] and the shutdown future. Out: polls, emails, and the
 //! health the outside sees. Files: `reload` (watching the configuration's files),
 //! `maintenance` (retention, search index, feed-health notices, status line),
-//! `feed_health` (its pure decisions), `server` (`/healthz`, `/metrics`, the Atom feeds of
-//! `publish`), `metrics`,
-//! `systemd` (notify and watchdog).
+//! `feed_health` (its pure decisions), `server` (`/healthz`, `/metrics`, and the Atom
+//! feeds of `publish`), `metrics`, `systemd` (notify and watchdog).
 //! Invariants: shutdown is passed in (signals are the binary's business, tests pass their
 //! own); work in flight when it fires is allowed to finish for a bounded time; the clock
 //! is read here, in the async shell — at each step of a cycle, so that a long poll does

@@ -65,7 +65,19 @@ impl Publisher {
 fn offer(config: Arc<Config>) -> Offer {
     let token = match &config.atom.token {
         Some(source) if config.publishes_feeds() => match source.read() {
-            Ok(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+            Ok(t) if !t.trim().is_empty() => {
+                let names: Vec<String> = (config.rules.watches.iter())
+                    .filter(|w| w.feed)
+                    .map(|w| format!("watch {}", w.name))
+                    .chain(
+                        (config.digests.iter())
+                            .filter(|d| d.feed)
+                            .map(|d| format!("digest {}", d.name)),
+                    )
+                    .collect();
+                tracing::info!(feeds = %names.join(", "), "Atom feeds published under /feeds/");
+                Some(t.trim().to_string())
+            }
             Ok(_) => {
                 tracing::error!(
                     "the Atom feeds' token is empty: every feed answers 404 until it is set (then reload)"
