@@ -122,6 +122,36 @@ pub fn message_id(watch: &str, story: &str, recipient: &str) -> String {
     format!("<{}@vigie>", &h[..32])
 }
 
+/// The Atom id of a story in one of vigie's feeds (`kind` "watch" or "digest", and its
+/// name): derived from (kind, name, story) alone, as Message-IDs are, so that a reader that
+/// polls again finds the same entry — updated in place, never shown twice.
+pub fn feed_entry_id(kind: &str, name: &str, story: &str) -> String {
+    urn_uuid(&["atom-entry", kind, name, story])
+}
+
+/// The Atom id of one of vigie's feeds, from its kind and name.
+pub fn feed_id(kind: &str, name: &str) -> String {
+    urn_uuid(&["atom-feed", kind, name])
+}
+
+/// A `urn:uuid:` made of a SHA-256 of `parts`: RFC 9562's version 8 (custom, here
+/// name-based on SHA-256), so that it is a well-formed UUID and stable for ever.
+fn urn_uuid(parts: &[&str]) -> String {
+    let mut h: Vec<char> = sha256_hex(parts)[..32].chars().collect();
+    h[12] = '8';
+    let variant = h[16].to_digit(16).unwrap_or(0) & 0x3 | 0x8;
+    h[16] = char::from_digit(variant, 16).unwrap_or('8');
+    let h: String = h.into_iter().collect();
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
 /// Whether an item is too old to alert on a feed's first poll.
 pub fn is_backfill(
     published: Option<DateTime<Utc>>,
@@ -178,5 +208,22 @@ mod tests {
         assert_eq!(a, message_id("w", "s", "a@x.org"));
         assert_ne!(a, message_id("w", "s", "b@x.org"));
         assert!(a.starts_with('<') && a.ends_with("@vigie>"));
+    }
+
+    #[test]
+    fn atom_ids_are_stable_uuids_distinct_per_feed_and_story() {
+        let a = feed_entry_id("watch", "palmyra-front", "id:abc");
+        assert_eq!(a, feed_entry_id("watch", "palmyra-front", "id:abc"));
+        assert_ne!(a, feed_entry_id("watch", "palmyra-front", "id:abd"));
+        assert_ne!(a, feed_entry_id("digest", "palmyra-front", "id:abc"));
+        assert_ne!(feed_id("watch", "x"), feed_id("digest", "x"));
+        let uuid = a.strip_prefix("urn:uuid:").unwrap();
+        let groups: Vec<&str> = uuid.split('-').collect();
+        assert_eq!(
+            groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(groups[2].starts_with('8'), "version 8: {uuid}");
+        assert!("89ab".contains(&groups[3][..1]), "RFC variant: {uuid}");
     }
 }

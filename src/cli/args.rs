@@ -150,6 +150,17 @@ pub enum FeedsCommand {
     },
     /// Write the configured feeds as OPML 2.0 to standard output.
     Export,
+    /// Print the URL of the Atom feed of the watch or digest NAME (`feed = true`), token
+    /// included, to give a feed reader.
+    Url {
+        name: String,
+        /// NAME is a watch (when a digest has that name too).
+        #[arg(long, conflicts_with = "digest")]
+        watch: bool,
+        /// NAME is a digest (when a watch has that name too).
+        #[arg(long)]
+        digest: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

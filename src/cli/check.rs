@@ -48,6 +48,9 @@ pub fn check(cfg: &Config) -> ExitCode {
     outln!("  digests:    {}", cfg.digests.len());
     outln!("  recipients: {}", recipients.len());
     outln!("  state:      {}", cfg.state_dir.display());
+    if let Some(line) = super::published::summary(cfg) {
+        outln!("{line}");
+    }
     if let Some(store) = &cfg.store {
         check_store(&store.url);
     }

@@ -10,6 +10,7 @@ mod check;
 mod feeds;
 mod meta;
 mod outbox;
+mod published;
 mod rules;
 mod run;
 mod search;
@@ -61,6 +62,14 @@ pub fn main() -> ExitCode {
         Command::Feeds {
             command: FeedsCommand::Export,
         } => feeds::export(&cfg),
+        Command::Feeds {
+            command:
+                FeedsCommand::Url {
+                    name,
+                    watch,
+                    digest,
+                },
+        } => published::url(&cfg, &name, watch, digest),
         Command::Search { query, limit } => search::search(&cfg, &query.join(" "), limit),
         Command::Backtest { since, watch } => search::backtest(&cfg, &since, watch.as_deref()),
         Command::Man | Command::Completions { .. } => ExitCode::SUCCESS,

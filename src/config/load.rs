@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::sections::{
-    channel_section, digest_section, feed_section, mail_section, poll_section, store_section,
+    channel_section, digest_section, feed_section, feeds_section, mail_section, poll_section,
+    store_section,
 };
 use super::units::ranges;
 use super::walk::Walker;
@@ -78,6 +79,7 @@ pub fn load_str(
         digests: Vec::new(),
         channels: Vec::new(),
         store: None,
+        atom: AtomConfig::default(),
         rules: Rules::default(),
         files: vec![path.to_path_buf()],
         compiled: None,
@@ -129,10 +131,19 @@ pub fn load_str(
             mail_section(&mut w, &mut th, &dir, &mut cfg.mail);
             w.finish(th, "[mail]");
         }
+        if let Some((_, mut v)) = root.take("feeds")
+            && let Some(mut th) = w.table(&mut v, "[feeds]")
+        {
+            cfg.atom = feeds_section(&mut w, &mut th, &dir);
+            w.finish(th, "[feeds]");
+        }
         for mut v in w.array_of_tables(&mut root, "digest") {
             let span = v.span;
             if let Some(mut th) = w.table(&mut v, "[[digest]]") {
                 if let Some(d) = digest_section(&mut w, &mut th, span) {
+                    if let Some(why) = unpublishable(&cfg, d.feed) {
+                        w.error(span, format!("digest \"{}\" {why}", d.name));
+                    }
                     cfg.digests.push(d);
                 }
                 w.finish(th, "[[digest]]");
@@ -200,6 +211,24 @@ pub fn load_str(
     }
 }
 
+/// Why a watch or digest with `feed = true` (when `feed`) cannot be published: no token to
+/// give its readers, or no server to serve it.
+fn unpublishable(cfg: &Config, feed: bool) -> Option<&'static str> {
+    if !feed {
+        None
+    } else if cfg.atom.token.is_none() {
+        Some(
+            "sets feed = true, but [feeds] has no `token_file` nor `token_env`: a published feed is read with a token (its URL ends in ?token=…)",
+        )
+    } else if cfg.server.is_none() {
+        Some(
+            "sets feed = true, but there is no [server] `listen`: the Atom feeds are served by the daemon's HTTP server",
+        )
+    } else {
+        None
+    }
+}
+
 /// Channel names are unique, and every `channel:NAME` of `[mail] admin` and of the digests'
 /// `to` names one (the watches' are checked with their rule files).
 fn check_channels(w: &mut Walker<'_>, cfg: &Config) {
@@ -262,6 +291,9 @@ fn cross_check(
         .collect();
     for (w, o) in cfg.rules.watches.iter().zip(origin) {
         let src = &sources[o.file];
+        if let Some(why) = unpublishable(cfg, w.feed) {
+            errors.push(src.diag(o.watch_at, format!("watch \"{}\" {why}", w.name)));
+        }
         if w.alert == AlertMode::Digest {
             match &w.digest {
                 Some(d) if !digests.contains(d.as_str()) => {

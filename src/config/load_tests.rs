@@ -142,3 +142,69 @@ fn a_digest_watch_with_no_digest_to_receive_it_is_an_error_where_feeds_are_polle
     let digest = format!("{feeds}[[digest]]\nname = \"m\"\nat = \"07:00\"\nto = [\"d@ex.org\"]\n");
     assert!(load_pair(&digest, rules).is_ok());
 }
+
+#[test]
+fn a_published_feed_needs_a_token_and_a_server_and_may_be_its_watch_only_reader() {
+    let digest = "[[digest]]\nname = \"matin\"\nat = \"07:00\"\nfeed = true\n";
+    let rules = "[[watch]]\nname = \"w\"\nquery = 'Palmyre'\nalert = \"immediate\"\nfeed = true\n";
+    // No [feeds] token, no [server]: both said, where each feed is declared.
+    let all = messages(load_pair(&format!("rules = [\"r.toml\"]\n{digest}"), rules)).join("\n");
+    assert!(
+        all.contains("vigie.toml:2:1: digest \"matin\" sets feed = true, but [feeds] has no `token_file` nor `token_env`"),
+        "{all}"
+    );
+    assert!(
+        all.contains("r.toml:1:1: watch \"w\" sets feed = true, but [feeds] has no"),
+        "{all}"
+    );
+    let token = "[feeds]\ntoken_file = \"feeds.token\"\n";
+    let all = messages(load_pair(
+        &format!("rules = [\"r.toml\"]\n{token}{digest}"),
+        rules,
+    ))
+    .join("\n");
+    assert!(all.contains("there is no [server] `listen`"), "{all}");
+    // With both, an immediate watch without recipients is published as a feed only.
+    let main = format!(
+        "rules = [\"r.toml\"]\n[server]\nlisten = \"127.0.0.1:9477\"\n{token}base_url = \"https://ex.org/vigie/\"\n{digest}"
+    );
+    let cfg = load_pair(&main, rules).unwrap();
+    assert!(cfg.rules.watches[0].feed && cfg.digests[0].feed && cfg.publishes_feeds());
+    assert!(cfg.rules.watches[0].to.is_empty());
+    assert!(
+        matches!(&cfg.atom.token, Some(PasswordSource::File(p)) if p == Path::new("/etc/v/feeds.token"))
+    );
+    assert_eq!(cfg.atom.base_url.as_deref(), Some("https://ex.org/vigie"));
+    // Without feed = true, an immediate watch still needs recipients.
+    let all = messages(load_pair(
+        &main,
+        &rules.replace("feed = true", "feed = false"),
+    ))
+    .join("\n");
+    assert!(all.contains("an immediate watch needs recipients"), "{all}");
+}
+
+#[test]
+fn feeds_settings_are_checked() {
+    let main = "[server]\nlisten = \"127.0.0.1:9477\"\n[feeds]\ntoken_file = \"a\"\ntoken_env = \"B\"\nbase_url = \"ftp://x/y\"\nsurprise = 1\n";
+    let all = messages(load_pair(main, "")).join("\n");
+    for needle in [
+        "set one of `token_file` and `token_env`",
+        "`base_url` \"ftp://x/y\" must be http or https",
+        "unknown key `surprise` in [feeds]",
+    ] {
+        assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+    }
+    let query = "[feeds]\ntoken_env = \"T\"\nbase_url = \"https://ex.org/?a=1\"\n";
+    assert!(
+        messages(load_pair(query, ""))
+            .join("\n")
+            .contains("must have no query")
+    );
+    let rules = "[[watch]]\nname = \"w\"\nquery = 'a'\nfeed = \"yes\"\n";
+    let all = messages(load_pair("rules = [\"r.toml\"]\n", rules)).join("\n");
+    assert!(
+        all.contains("`feed` must be true or false, found a string"),
+        "{all}"
+    );
+}

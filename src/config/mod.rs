@@ -57,6 +57,9 @@ pub struct Config {
     pub channels: Vec<ChannelConfig>,
     /// `[store]`: a PostgreSQL database instead of the SQLite file in `state_dir`.
     pub store: Option<StoreConfig>,
+    /// `[feeds]`: the token and the public address of the Atom feeds the daemon serves for
+    /// the watches and digests that say `feed = true`.
+    pub atom: AtomConfig,
     pub rules: Rules,
     /// Every file the configuration was read from (for reload watching).
     pub files: Vec<PathBuf>,
@@ -118,6 +121,18 @@ pub struct FeedConfig {
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: String,
+}
+
+/// `[feeds]`: how the Atom feeds of watches and digests are reached. The token is not here,
+/// only where to read it (as for the SMTP password): the configuration's `Debug` cannot
+/// show it.
+#[derive(Debug, Clone, Default)]
+pub struct AtomConfig {
+    /// `token_file` or `token_env`; required as soon as a watch or digest says `feed = true`.
+    pub token: Option<PasswordSource>,
+    /// The address readers use (a reverse proxy's, `https://news.example.org/vigie`), in
+    /// place of `http://` + `[server] listen`; no trailing slash.
+    pub base_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -251,6 +266,8 @@ pub struct DigestConfig {
     pub schedule: Schedule,
     pub timezone: String,
     pub to: Vec<String>,
+    /// Also published as an Atom feed (`/feeds/digest/NAME.atom`).
+    pub feed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,6 +305,8 @@ pub struct Watch {
     pub alert: AlertMode,
     pub digest: Option<String>,
     pub to: Vec<String>,
+    /// Also published as an Atom feed (`/feeds/watch/NAME.atom`).
+    pub feed: bool,
 }
 
 impl Watch {
@@ -352,5 +371,10 @@ impl Config {
 
     pub fn fulltext_of(&self, feed: &FeedConfig) -> Fulltext {
         feed.fulltext.unwrap_or(self.poll.fulltext)
+    }
+
+    /// Whether any watch or digest is published as an Atom feed.
+    pub fn publishes_feeds(&self) -> bool {
+        self.rules.watches.iter().any(|w| w.feed) || self.digests.iter().any(|d| d.feed)
     }
 }

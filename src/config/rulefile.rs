@@ -104,8 +104,13 @@ fn watch_section(
     };
     let digest = w.string(th, "digest").map(|d| d.value);
     let to = w.strings(th, "to").unwrap_or_default();
-    if alert == AlertMode::Immediate && to.is_empty() {
-        w.error(at, "an immediate watch needs recipients in `to`");
+    let feed = w.boolean(th, "feed").unwrap_or(false);
+    // A watch published as a feed may have no other recipient: its readers are the feed's.
+    if alert == AlertMode::Immediate && to.is_empty() && !feed {
+        w.error(
+            at,
+            "an immediate watch needs recipients in `to` (or `feed = true`, to publish it as an Atom feed only)",
+        );
     }
     for t in &to {
         if super::channel_of(&t.value).is_none() && !t.value.contains('@') {
@@ -127,6 +132,7 @@ fn watch_section(
             alert,
             digest,
             to: to.into_iter().map(|t| t.value).collect(),
+            feed,
         },
         query.span,
     ))

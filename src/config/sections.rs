@@ -1,5 +1,5 @@
 //! Config stage, the sections of `vigie.toml` one by one (`[poll]`, `[[feed]]`, `[mail]`
-//! and `[mail.smtp]`, `[[digest]]`, `[[channel]]`, `[store]`): each reads its keys through the `Walker`, which
+//! and `[mail.smtp]`, `[[digest]]`, `[[channel]]`, `[store]`, `[feeds]`): each reads its keys through the `Walker`, which
 //! records every fault with its position and lets reading go on. Pure.
 
 use std::path::Path;
@@ -209,6 +209,7 @@ pub(super) fn digest_section(
         }
     };
     let to = w.strings(th, "to").unwrap_or_default();
+    let feed = w.boolean(th, "feed").unwrap_or(false);
     for t in to.iter().filter(|t| channel_of(&t.value).is_none()) {
         if let Err(e) = t.value.parse::<lettre::message::Mailbox>() {
             w.error(
@@ -256,6 +257,7 @@ pub(super) fn digest_section(
         schedule: schedule?,
         timezone,
         to: to.into_iter().map(|t| t.value).collect(),
+        feed,
     })
 }
 
@@ -378,4 +380,38 @@ pub(super) fn store_section(
         url: super::pgurl::rooted(&url.value, dir),
         password,
     })
+}
+
+/// `[feeds]`: where the Atom feeds' token is read (a relative `token_file` starts from the
+/// configuration's folder `dir`), and the address readers reach the daemon's server at.
+pub(super) fn feeds_section(
+    w: &mut Walker<'_>,
+    th: &mut TableHelper<'_>,
+    dir: &Path,
+) -> AtomConfig {
+    let token = secret_source(w, th, "token_file", "token_env").map(|s| match s {
+        PasswordSource::File(p) => PasswordSource::File(dir.join(p)),
+        env => env,
+    });
+    let base_url = w.string(th, "base_url").and_then(|b| {
+        let bad = match url::Url::parse(&b.value) {
+            Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+                Some(format!("must be http or https, not {}", u.scheme()))
+            }
+            Ok(u) if u.query().is_some() || u.fragment().is_some() => {
+                Some("must have no query (`?…`) nor fragment (`#…`)".to_string())
+            }
+            Ok(u) if u.host_str().is_none_or(str::is_empty) => Some("needs a host".into()),
+            Ok(_) => None,
+            Err(e) => Some(format!("is not a URL ({e})")),
+        };
+        match bad {
+            Some(why) => {
+                w.error(b.span, format!("`base_url` \"{}\" {why}", b.value));
+                None
+            }
+            None => Some(b.value.trim_end_matches('/').to_string()),
+        }
+    });
+    AtomConfig { token, base_url }
 }

@@ -229,6 +229,25 @@ impl<'s> Walker<'s> {
         }
     }
 
+    /// A boolean (`feed = true`).
+    pub fn boolean(&mut self, th: &mut TableHelper<'_>, key: &'static str) -> Option<bool> {
+        let (_, mut value) = th.take(key)?;
+        let span = value.span;
+        match value.take() {
+            ValueInner::Boolean(b) => Some(b),
+            other => {
+                self.error(
+                    span,
+                    format!(
+                        "`{key}` must be true or false, found a {}",
+                        other.type_str()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
     /// A sub-table, as a helper; reports a value of the wrong type.
     pub fn table<'de>(&mut self, value: &mut Value<'de>, what: &str) -> Option<TableHelper<'de>> {
         match TableHelper::new(value) {

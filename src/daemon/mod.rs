@@ -3,8 +3,8 @@
 //! store, clients), [`Controls`] and the shutdown future. Out: polls, emails, and the
 //! health the outside sees. Files: `reload` (watching the configuration's files),
 //! `maintenance` (retention, search index, feed-health notices, status line),
-//! `feed_health` (its pure decisions), `server` (`/healthz`, `/metrics`), `metrics`,
-//! `systemd` (notify and watchdog).
+//! `feed_health` (its pure decisions), `server` (`/healthz`, `/metrics`, and the Atom
+//! feeds of `publish`), `metrics`, `systemd` (notify and watchdog).
 //! Invariants: shutdown is passed in (signals are the binary's business, tests pass their
 //! own); work in flight when it fires is allowed to finish for a bounded time; the clock
 //! is read here, in the async shell — at each step of a cycle, so that a long poll does
@@ -13,6 +13,7 @@
 pub mod feed_health;
 pub mod maintenance;
 pub mod metrics;
+pub mod publish;
 pub mod reload;
 pub mod server;
 pub mod systemd;
@@ -179,13 +180,15 @@ pub async fn run(
     let tick = tick(watchdog);
     let health = Arc::new(Health::new(rt.store.clone(), stale_after(watchdog, tick)));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let feeds = Arc::new(publish::Publisher::new(rt.config.clone()));
     if let Some(srv) = &rt.config.server {
         let listener = server::bind(&srv.listen).await?;
         tracing::info!(listen = %srv.listen, "health and metrics on /healthz and /metrics");
         let mut stop = stop_rx.clone();
-        tokio::spawn(server::serve(listener, health.clone(), async move {
+        let serving = server::serve(listener, health.clone(), feeds.clone(), async move {
             let _ = stop.changed().await;
-        }));
+        });
+        tokio::spawn(serving);
     }
     let mut watch = start_watch(&rt, &ctl.reload_tx);
     tracing::info!(
@@ -266,6 +269,7 @@ pub async fn run(
                 want_chores = true;
                 if let Some(new) = reload(&rt).await {
                     rt = new;
+                    feeds.update(rt.config.clone());
                     limits = limits_of(&rt);
                     watch = start_watch(&rt, &ctl.reload_tx);
                 }

@@ -1,7 +1,9 @@
 //! Health and metrics over HTTP (`[server] listen`): `GET /healthz` answers 200 when the
 //! scheduler is alive (its heartbeat is recent) and the database takes a write, 503 with
-//! the reason otherwise; `GET /metrics` is the Prometheus text format. The server shares
-//! the daemon's shutdown future and never touches the pipeline's state but to read it.
+//! the reason otherwise; `GET /metrics` is the Prometheus text format; paths under
+//! `/feeds/` are the Atom feeds (`publish`). The server shares the daemon's shutdown
+//! future and never touches the pipeline's state but to read it; it logs no request's
+//! query string (a feed's holds its token).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -18,6 +20,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use super::publish::Publisher;
 use crate::store::StoreHandle;
 
 /// What `/healthz` looks at. The daemon beats the heart at every step of its loop.
@@ -118,7 +121,12 @@ pub async fn bind(addr: &str) -> Result<TcpListener, ServerError> {
         })
 }
 
-pub async fn serve(listener: TcpListener, health: Arc<Health>, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    health: Arc<Health>,
+    feeds: Arc<Publisher>,
+    shutdown: impl Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -126,9 +134,9 @@ pub async fn serve(listener: TcpListener, health: Arc<Health>, shutdown: impl Fu
             () = &mut shutdown => return,
         };
         let Ok((stream, _)) = accepted else { continue };
-        let health = health.clone();
+        let (health, feeds) = (health.clone(), feeds.clone());
         tokio::spawn(async move {
-            let svc = service_fn(move |req| handle(req, health.clone()));
+            let svc = service_fn(move |req| handle(req, health.clone(), feeds.clone()));
             let conn = http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(10))
@@ -143,7 +151,11 @@ pub async fn serve(listener: TcpListener, health: Arc<Health>, shutdown: impl Fu
 async fn handle(
     req: Request<Incoming>,
     health: Arc<Health>,
+    feeds: Arc<Publisher>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.uri().path().starts_with("/feeds/") {
+        return Ok(super::publish::answer(&feeds, &health.store, &req).await);
+    }
     let (status, ctype, body) = match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => match health.check().await {
             Ok(()) => (

@@ -7,6 +7,7 @@
 //! serves a whole batch (a `Session`); the SMTP password is read when the transport is
 //! built and never logged.
 
+pub mod atom;
 pub mod calendar;
 pub mod channel;
 pub mod digest;

@@ -4,7 +4,9 @@
 //! hour's summary ([`flood`]); a digest watch's digest recipients. Invariants: every
 //! delivery is addressed by (watch, story, recipient), so a later copy of a story finds
 //! its Message-ID taken and queues nothing; the flood decision is taken once, here, from
-//! what the outbox already holds, so a crash or a restart never changes it.
+//! what the outbox already holds, so a crash or a restart never changes it. Every match
+//! queued here is a story that alerted for its watch: it is recorded for the Atom feeds
+//! (`store::published`), even for a watch whose only reader is its feed.
 
 use chrono::{DateTime, Utc};
 
@@ -26,6 +28,21 @@ pub fn queue_match(
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let mut n = 0;
+    let digest = match watch.alert {
+        AlertMode::Immediate => None,
+        AlertMode::Digest => watch
+            .digest
+            .as_deref()
+            .and_then(|d| cfg.digests.iter().find(|x| x.name == d))
+            .or(cfg.digests.first()),
+    };
+    tx.record_alerted(
+        &watch.name,
+        story,
+        digest.map(|d| d.name.as_str()),
+        match_id,
+        now,
+    )?;
     match watch.alert {
         AlertMode::Immediate => {
             for to in &watch.to {
@@ -34,11 +51,6 @@ pub fn queue_match(
             }
         }
         AlertMode::Digest => {
-            let digest = watch
-                .digest
-                .as_deref()
-                .and_then(|d| cfg.digests.iter().find(|x| x.name == d))
-                .or(cfg.digests.first());
             if let Some(d) = digest {
                 for to in &d.to {
                     let key = format!("digest:{}", d.name);

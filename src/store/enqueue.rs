@@ -41,6 +41,17 @@ pub trait Outbox {
         message_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<i64>>;
+    /// Record that `watch`'s match `match_id` alerted for the story `story` (queued for
+    /// `digest`, if a digest watch's), for the Atom feeds (`store::published`); the first
+    /// record of a (watch, story) stands.
+    fn record_alerted(
+        &mut self,
+        watch: &str,
+        story: &str,
+        digest: Option<&str>,
+        match_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
     /// Queue one delivery; false when its Message-ID is already queued or sent.
     #[allow(clippy::too_many_arguments)]
     fn add_delivery(
@@ -64,6 +75,17 @@ pub struct Asked {
 }
 
 impl Outbox for Asked {
+    fn record_alerted(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: Option<&str>,
+        _: i64,
+        _: DateTime<Utc>,
+    ) -> Result<()> {
+        Ok(())
+    }
+
     fn is_queued(&mut self, message_id: &str) -> Result<bool> {
         self.message_ids.push(message_id.to_string());
         Ok(false)
@@ -135,6 +157,10 @@ pub struct Queue<'t, 'c, 'w> {
     queued_ids: HashSet<String>,
     /// When each single alert queued here was, per (watch, recipient).
     queued_singles: HashMap<(String, String), Vec<i64>>,
+    /// The (watch, story) pairs that alerted, first record first: (watch, story, digest,
+    /// match, when).
+    alerted: Vec<(String, String, Option<String>, i64, i64)>,
+    alerted_keys: HashSet<(String, String)>,
 }
 
 impl<'t, 'c, 'w> Queue<'t, 'c, 'w> {
@@ -192,11 +218,30 @@ impl<'t, 'c, 'w> Queue<'t, 'c, 'w> {
             queued: Vec::new(),
             queued_ids: HashSet::new(),
             queued_singles: HashMap::new(),
+            alerted: Vec::new(),
+            alerted_keys: HashSet::new(),
         })
     }
 
-    /// Write the deliveries queued, in the order they were.
+    /// Write the deliveries queued, in the order they were, and the stories that alerted.
     pub fn flush(self) -> Result<()> {
+        let mut a = Vec::with_capacity(self.alerted.len() * 5);
+        for (watch, story, digest, match_id, at) in &self.alerted {
+            a.extend([
+                Param::Text(watch),
+                Param::Text(story),
+                digest.as_deref().map_or(Param::Null, Param::Text),
+                Param::Int(*match_id),
+                Param::Int(*at),
+            ]);
+        }
+        many::insert(
+            self.tx,
+            "INSERT INTO story_alerts (watch, story_key, digest, match_id, alerted_at)",
+            "ON CONFLICT (watch, story_key) DO NOTHING",
+            5,
+            &a,
+        )?;
         let mut p = Vec::with_capacity(self.queued.len() * 8);
         for q in &self.queued {
             p.extend([
@@ -223,6 +268,29 @@ impl<'t, 'c, 'w> Queue<'t, 'c, 'w> {
 }
 
 impl Outbox for Queue<'_, '_, '_> {
+    fn record_alerted(
+        &mut self,
+        watch: &str,
+        story: &str,
+        digest: Option<&str>,
+        match_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if self
+            .alerted_keys
+            .insert((watch.to_string(), story.to_string()))
+        {
+            self.alerted.push((
+                watch.to_string(),
+                story.to_string(),
+                digest.map(str::to_string),
+                match_id,
+                to_ts(now),
+            ));
+        }
+        Ok(())
+    }
+
     fn is_queued(&mut self, message_id: &str) -> Result<bool> {
         if self.queued_ids.contains(message_id) {
             return Ok(true);

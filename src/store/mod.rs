@@ -18,6 +18,7 @@ pub mod lookup;
 pub mod notices;
 pub mod outbox;
 pub mod pg;
+pub mod published;
 pub mod retention;
 pub mod search;
 pub mod stories;
@@ -66,6 +67,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0008_retired.sql")),
     M::up(include_str!("../../migrations/0009_hit_count.sql")),
     M::up(include_str!("../../migrations/0010_claims.sql")),
+    M::up(include_str!("../../migrations/0011_story_alerts.sql")),
 ];
 
 pub struct Store {

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod atom;
 mod channels;
 mod check;
 mod cluster;

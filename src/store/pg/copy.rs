@@ -18,6 +18,7 @@ const TABLES: &[&str] = &[
     "matches",
     "batches",
     "deliveries",
+    "story_alerts",
     "digest_runs",
     "health",
     "feed_health",
@@ -33,6 +34,7 @@ const IDENTITIES: &[&str] = &[
     "batches",
     "deliveries",
     "notices",
+    "story_alerts",
 ];
 
 #[derive(Debug, thiserror::Error)]
