@@ -178,14 +178,10 @@ fn leadership_passes_on_when_the_leaders_session_ends() {
     assert_eq!(seen_again.peers.iter().filter(|p| p.leads).count(), 1);
 }
 
-#[test]
-fn an_outbox_row_is_sent_by_one_instance_only() {
-    let (mut a, url) = fresh();
-    let mut b = open(&url);
-    a.join("a".into(), Duration::from_secs(60));
-    b.join("b".into(), Duration::from_secs(60));
-    add_feeds(&a, 1, 0);
-    let c = a.conn();
+/// A feed, an article, its match and one pending alert (delivery 1), due since 1970.
+fn one_pending_alert(s: &Store) {
+    add_feeds(s, 1, 0);
+    let c = s.conn();
     c.execute(
         "INSERT INTO articles (key, feed_id, title_hash, title, summary, content, content_hash, first_seen_at)
          VALUES ('k', 1, 'h', 't', '', '', 'c', 0)",
@@ -203,6 +199,15 @@ fn an_outbox_row_is_sent_by_one_instance_only() {
         [],
     )
     .unwrap();
+}
+
+#[test]
+fn an_outbox_row_is_sent_by_one_instance_only() {
+    let (mut a, url) = fresh();
+    let mut b = open(&url);
+    a.join("a".into(), Duration::from_secs(60));
+    b.join("b".into(), Duration::from_secs(60));
+    one_pending_alert(&a);
     let now = Utc::now();
     let row = Row::Alert(1);
     assert!(a.claim_due(row, now).unwrap());
@@ -432,25 +437,7 @@ fn a_database_of_the_first_schema_is_upgraded_in_place() {
 fn a_claim_let_go_unsent_is_anyones_and_a_claim_for_no_row_is_refused() {
     let (a, url) = fresh();
     let b = open(&url);
-    add_feeds(&a, 1, 0);
-    let c = a.conn();
-    c.execute(
-        "INSERT INTO articles (key, feed_id, title_hash, title, summary, content, content_hash, first_seen_at)
-         VALUES ('k', 1, 'h', 't', '', '', 'c', 0)",
-        [],
-    )
-    .unwrap();
-    c.execute(
-        "INSERT INTO matches (watch, article_id, hits, matched_at) VALUES ('w', 1, '[]', 0)",
-        [],
-    )
-    .unwrap();
-    c.execute(
-        "INSERT INTO deliveries (match_id, kind, recipient, message_id, status, next_attempt_at, created_at)
-         VALUES (1, 'immediate', 'a@x', '<m@x>', 'pending', 0, 0)",
-        [],
-    )
-    .unwrap();
+    one_pending_alert(&a);
     let now = Utc::now();
     assert!(!a.claim_due(Row::Batch(3_000_000_000), now).unwrap());
     assert!(a.claim_due(Row::Alert(1), now).unwrap());

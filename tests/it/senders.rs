@@ -43,15 +43,7 @@ fn setup(
             "Le point du jour.",
         )
     }));
-    http.route(
-        "/feed.xml",
-        Route::ok("application/rss+xml", rss("Fil", &items, "UTF-8")),
-    );
-    let main = format!(
-        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}\n{}{DIGEST_TOML}",
-        feeds_toml(&[("fil", http.url("/feed.xml"))]),
-        smtp_toml(smtp.addr.port()),
-    );
+    let main = serve(http, smtp, &items);
     let mut rules = String::new();
     for w in WORDS {
         let l = w.to_lowercase();
@@ -61,6 +53,19 @@ fn setup(
     }
     rules.push_str("[[watch]]\nname = \"homs\"\nquery = 'Homs'\ndigest = \"daily\"\n");
     write_config(dir, &main, &rules)
+}
+
+/// Serve `items` as the one feed and return the configuration's main file for it.
+fn serve(http: &HttpServer, smtp: &SmtpServer, items: &[FeedItem]) -> String {
+    http.route(
+        "/feed.xml",
+        Route::ok("application/rss+xml", rss("Fil", items, "UTF-8")),
+    );
+    format!(
+        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}\n{}{DIGEST_TOML}",
+        feeds_toml(&[("fil", http.url("/feed.xml"))]),
+        smtp_toml(smtp.addr.port()),
+    )
 }
 
 fn count(cfg: &Path, sql: &str) -> i64 {
@@ -221,15 +226,7 @@ async fn an_alert_that_joins_a_flood_summary_while_it_is_sent_is_sent_on_its_own
             )
         })
         .collect();
-    http.route(
-        "/feed.xml",
-        Route::ok("application/rss+xml", rss("Fil", &items, "UTF-8")),
-    );
-    let main = format!(
-        "state_dir = \"state\"\nrules = [\"rules.toml\"]\n{}\n{}{DIGEST_TOML}",
-        feeds_toml(&[("fil", http.url("/feed.xml"))]),
-        smtp_toml(smtp.addr.port()),
-    );
+    let main = serve(&http, &smtp, &items);
     let cfg = write_config(
         dir.path(),
         &main,
