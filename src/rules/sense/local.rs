@@ -1,0 +1,389 @@
+//! Places in context, the words around a place name: a person («Mayor Kasim Reed», «Ariel
+//! Leal», «Chris Stapleton»), an institution («the State Duma», «the Duma's committee»), a club
+//! («Al-Gaish beat Ittihad 4-1»), a government speaking («the Kremlin said», «Washington says»)
+//! or a park («Zion National Park»): none is the place.
+//!
+//! Invariants: reads the folded text and the original around one hit, nothing else; the word
+//! lists are closed and written here (French and English); out-of-range offsets read as
+//! empty, never a panic.
+
+use crate::rules::fold::Folded;
+use crate::rules::gazetteer::persons;
+use crate::rules::sense::{AREA, FIRST_NAME, LANDMARK, Sense, TOWN};
+
+/// Titles and offices written before a person's name (folded, without a final period).
+const TITLES: &[&str] = &[
+    "mayor",
+    "president",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mme",
+    "mlle",
+    "dr",
+    "gen",
+    "general",
+    "sheikh",
+    "cheikh",
+    "speaker",
+    "sen",
+    "senator",
+    "rep",
+    "gov",
+    "governor",
+    "judge",
+    "sir",
+    "dame",
+    "lord",
+    "lady",
+    "prince",
+    "princess",
+    "king",
+    "queen",
+    "pope",
+    "imam",
+    "rabbi",
+    "rev",
+    "reverend",
+    "prof",
+    "professor",
+    "coach",
+    "officer",
+    "minister",
+    "chancellor",
+    "col",
+    "colonel",
+    "capt",
+    "captain",
+    "lt",
+    "sgt",
+    "sergeant",
+    "maire",
+    "ministre",
+    "docteur",
+    "madame",
+    "monsieur",
+    "maitre",
+    "emir",
+    "ayatollah",
+    "mgr",
+    "cardinal",
+    "councillor",
+    "councilman",
+    "councilwoman",
+    "commissioner",
+    "sheriff",
+    "chief",
+    "detective",
+    "deputy",
+];
+/// Words of a parliament, around «the Duma»: it is the institution.
+const PARLIAMENT: &[&str] = &[
+    "parliament",
+    "parliamentary",
+    "lawmakers",
+    "lawmaker",
+    "legislators",
+    "deputies",
+    "deputy",
+    "mps",
+    "legislature",
+    "speaker",
+    "committee",
+    "chamber",
+    "house",
+    "vote",
+    "voted",
+    "bill",
+    "session",
+    "parlement",
+    "parlementaire",
+    "parlementaires",
+    "deputes",
+    "depute",
+    "chambre",
+    "assemblee",
+    "elus",
+    "commission",
+    "projet",
+    "loi",
+    "scrutin",
+];
+/// Words of a parliament written right after its name («Duma deputies»).
+const PARLIAMENT_AFTER: &[&str] = &[
+    "deputy",
+    "deputies",
+    "lawmakers",
+    "lawmaker",
+    "committee",
+    "speaker",
+    "chairman",
+    "members",
+    "member",
+    "chamber",
+    "s",
+];
+/// Sports verbs and words between two clubs.
+const SPORTS: &[&str] = &[
+    "beat", "beats", "beaten", "defeated", "defeat", "defeats", "edged", "thrashed", "drew",
+    "draw", "against", "vs", "v", "host", "hosts", "hosted", "battu", "bat", "battent", "contre",
+    "face", "domine", "elimine", "ecrase", "humilie",
+];
+/// Verbs of speech after a name: a government, or its people, speaking.
+const SPEECH: &[&str] = &[
+    "said",
+    "says",
+    "say",
+    "told",
+    "tells",
+    "warned",
+    "warns",
+    "announced",
+    "announces",
+    "denied",
+    "denies",
+    "insisted",
+    "insists",
+    "accused",
+    "accuses",
+    "claimed",
+    "claims",
+    "stated",
+    "declared",
+    "responded",
+    "confirmed",
+    "confirms",
+    "rejected",
+    "rejects",
+    "dit",
+    "declare",
+    "affirme",
+    "annonce",
+    "estime",
+    "denonce",
+    "accuse",
+    "assure",
+    "reagit",
+    "dement",
+    "dementi",
+    "declare",
+    "affirme",
+    "annonce",
+    "repondu",
+    "repond",
+    "rejette",
+    "condamne",
+    "avertit",
+    "previent",
+];
+/// Auxiliaries before a verb of speech («Moscou a dénoncé», «Washington has said»).
+const AUXILIARY: &[&str] = &[
+    "a", "has", "have", "had", "would", "will", "avait", "aurait",
+];
+/// Prepositions that put an event at a landmark («at the White House», «au Kremlin»).
+const AT: &[&str] = &[
+    "at", "in", "inside", "outside", "near", "into", "to", "from", "a", "au", "dans", "devant",
+    "pres", "sur", "vers", "hors",
+];
+
+/// The words of a folded text before byte `start`, nearest first: only words directly before
+/// (a punctuation mark between stops the walk, which yields it as a word of its own).
+fn words_before(text: &str, start: usize) -> impl Iterator<Item = &str> {
+    let before = text.get(..start).unwrap_or_default();
+    before
+        .trim_end_matches(' ')
+        .rsplit(' ')
+        .map(|w| w.trim_end_matches('.'))
+}
+
+/// The next word after byte `end` when only a space separates it, with its byte range.
+fn word_after(text: &str, end: usize) -> Option<(&str, usize, usize)> {
+    let rest = text.get(end..)?.strip_prefix(' ')?;
+    let len = rest
+        .find(|c: char| !c.is_alphanumeric())
+        .unwrap_or(rest.len());
+    (len > 0).then(|| (&rest[..len], end + 1, end + 1 + len))
+}
+
+/// Whether the original text at folded [from, to) starts with a capital.
+fn capitalised(original: &str, folded: &Folded, from: usize, to: usize) -> bool {
+    original
+        .get(folded.original_range(from, to))
+        .is_some_and(|w| w.starts_with(char::is_uppercase))
+}
+
+/// The original's sentence around folded [start, end), folded.
+fn sentence(original: &str, folded: &Folded, start: usize, end: usize) -> String {
+    let r = folded.original_range(start, end);
+    let stop = |c: char| matches!(c, '.' | '!' | '?' | '\n');
+    let from = original
+        .get(..r.start)
+        .and_then(|b| b.rfind(stop))
+        .map_or(0, |k| k + 1);
+    let to = original
+        .get(r.end..)
+        .and_then(|a| a.find(stop))
+        .map_or(original.len(), |k| r.end + k);
+    crate::rules::fold::fold(original.get(from..to).unwrap_or_default()).text
+}
+
+/// Why the place name at folded [start, end) is not the place here, or `None`.
+pub(crate) fn reading(
+    original: &str,
+    folded: &Folded,
+    start: usize,
+    end: usize,
+    sense: &Sense,
+) -> Option<String> {
+    let text = folded.text.as_str();
+    let written = original
+        .get(folded.original_range(start, end))
+        .unwrap_or_default();
+    let mut before = words_before(text, start);
+    let prev = before.next().unwrap_or_default();
+    let prev2 = before.next().unwrap_or_default();
+    let after = word_after(text, end);
+    let next = after.map_or("", |a| a.0);
+    let next_capital = after.is_some_and(|(_, f, t)| capitalised(original, folded, f, t));
+    let head = text.get(..start).unwrap_or_default().trim_end_matches(' ');
+    let prev_at = head.rfind(' ').map_or(0, |k| k + 1);
+    let prev_capital = !prev.is_empty() && capitalised(original, folded, prev_at, start);
+
+    // A title before: a person. «M.» only with its capital and period.
+    let titled = TITLES.contains(&prev)
+        || (prev == "m"
+            && original
+                .get(folded.original_range(prev_at, start))
+                .is_some_and(|w| w.starts_with("M.")));
+    if titled && !prev.is_empty() {
+        return Some(format!(
+            "{written} set aside: a person's name, after a title («{prev}»)"
+        ));
+    }
+    let people = persons();
+    // A first name before a surname that is also a place: «Chris Stapleton».
+    if prev_capital && people.is_first_name(prev) && people.is_surname(&sense.name) {
+        return Some(format!(
+            "{written} set aside: a surname, after the first name «{prev}»"
+        ));
+    }
+    // A first name before a surname: «Ariel Leal».
+    if sense.has(FIRST_NAME) && next_capital && people.is_surname(next) && !is_common(next) {
+        let (_, f, t) = after.unwrap_or_default();
+        let surname = original.get(folded.original_range(f, t)).unwrap_or(next);
+        return Some(format!(
+            "{written} set aside: a first name before «{surname}»"
+        ));
+    }
+    // An institution: «State Duma», «Duma deputies», «the Duma's committee».
+    if prev == "state" && prev_capital {
+        return Some(format!(
+            "{written} set aside: an institution («State {written}»)"
+        ));
+    }
+    if sense.has(TOWN)
+        && !next_capital
+        && PARLIAMENT_AFTER.contains(&next)
+        && (next != "s" || {
+            let after_s = after
+                .and_then(|(_, _, t)| word_after(text, t))
+                .map_or("", |a| a.0);
+            PARLIAMENT_AFTER.contains(&after_s)
+        })
+    {
+        return Some(format!(
+            "{written} set aside: an institution («{written} {next}»)"
+        ));
+    }
+    if sense.has(TOWN) && matches!(prev, "the" | "la" | "le") && !next_capital {
+        let s = sentence(original, folded, start, end);
+        let own: Vec<&str> = sense.name.split(' ').collect();
+        let mut words = s.split(|c: char| !c.is_alphanumeric());
+        if let Some(w) = words.find(|w| PARLIAMENT.contains(w) && !own.contains(w)) {
+            return Some(format!(
+                "{written} set aside: an institution (the {written}, with «{w}»)"
+            ));
+        }
+    }
+    // A park: «Zion National Park».
+    if next_capital && (next == "national" || next == "park") {
+        return Some(format!(
+            "{written} set aside: a park or a site named after the place"
+        ));
+    }
+    // A club: a sports verb next to the name and a score in the sentence.
+    if sense.has(TOWN) && (SPORTS.contains(&prev) || SPORTS.contains(&next)) {
+        let s = original
+            .get(folded.original_range(start, end).start..)
+            .unwrap_or_default();
+        let s = s.split(['.', '!', '?', '\n']).next().unwrap_or_default();
+        if has_score(s) || has_score(sentence_before(original, folded, start)) {
+            return Some(format!("{written} set aside: a club, in a match"));
+        }
+    }
+    if sense.has(AREA) {
+        // A government speaking: «Washington says», «the Kremlin said», «Moscou a dénoncé».
+        let mut rest = after;
+        if rest.is_some_and(|(w, ..)| AUXILIARY.contains(&w)) {
+            rest = rest.and_then(|(_, _, t)| word_after(text, t));
+        }
+        if let Some((verb, ..)) = rest.filter(|(w, ..)| SPEECH.contains(w)) {
+            return Some(format!(
+                "{written} set aside: its government speaking («{written} {verb}»), not an event there"
+            ));
+        }
+        // A seat of power stands for its government unless the text puts an event at it.
+        if sense.has(LANDMARK) {
+            let at = if matches!(prev, "the" | "le" | "la" | "l") {
+                prev2
+            } else {
+                prev
+            };
+            if !AT.contains(&at) {
+                return Some(format!(
+                    "{written} set aside: the seat of a government, not an event there"
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The original text of the sentence up to folded `start`.
+fn sentence_before<'a>(original: &'a str, folded: &Folded, start: usize) -> &'a str {
+    let at = folded.original_range(start, start).start;
+    let head = original.get(..at).unwrap_or_default();
+    let from = head.rfind(['.', '!', '?', '\n']).map_or(0, |k| k + 1);
+    head.get(from..).unwrap_or_default()
+}
+
+/// Whether `s` holds a score: digits, a hyphen or dash, digits («4-1», «2–0»).
+fn has_score(s: &str) -> bool {
+    let chars: Vec<char> = s.chars().collect();
+    chars.windows(3).enumerate().any(|(k, w)| {
+        w[0].is_ascii_digit()
+            && matches!(w[1], '-' | '–' | '—')
+            && w[2].is_ascii_digit()
+            && chars.get(k + 3).is_none_or(|c| {
+                !c.is_ascii_digit() || chars.get(k + 4).is_none_or(|c| !c.is_ascii_digit())
+            })
+    })
+}
+
+/// Whether `word` is a common French or English word (the gazetteer's list).
+fn is_common(word: &str) -> bool {
+    crate::rules::gazetteer::get().is_ok_and(|g| g.is_common_word(word))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_score;
+
+    #[test]
+    fn a_score_is_two_numbers_and_a_dash() {
+        assert!(has_score("Al-Gaish beat Ittihad 4-1"));
+        assert!(has_score("battu Lyon 3–0 samedi"));
+        assert!(!has_score("the 2017-2018 budget"));
+    }
+}
