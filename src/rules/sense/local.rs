@@ -307,7 +307,12 @@ pub(crate) fn reading(
         }
     }
     // A park: «Zion National Park».
-    if next_capital && (next == "national" || next == "park") {
+    let park = next == "park"
+        || (next == "national"
+            && after
+                .and_then(|(_, _, t)| word_after(text, t))
+                .is_some_and(|(w, ..)| w == "park"));
+    if next_capital && park {
         return Some(format!(
             "{written} set aside: a park or a site named after the place"
         ));
