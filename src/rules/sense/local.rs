@@ -181,6 +181,41 @@ const SPEECH: &[&str] = &[
 const AUXILIARY: &[&str] = &[
     "a", "has", "have", "had", "would", "will", "avait", "aurait",
 ];
+/// Function words written with a capital at a sentence's start, never first names here.
+const FUNCTION: &[&str] = &[
+    "on", "by", "for", "with", "of", "and", "but", "or", "as", "if", "en", "et", "ou", "de", "par",
+    "pour", "avec",
+];
+/// Seats of power that stand for their government (folded gazetteer names): other landmarks
+/// (an airport, a square, a tower) are where events happen.
+const SEATS: &[&str] = &[
+    "kremlin",
+    "white house",
+    "maison blanche",
+    "oval office",
+    "bureau ovale",
+    "west wing",
+    "elysee",
+    "elysee palace",
+    "palais de l elysee",
+    "matignon",
+    "hotel de matignon",
+    "quai d orsay",
+    "downing street",
+    "number 10",
+    "no 10",
+    "whitehall",
+    "pentagon",
+    "pentagone",
+    "capitol hill",
+    "us capitol",
+    "capitole",
+    "zhongnanhai",
+    "reichstag",
+    "bundestag",
+    "buckingham palace",
+    "palais de buckingham",
+];
 /// Prepositions that put an event at a landmark («at the White House», «au Kremlin»).
 const AT: &[&str] = &[
     "at", "in", "inside", "outside", "near", "into", "to", "from", "a", "au", "dans", "devant",
@@ -263,7 +298,13 @@ pub(crate) fn reading(
     }
     let people = persons();
     // A first name before a surname that is also a place: «Chris Stapleton».
-    if prev_capital && people.is_first_name(prev) && people.is_surname(&sense.name) {
+    // Not a word of the language written with a capital at a sentence's start («In Washington»).
+    if prev_capital
+        && people.is_first_name(prev)
+        && people.is_surname(&sense.name)
+        && !AT.contains(&prev)
+        && !FUNCTION.contains(&prev)
+    {
         return Some(format!(
             "{written} set aside: a surname, after the first name «{prev}»"
         ));
@@ -339,7 +380,7 @@ pub(crate) fn reading(
             ));
         }
         // A seat of power stands for its government unless the text puts an event at it.
-        if sense.has(LANDMARK) {
+        if sense.has(LANDMARK) && SEATS.contains(&&*sense.name) {
             let at = if matches!(prev, "the" | "le" | "la" | "l") {
                 prev2
             } else {

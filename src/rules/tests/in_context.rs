@@ -145,6 +145,40 @@ fn governments_speaking_are_no_events_in_their_town() {
 }
 
 #[test]
+fn only_seats_of_power_stand_for_a_government() {
+    // Trump Tower and Times Square are where things happen, said or not.
+    assert!(matches(
+        "within(50km, \"New York City\")",
+        "Trump Tower has been a magnet for protesters"
+    ));
+    assert!(matches(
+        "within(50km, \"New York City\")",
+        "Trump Tower a été évacuée lundi"
+    ));
+    assert!(!matches(
+        "within(50km, Washington)",
+        "the Pentagon said on Monday"
+    ));
+}
+
+#[test]
+fn a_capitalised_preposition_is_no_first_name() {
+    // «In Washington» at a sentence's start: not the surname after a first name «In».
+    assert!(matches(
+        "within(50km, Washington)",
+        "Envoys left. In Washington, officials met."
+    ));
+    assert!(matches(
+        "within(50km, Washington)",
+        "Les diplomates sont partis. Pour Washington, rien ne change."
+    ));
+    assert!(!matches(
+        "within(50km, \"New York City\")",
+        "acts including Arcade Fire, Chris Stapleton and others"
+    ));
+}
+
+#[test]
 fn a_park_named_after_a_place_is_not_the_place() {
     assert!(!matches(
         "within(50km, Jerusalem)",
