@@ -381,10 +381,24 @@ fn sense_of(g: &gazetteer::Gazetteer, name: &str, own: &[u32], area: bool) -> Se
     if landmarks && !meant.is_empty() {
         flags |= sense::LANDMARK;
     }
+    // Neighbouring countries, for a name that is a country and something else.
+    let mut near = Vec::new();
+    if !others.is_empty() {
+        for l in meant.iter().chain(&others) {
+            if l.kind() == Kind::Country {
+                for n in g.neighbour_countries(l.cc, sense::NEIGHBOUR_KM) {
+                    near.push((l.cc, n));
+                }
+            }
+        }
+    }
+    near.sort_unstable();
+    near.dedup();
     Sense {
         name: name.into(),
         meant: meant.into(),
         others: others.into(),
+        near: near.into(),
         flags,
     }
 }

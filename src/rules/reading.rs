@@ -35,6 +35,9 @@ pub(crate) fn add_evidence(interner: &mut Interner) -> Vec<Option<Locus>> {
         if s.others.is_empty() {
             continue;
         }
+        for &(_, n) in s.near.iter() {
+            areas.push((n, None));
+        }
         for l in s.meant.iter().chain(s.others.iter()) {
             areas.push((l.cc, None));
             if l.has_division() {

@@ -135,6 +135,25 @@ impl Gazetteer {
 }
 
 impl Gazetteer {
+    /// The countries whose points (their capitals) lie within `km` of country `cc`'s, itself
+    /// excluded: an article naming Azerbaijan or Baku speaks of Georgia the country, not the
+    /// US state. Empty for an unknown code.
+    pub fn neighbour_countries(&self, cc: [u8; 2], km: f64) -> Vec<[u8; 2]> {
+        let Some(home) = self.country_id(cc).and_then(|id| self.place(id)) else {
+            return Vec::new();
+        };
+        let mut out: Vec<[u8; 2]> = (0..self.entries.len() as u32)
+            .filter(|&id| self.entries[id as usize].kind == Kind::Country)
+            .filter_map(|id| self.place(id))
+            .filter(|p| p.country.as_bytes() != cc)
+            .filter(|p| super::distance_km((home.lat, home.lon), (p.lat, p.lon)) <= km)
+            .filter_map(|p| <[u8; 2]>::try_from(p.country.as_bytes()).ok())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The id of the country with ISO code `cc`.
     pub fn country_id(&self, cc: [u8; 2]) -> Option<u32> {
         let id = (self.entries.iter()).position(|e| e.kind == Kind::Country && e.cc == cc)?;

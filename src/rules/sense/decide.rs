@@ -29,10 +29,23 @@ pub(crate) enum Verdict {
 }
 
 /// (strong, weak, index of the first strong or else weak evidence) for candidate `c`.
-fn score(c: &Locus, own: u32, evidence: &[Evidence]) -> (usize, usize, Option<usize>) {
+fn score(
+    c: &Locus,
+    own: u32,
+    evidence: &[Evidence],
+    near: &[([u8; 2], [u8; 2])],
+) -> (usize, usize, Option<usize>) {
     let (mut strong, mut weak, mut first_strong, mut first_weak) = (0, 0, None, None);
     for (k, e) in evidence.iter().enumerate() {
-        if e.pattern == own || e.locus.cc != c.cc {
+        if e.pattern == own {
+            continue;
+        }
+        // A place of a neighbouring country counts for a country («Azerbaijan» for Georgia).
+        if e.locus.cc != c.cc {
+            if c.kind() == Kind::Country && near.contains(&(c.cc, e.locus.cc)) {
+                strong += 1;
+                first_strong.get_or_insert(k);
+            }
             continue;
         }
         let same_division = c.has_division() && e.locus.div == c.div;
@@ -57,10 +70,11 @@ fn best(
     loci: &[Locus],
     own: u32,
     evidence: &[Evidence],
+    near: &[([u8; 2], [u8; 2])],
 ) -> ((usize, usize), Option<(Locus, usize)>) {
     let mut top = ((0, 0), None);
     for c in loci {
-        let (s, w, first) = score(c, own, evidence);
+        let (s, w, first) = score(c, own, evidence, near);
         if (s, w) > top.0 {
             top = ((s, w), first.map(|f| (*c, f)));
         }
@@ -80,8 +94,8 @@ pub(crate) fn decide(
     if sense.others.is_empty() {
         return Verdict::Keep(None);
     }
-    let (inside, why_in) = best(&sense.meant, own, evidence);
-    let (outside, why_out) = best(&sense.others, own, evidence);
+    let (inside, why_in) = best(&sense.meant, own, evidence, &sense.near);
+    let (outside, why_out) = best(&sense.others, own, evidence, &sense.near);
     let names = |(l, k): (Locus, usize)| {
         let e = &evidence[k];
         format!(

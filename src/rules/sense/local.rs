@@ -8,178 +8,36 @@
 //! empty, never a panic.
 
 use crate::rules::fold::Folded;
-use crate::rules::gazetteer::persons;
+use crate::rules::gazetteer::{Kind, persons};
+use crate::rules::sense::words::{PARLIAMENT, PARLIAMENT_AFTER, SPEECH, SPORTS, TITLES};
 use crate::rules::sense::{AREA, FIRST_NAME, LANDMARK, Sense, TOWN};
 
-/// Titles and offices written before a person's name (folded, without a final period).
-const TITLES: &[&str] = &[
-    "mayor",
-    "president",
-    "mr",
-    "mrs",
-    "ms",
-    "miss",
-    "mme",
-    "mlle",
-    "dr",
-    "gen",
-    "general",
-    "sheikh",
-    "cheikh",
-    "speaker",
-    "sen",
-    "senator",
-    "rep",
-    "gov",
-    "governor",
-    "judge",
-    "sir",
-    "dame",
-    "lord",
-    "lady",
-    "prince",
-    "princess",
-    "king",
-    "queen",
-    "pope",
-    "imam",
-    "rabbi",
-    "rev",
-    "reverend",
-    "prof",
-    "professor",
-    "coach",
-    "officer",
-    "minister",
-    "chancellor",
-    "col",
-    "colonel",
-    "capt",
-    "captain",
-    "lt",
-    "sgt",
-    "sergeant",
-    "maire",
-    "ministre",
-    "docteur",
-    "madame",
-    "monsieur",
-    "maitre",
-    "emir",
-    "ayatollah",
-    "mgr",
-    "cardinal",
-    "councillor",
-    "councilman",
-    "councilwoman",
-    "commissioner",
-    "sheriff",
-    "chief",
-    "detective",
-    "deputy",
-];
-/// Words of a parliament, around «the Duma»: it is the institution.
-const PARLIAMENT: &[&str] = &[
-    "parliament",
-    "parliamentary",
-    "lawmakers",
-    "lawmaker",
-    "legislators",
-    "deputies",
-    "deputy",
-    "mps",
-    "legislature",
-    "speaker",
-    "committee",
-    "chamber",
-    "house",
-    "vote",
-    "voted",
-    "bill",
-    "session",
-    "parlement",
-    "parlementaire",
-    "parlementaires",
-    "deputes",
-    "depute",
-    "chambre",
-    "assemblee",
-    "elus",
-    "commission",
-    "projet",
-    "loi",
-    "scrutin",
-];
-/// Words of a parliament written right after its name («Duma deputies»).
-const PARLIAMENT_AFTER: &[&str] = &[
-    "deputy",
-    "deputies",
-    "lawmakers",
-    "lawmaker",
-    "committee",
-    "speaker",
-    "chairman",
-    "members",
-    "member",
-    "chamber",
-    "s",
-];
-/// Sports verbs and words between two clubs.
-const SPORTS: &[&str] = &[
-    "beat", "beats", "beaten", "defeated", "defeat", "defeats", "edged", "thrashed", "drew",
-    "draw", "against", "vs", "v", "host", "hosts", "hosted", "battu", "bat", "battent", "contre",
-    "face", "domine", "elimine", "ecrase", "humilie",
-];
-/// Verbs of speech after a name: a government, or its people, speaking.
-const SPEECH: &[&str] = &[
-    "said",
-    "says",
-    "say",
-    "told",
-    "tells",
-    "warned",
-    "warns",
-    "announced",
-    "announces",
-    "denied",
-    "denies",
-    "insisted",
-    "insists",
-    "accused",
-    "accuses",
-    "claimed",
-    "claims",
-    "stated",
-    "declared",
-    "responded",
-    "confirmed",
-    "confirms",
-    "rejected",
-    "rejects",
-    "dit",
-    "declare",
-    "affirme",
-    "annonce",
-    "estime",
-    "denonce",
-    "accuse",
-    "assure",
-    "reagit",
-    "dement",
-    "dementi",
-    "declare",
-    "affirme",
-    "annonce",
-    "repondu",
-    "repond",
-    "rejette",
-    "condamne",
-    "avertit",
-    "previent",
-];
 /// Auxiliaries before a verb of speech («Moscou a dénoncé», «Washington has said»).
 const AUXILIARY: &[&str] = &[
     "a", "has", "have", "had", "would", "will", "avait", "aurait",
+];
+/// A state's government after its name («Georgia National Guard», «Georgia's governor»,
+/// «the Georgia Legislature»): a state of a federation, not a country of that name.
+const STATE_AFTER: &[&[&str]] = &[
+    &["national", "guard"],
+    &["state", "guard"],
+    &["state", "senate"],
+    &["state", "house"],
+    &["state", "patrol"],
+    &["state", "legislature"],
+    &["legislature"],
+    &["general", "assembly"],
+    &["governor"],
+    &["gov"],
+    &["lt", "gov"],
+];
+/// A state's government before its name («the governor of Georgia», «l'État de Géorgie»).
+const STATE_BEFORE: &[[&str; 2]] = &[
+    ["state", "of"],
+    ["governor", "of"],
+    ["etat", "de"],
+    ["gouverneur", "de"],
+    ["gouverneure", "de"],
 ];
 /// Function words written with a capital at a sentence's start, never first names here.
 const FUNCTION: &[&str] = &[
@@ -344,6 +202,29 @@ pub(crate) fn reading(
         if let Some(w) = words.find(|w| PARLIAMENT.contains(w) && !own.contains(w)) {
             return Some(format!(
                 "{written} set aside: an institution (the {written}, with «{w}»)"
+            ));
+        }
+    }
+    // A country that is also a federation's state, with that state's government around it.
+    if sense.meant.iter().any(|l| l.kind() == Kind::Country)
+        && sense.others.iter().any(|l| l.kind() == Kind::Division)
+    {
+        let mut words = Vec::new();
+        let mut at = end;
+        while let Some((w, _, t)) = word_after(text, at).filter(|_| words.len() < 3) {
+            if !(words.is_empty() && w == "s") {
+                words.push(w);
+            }
+            at = t;
+        }
+        let after_state = STATE_AFTER.iter().find(|s| words.starts_with(s));
+        let before_state = STATE_BEFORE.iter().find(|[a, b]| *b == prev && *a == prev2);
+        if let Some(w) = after_state
+            .map(|s| s.join(" "))
+            .or(before_state.map(|s| s.join(" ")))
+        {
+            return Some(format!(
+                "{written} set aside: a federation's state, with «{w}»"
             ));
         }
     }

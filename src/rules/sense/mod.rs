@@ -10,6 +10,7 @@
 
 mod decide;
 pub(crate) mod local;
+mod words;
 
 pub(crate) use decide::{Evidence, Verdict, decide};
 
@@ -25,6 +26,10 @@ pub(crate) const TOWN: u8 = 4;
 /// The places meant are landmarks («the Kremlin»).
 pub(crate) const LANDMARK: u8 = 8;
 
+/// Countries whose capitals lie this close are neighbours: a place named in one counts for the
+/// other (Azerbaijan, Armenia for Georgia the country).
+pub(crate) const NEIGHBOUR_KM: f64 = 500.0;
+
 /// What a watch means by one place name, and what else the name may mean: the loci of the
 /// places meant and of the other places that bear it (each once, sorted), and the flags above.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -33,6 +38,9 @@ pub(crate) struct Sense {
     pub name: Box<str>,
     pub meant: Box<[Locus]>,
     pub others: Box<[Locus]>,
+    /// (country of a candidate that is a country, a country whose capital lies within
+    /// [`NEIGHBOUR_KM`] of its own): the places of the second count for the first.
+    pub near: Box<[([u8; 2], [u8; 2])]>,
     pub flags: u8,
 }
 

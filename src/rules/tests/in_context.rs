@@ -28,6 +28,32 @@ fn georgia_is_decided_by_the_other_places_the_article_names() {
 }
 
 #[test]
+fn a_neighbouring_country_decides_for_the_country() {
+    let en = "Georgia in no hurry to demine its border with Azerbaijan.";
+    let fr = "La Géorgie tarde à déminer sa frontière avec l'Azerbaïdjan.";
+    for t in [en, fr] {
+        assert!(matches("place:Georgia/GE", t), "{t}");
+        assert!(!matches("place:Georgia/US", t), "{t}");
+    }
+}
+
+#[test]
+fn a_state_government_means_the_federation_state() {
+    let en = "The team joined the Georgia National Guard for the Super Bowl.";
+    let en2 = "Georgia's governor signed the bill.";
+    let fr = "Le gouverneur de Géorgie a signé la loi.";
+    for t in [en, en2, fr] {
+        assert!(!matches("place:Georgia/GE", t), "{t}");
+        assert!(matches("place:Georgia/US", t), "{t}");
+    }
+    // The country's own government is no state's.
+    assert!(matches(
+        "place:Georgia/GE",
+        "Georgia's parliament met in Tbilisi."
+    ));
+}
+
+#[test]
 fn a_town_near_the_centre_is_not_its_namesake_elsewhere() {
     // Springfield, Virginia is near Washington; an article on Illinois means its capital.
     let illinois =
