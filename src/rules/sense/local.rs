@@ -228,6 +228,10 @@ pub(crate) fn reading(
             ));
         }
     }
+    // A state among states: «California or Washington», «l'Oregon et Washington».
+    if let Some(w) = state_among_states(text, end, prev, prev2, next, sense) {
+        return Some(format!("{written} set aside: a state, listed with «{w}»"));
+    }
     // A park: «Zion National Park».
     let park = next == "park"
         || (next == "national"
@@ -275,6 +279,46 @@ pub(crate) fn reading(
         }
     }
     None
+}
+
+/// For a name that is also a first-level division elsewhere than the places meant (Washington
+/// state beside Washington, D.C.): the division of that same country it is coordinated with
+/// («California or Washington», «Washington and Oregon»), if any.
+fn state_among_states<'a>(
+    text: &'a str,
+    end: usize,
+    prev: &'a str,
+    prev2: &'a str,
+    next: &str,
+    sense: &Sense,
+) -> Option<&'a str> {
+    let states: Vec<[u8; 2]> = (sense.others.iter())
+        .filter(|l| l.kind() == Kind::Division)
+        .map(|l| l.cc)
+        .collect();
+    if states.is_empty() || sense.meant.iter().any(|l| l.kind() == Kind::Division) {
+        return None;
+    }
+    const AND: &[&str] = &["or", "and", "ou", "et", "nor"];
+    let sibling = if AND.contains(&prev) {
+        Some(prev2)
+    } else if AND.contains(&next) {
+        word_after(text, end)
+            .and_then(|(_, _, t)| word_after(text, t))
+            .map(|(w, ..)| w)
+    } else {
+        None
+    }?;
+    let g = crate::rules::gazetteer::get().ok()?;
+    let is_state = states.iter().any(|cc| {
+        let cc = String::from_utf8_lossy(cc);
+        g.resolve(sibling, Some(&cc)).is_ok_and(|r| {
+            std::iter::once(&r.place)
+                .chain(&r.ambiguous)
+                .any(|p| p.kind == Kind::Division)
+        })
+    });
+    is_state.then_some(sibling)
 }
 
 /// The original text of the sentence up to folded `start`.

@@ -54,6 +54,22 @@ fn a_state_government_means_the_federation_state() {
 }
 
 #[test]
+fn a_state_listed_with_states_is_the_state() {
+    // Washington state, not the capital, beside California or Oregon.
+    let en = "tech jobs from western states such as California or Washington";
+    let en2 = "wildfires in Washington and Oregon";
+    let fr = "des emplois en Californie ou Washington";
+    for t in [en, en2, fr] {
+        assert!(!matches("within(50km, Washington)", t), "{t}");
+    }
+    // The capital with another city is still the capital.
+    assert!(matches(
+        "within(50km, Washington)",
+        "flights between Chicago and Washington"
+    ));
+}
+
+#[test]
 fn a_town_near_the_centre_is_not_its_namesake_elsewhere() {
     // Springfield, Virginia is near Washington; an article on Illinois means its capital.
     let illinois =
