@@ -228,6 +228,13 @@ pub(crate) fn reading(
             ));
         }
     }
+    // An institution bearing the name, that the text locates elsewhere: «Washington University
+    // in St. Louis», «l'Université de Washington à Saint-Louis».
+    if let Some(w) = located_elsewhere(original, folded, prev, prev2, after) {
+        return Some(format!(
+            "{written} set aside: an institution named after it, in {w}"
+        ));
+    }
     // A state among states: «California or Washington», «l'Oregon et Washington».
     if let Some(w) = state_among_states(text, end, prev, prev2, next, sense) {
         return Some(format!("{written} set aside: a state, listed with «{w}»"));
@@ -279,6 +286,43 @@ pub(crate) fn reading(
         }
     }
     None
+}
+
+/// Institutions named after a place (folded), in English after the name and in French before.
+const INSTITUTION: &[&str] = &[
+    "university",
+    "college",
+    "institute",
+    "commission",
+    "academy",
+    "universite",
+    "institut",
+    "ecole",
+    "academie",
+];
+
+/// The place a text locates an institution named after a place name in, when it says so right
+/// after: «Washington University in St. Louis», «l'Université de Washington à Saint-Louis».
+fn located_elsewhere<'a>(
+    original: &'a str,
+    folded: &Folded,
+    prev: &str,
+    prev2: &str,
+    after: Option<(&str, usize, usize)>,
+) -> Option<&'a str> {
+    let text = folded.text.as_str();
+    let (preposition, at) = match after {
+        Some((w, f, t)) if INSTITUTION.contains(&w) && capitalised(original, folded, f, t) => {
+            (word_after(text, t)?, "in")
+        }
+        Some(a) if matches!(prev, "de" | "d") && INSTITUTION.contains(&prev2) => (a, "a"),
+        _ => return None,
+    };
+    if preposition.0 != at {
+        return None;
+    }
+    let (_, f, t) = word_after(text, preposition.2)?;
+    capitalised(original, folded, f, t).then(|| original.get(folded.original_range(f, t)))?
 }
 
 /// For a name that is also a first-level division elsewhere than the places meant (Washington

@@ -70,6 +70,21 @@ fn a_state_listed_with_states_is_the_state() {
 }
 
 #[test]
+fn an_institution_located_elsewhere_is_not_the_place() {
+    let en = "He studied at Washington University in St. Louis.";
+    let fr = "Il a étudié à l'Université de Washington à Saint-Louis.";
+    for t in [en, fr] {
+        assert!(!matches("within(50km, Washington)", t), "{t}");
+        assert!(!matches("place:Washington/US", t), "{t}");
+    }
+    // Located nowhere else, the university is in its town.
+    assert!(matches(
+        "within(50km, Cambridge)",
+        "Cambridge University said on Monday"
+    ));
+}
+
+#[test]
 fn a_town_near_the_centre_is_not_its_namesake_elsewhere() {
     // Springfield, Virginia is near Washington; an article on Illinois means its capital.
     let illinois =
