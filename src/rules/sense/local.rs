@@ -154,6 +154,11 @@ pub(crate) fn reading(
             "{written} set aside: a person's name, after a title («{prev}»)"
         ));
     }
+    if let Some(marker) = pseudonym(text, &sense.name) {
+        return Some(format!(
+            "{written} set aside: a person's assumed name («{marker}»)"
+        ));
+    }
     let people = persons();
     // A first name before a surname that is also a place: «Chris Stapleton».
     // Not a word of the language written with a capital at a sentence's start («In Washington»).
@@ -286,6 +291,36 @@ pub(crate) fn reading(
         }
     }
     None
+}
+
+/// What a text writes after a person's assumed name (folded): «Noma (not her real name)».
+const PSEUDONYM: &[&str] = &[
+    "not her real name",
+    "not his real name",
+    "not their real name",
+    "not her real first name",
+    "not his real first name",
+    "name has been changed",
+    "name changed",
+    "pas son vrai nom",
+    "pas son vrai prenom",
+    "nom d emprunt",
+    "prenom d emprunt",
+    "prenom modifie",
+    "nom modifie",
+];
+
+/// The marker of an assumed name, when the article writes one right after some occurrence of
+/// `name` (folded): then every occurrence of it there is that person.
+fn pseudonym(text: &str, name: &str) -> Option<&'static str> {
+    if name.is_empty() || !(text.contains("real") || text.contains("nom") || text.contains("name"))
+    {
+        return None;
+    }
+    text.match_indices(name).find_map(|(k, _)| {
+        let rest = (text.get(k + name.len()..)?).trim_start_matches(|c: char| !c.is_alphanumeric());
+        PSEUDONYM.iter().find(|m| rest.starts_with(**m)).copied()
+    })
 }
 
 /// Institutions named after a place (folded), in English after the name and in French before.

@@ -85,6 +85,19 @@ fn an_institution_located_elsewhere_is_not_the_place() {
 }
 
 #[test]
+fn an_assumed_name_is_a_person_throughout_the_article() {
+    let en = "Noma (not her real name) opened a case. Later Noma said the police failed her.";
+    let fr = "Noma (nom d'emprunt) a porté plainte. Noma attend toujours.";
+    for t in [en, fr] {
+        assert!(!matches("within(50km, Washington)", t), "{t}");
+    }
+    assert!(matches(
+        "within(50km, Washington)",
+        "A fire in Noma, Maryland, on Monday."
+    ));
+}
+
+#[test]
 fn a_town_near_the_centre_is_not_its_namesake_elsewhere() {
     // Springfield, Virginia is near Washington; an article on Illinois means its capital.
     let illinois =
