@@ -6,7 +6,8 @@
 //! Throughput is in article bytes, folding included; the setup line printed before each size
 //! gives the pattern count, the build time and how many (watch, article) matches there are.
 //! At 1,000 watches, a variant adds one `within(100km, Damascus)` watch: the cost of a place
-//! watch (its build, gazetteer decoding included, is printed too).
+//! watch (its build, gazetteer decoding included, is printed too); another replaces 100 of the
+//! 1,000 by `within()` watches around 25 towns of the news.
 //! Invariant: everything is generated from fixed seeds, so runs are comparable.
 
 use std::collections::HashSet;
@@ -391,6 +392,7 @@ fn bench_matching(c: &mut Criterion) {
             b.iter(|| match_all(&matcher, &docs))
         });
         if n == 1_000 {
+            bench_with_areas(&mut group, &ents, defs.clone(), &docs);
             bench_with_place(&mut group, &ents, defs, &docs);
         }
     }
@@ -446,6 +448,79 @@ fn bench_with_place(
             );
         }
     }
+}
+
+/// Centres of the `within()` watches of [`bench_with_areas`]: towns of the news, some with
+/// homonyms elsewhere (Georgia's Tbilisi, Paris, Tripoli, Homs).
+const CENTRES: &[&str] = &[
+    "Damascus",
+    "Aleppo",
+    "Homs",
+    "Palmyra",
+    "Beirut",
+    "Baghdad",
+    "Mosul",
+    "Tripoli",
+    "Paris",
+    "Lyon",
+    "Marseille",
+    "Geneva",
+    "London",
+    "Moscow",
+    "Kyiv",
+    "Tbilisi",
+    "Jerusalem",
+    "Gaza",
+    "Cairo",
+    "Istanbul",
+    "Ankara",
+    "Tehran",
+    "Kabul",
+    "Atlanta",
+    "Washington",
+];
+
+/// The same 1,000 watches, 100 of them replaced by `within(N km, X)` AND one of their words
+/// (every fifth a `within()` alone): what place watches in number cost.
+fn bench_with_areas(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    ents: &[EntityDef],
+    mut defs: Vec<WatchDef>,
+    docs: &[String],
+) {
+    let n = defs.len();
+    for (k, def) in defs.iter_mut().step_by(10).take(100).enumerate() {
+        let centre = CENTRES[k % CENTRES.len()];
+        let km = [20, 50, 100, 30][k % 4];
+        def.query = if k % 5 == 0 {
+            format!("within({km}km, {centre})")
+        } else {
+            format!("within({km}km, {centre}) AND ({})", def.query)
+        };
+    }
+    let t0 = Instant::now();
+    let matcher = match Matcher::build(ents, &defs) {
+        Ok(m) => m,
+        Err(e) => panic!("the within() watches do not compile: {e:?}"),
+    };
+    let matched: usize = (docs.iter())
+        .map(|d| {
+            let doc = Document {
+                title: "",
+                summary: "",
+                content: d,
+            };
+            matcher.match_document(&doc).len()
+        })
+        .sum();
+    eprintln!(
+        "{n} watches, 100 of them within(): {} patterns, built in {:.2?}, {matched} matches",
+        matcher.pattern_count(),
+        t0.elapsed()
+    );
+    group.bench_function(format!("{n}_watches_100_within_{ARTICLES}_articles"), |b| {
+        b.iter(|| match_all(&matcher, docs))
+    });
 }
 
 fn match_all(matcher: &Matcher, docs: &[String]) {

@@ -61,7 +61,7 @@ fn print_item_matches(
     let aside = if json {
         Vec::new()
     } else {
-        matcher.set_aside(&doc)
+        matcher.set_aside_from(&doc, None)
     };
     if !json && (!matches.is_empty() || !aside.is_empty()) {
         let title = if item.title.is_empty() {
@@ -101,7 +101,8 @@ fn print_item_matches(
     for a in &aside {
         writeln!(
             out,
-            "  set aside: «{}» {} {}..{}: {}",
+            "  {}: «{}» {} {}..{}: {}",
+            if a.kept { "kept" } else { "set aside" },
             a.text,
             a.field.name(),
             a.start,

@@ -139,9 +139,11 @@ pub fn prepare(feed: &FeedConfig, it: Identified, ctx: &MatchContext<'_>) -> Pre
         summary: &item.summary,
         content: &item.content,
     };
+    // The feed's country breaks the tie of an ambiguous place name (issue 26).
+    let country = crate::rules::sense::feed_country(&feed.url, &feed.tags);
     let matches = ctx
         .matcher
-        .match_document(&doc)
+        .match_document_from(&doc, country)
         .into_iter()
         .filter(|m| {
             ctx.watches

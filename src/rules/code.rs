@@ -27,6 +27,9 @@ pub(crate) struct Term {
     /// For a place's name: 1 + index into `Matcher::longer` of the longer names of other places
     /// that contain it («South America» for «America»); 0 for none.
     pub longer: u32,
+    /// For a place's name: 1 + index into `Matcher::senses` of what the watch means by it and
+    /// what else it may mean (`crate::rules::sense`); 0 for none.
+    pub sense: u32,
 }
 
 /// Longer names of other places that contain one place name: (byte offset of the name in the

@@ -45,6 +45,11 @@ pub struct Matcher {
     pub(crate) always: Box<[u32]>,
     /// What each distinct `place:` and `within()` term resolved to.
     pub(crate) places: Vec<PlaceReport>,
+    /// What watches mean by place names, by `Term::sense` − 1 (empty: no place watch).
+    pub(crate) senses: Vec<crate::rules::sense::Sense>,
+    /// For each pattern that names a place unambiguously, where that place lies: the evidence
+    /// an article gives about its other place names (empty when `senses` is).
+    pub(crate) pattern_locus: Vec<Option<crate::rules::gazetteer::Locus>>,
     /// Every pattern, in automaton order: the tests build the reference scan from them.
     #[cfg(test)]
     pub(crate) patterns: Vec<String>,
@@ -91,11 +96,12 @@ impl Matcher {
             return Err(errors);
         }
         let Lowering {
-            interner,
+            mut interner,
             code,
             places,
             ..
         } = lowering;
+        let pattern_locus = crate::rules::reading::add_evidence(&mut interner);
 
         // How many watches use each term: a proxy for how common it is.
         let mut usage = vec![0u32; interner.terms.len()];
@@ -177,6 +183,8 @@ impl Matcher {
             roots,
             always: always.into_boxed_slice(),
             places,
+            senses: interner.senses,
+            pattern_locus,
             #[cfg(test)]
             patterns: interner.patterns,
         })

@@ -17,18 +17,31 @@ use crate::rules::{Document, Field, Hit, Matcher, WatchMatch};
 impl Matcher {
     /// Every watch the document matches, in watch order.
     pub fn match_document(&self, doc: &Document) -> Vec<WatchMatch> {
-        self.match_watches(doc, false)
+        self.match_watches(doc, None, false)
+    }
+
+    /// Like [`Matcher::match_document`], for an article of a feed of country `feed` (ISO code,
+    /// see [`crate::rules::sense::feed_country`]): the tie-break of an ambiguous place name
+    /// when the article names no other place that decides it.
+    pub fn match_document_from(&self, doc: &Document, feed: Option<[u8; 2]>) -> Vec<WatchMatch> {
+        self.match_watches(doc, feed, false)
     }
 
     /// Like [`Matcher::match_document`], but evaluating every watch: the reference that the
     /// candidate selection must agree with.
     #[cfg(test)]
     pub(crate) fn match_document_naive(&self, doc: &Document) -> Vec<WatchMatch> {
-        self.match_watches(doc, true)
+        self.match_watches(doc, None, true)
     }
 
-    fn match_watches(&self, doc: &Document, every_watch: bool) -> Vec<WatchMatch> {
+    fn match_watches(
+        &self,
+        doc: &Document,
+        feed: Option<[u8; 2]>,
+        every_watch: bool,
+    ) -> Vec<WatchMatch> {
         let mut ctx = self.scan_document(doc);
+        self.read_article(&mut ctx, feed, None);
 
         let mut candidates = std::mem::take(&mut ctx.s.candidates);
         candidates.clear();

@@ -19,6 +19,9 @@ pub struct SetAside {
     pub end: usize,
     pub text: String,
     pub reason: SetAsideReason,
+    /// A decision to keep the name, with its evidence (`reason` is then `Context`): not set
+    /// aside, but shown so that the user sees why.
+    pub kept: bool,
 }
 
 impl SetAside {
@@ -28,6 +31,7 @@ impl SetAside {
             SetAsideReason::LowerCase => "written in lower case: a word, not the place".into(),
             SetAsideReason::Longer(name) => format!("part of «{name}», another place"),
             SetAsideReason::Street => "a street or a square named after the place".into(),
+            SetAsideReason::Context(why) => why.clone(),
         }
     }
 }
@@ -51,11 +55,40 @@ impl Sink for Explain<'_> {
             end: r.end,
             text,
             reason: why,
+            kept: false,
         });
     }
 }
 
 impl Matcher {
+    /// The place names of `doc` that the place rules set aside, and the ambiguous ones that the
+    /// article decided (kept or set aside, with the evidence), in field and text order, each
+    /// once; `feed` as for [`Matcher::match_document_from`].
+    pub fn set_aside_from(&self, doc: &Document, feed: Option<[u8; 2]>) -> Vec<SetAside> {
+        let mut all = self.set_aside(doc);
+        let mut ctx = self.scan_document(doc);
+        let mut decided = Vec::new();
+        self.read_article(&mut ctx, feed, Some(&mut decided));
+        for (h, kept, why) in decided {
+            let field = Field::ALL[h.field as usize % 3];
+            let text = doc.field(field);
+            let r =
+                ctx.s.folded[h.field as usize % 3].original_range(h.start as usize, h.end as usize);
+            all.push(SetAside {
+                field,
+                start: r.start,
+                end: r.end,
+                text: text.get(r).unwrap_or_default().to_owned(),
+                reason: SetAsideReason::Context(why),
+                kept,
+            });
+        }
+        ctx.release();
+        all.sort_by_key(|a| (a.field as u8, a.start, a.end));
+        all.dedup();
+        all
+    }
+
     /// The place names of `doc` that the place rules set aside, in field and text order, each
     /// once.
     pub fn set_aside(&self, doc: &Document) -> Vec<SetAside> {

@@ -40,12 +40,15 @@ pub(crate) struct Interner {
     /// the longer name, the longer name, folded).
     pub longer: Vec<crate::rules::code::LongerNames>,
     longer_ids: HashMap<Vec<(u32, String)>, u32>,
+    /// What watches mean by place names, by [`Term::sense`] − 1.
+    pub senses: Vec<crate::rules::sense::Sense>,
+    sense_ids: HashMap<crate::rules::sense::Sense, u32>,
 }
 
 impl Interner {
     /// The term for `text` (a word, a phrase, or a prefix's stem).
     fn term(&mut self, text: &str, prefix: bool) -> Result<TermId, String> {
-        self.term_as(text, prefix, false, 0)
+        self.term_as(text, prefix, false, 0, 0)
     }
 
     /// As [`Interner::term`]; `capitalised` for a place's name from the gazetteer.
@@ -55,6 +58,7 @@ impl Interner {
         prefix: bool,
         capitalised: bool,
         longer: u32,
+        sense: u32,
     ) -> Result<TermId, String> {
         let folded = fold(text).text;
         let pattern = folded.trim_matches(' ');
@@ -76,6 +80,7 @@ impl Interner {
             caps: is_acronym(text.trim()),
             capitalised,
             longer,
+            sense,
         };
         let next = to_u32(self.terms.len());
         let id = *self.term_ids.entry(term.clone()).or_insert(next);
@@ -104,20 +109,41 @@ impl Interner {
     /// ending in `*` is just a name); a name with nothing to match is skipped, not an error, since
     /// the user did not write it. `longer[k]`: the longer names of other places that contain
     /// `names[k]`.
-    fn place_names(&mut self, names: &[&str], longer: &[Vec<(u32, &str)>]) -> Vec<TermId> {
+    pub(crate) fn place_names(
+        &mut self,
+        names: &[&str],
+        longer: &[Vec<(u32, &str)>],
+        senses: Vec<crate::rules::sense::Sense>,
+    ) -> Vec<TermId> {
         let mut ids: Vec<TermId> = Vec::with_capacity(names.len());
+        let mut senses = senses.into_iter();
         for (k, name) in names.iter().enumerate() {
             let longer_id = match longer.get(k) {
                 Some(l) if !l.is_empty() => self.longer_id(l),
                 _ => 0,
             };
-            if let Ok(id) = self.term_as(name, false, true, longer_id) {
+            let sense = match senses.next() {
+                Some(s) => self.sense_id(s),
+                None => 0,
+            };
+            if let Ok(id) = self.term_as(name, false, true, longer_id, sense) {
                 ids.push(id);
             }
         }
         ids.sort_unstable();
         ids.dedup();
         ids
+    }
+
+    /// 1 + the index of this sense, shared between terms.
+    fn sense_id(&mut self, sense: crate::rules::sense::Sense) -> u32 {
+        if let Some(&id) = self.sense_ids.get(&sense) {
+            return id;
+        }
+        self.senses.push(sense.clone());
+        let id = to_u32(self.senses.len());
+        self.sense_ids.insert(sense, id);
+        id
     }
 
     /// 1 + the index of this list of longer names, shared between terms.
@@ -296,9 +322,11 @@ impl<'a> Lowering<'a> {
             Some(cached) => cached.clone(),
             None => {
                 let result = places::expand(expr).map(|expansion| {
-                    let ids = self
-                        .interner
-                        .place_names(&expansion.names, &expansion.longer);
+                    let ids = self.interner.place_names(
+                        &expansion.names,
+                        &expansion.longer,
+                        expansion.senses,
+                    );
                     self.places.push(expansion.report);
                     (self.code.span_of(ids), self.places.len() - 1)
                 });

@@ -24,7 +24,9 @@ mod lower;
 mod parser;
 mod places;
 pub mod query;
+mod reading;
 mod scan;
+pub mod sense;
 #[cfg(test)]
 mod tests;
 mod trigger;

@@ -10,6 +10,7 @@
 
 use crate::rules::gazetteer::{self, Kind, Place};
 use crate::rules::query::Expr;
+use crate::rules::sense::{self, Sense};
 
 /// Largest number of names one `within()` may expand to. `within(100km, Damascus)` gives some
 /// 1,600 names, `within(500km, Damascus)` 13,000, `within(1000km, Paris)` 142,000; the whole
@@ -234,6 +235,8 @@ pub(crate) struct Expansion {
     pub names: Vec<&'static str>,
     /// For each name, the longer names of other places that contain it.
     pub longer: Vec<Vec<(u32, &'static str)>>,
+    /// For each name, what the term means by it and what else it may mean.
+    pub senses: Vec<Sense>,
     pub report: PlaceReport,
 }
 
@@ -307,9 +310,14 @@ pub(crate) fn expand(expr: &Expr) -> Result<Expansion, String> {
         names: names.len(),
     };
     let longer = names.iter().map(|n| g.longer_names(n, &own)).collect();
+    let senses = names
+        .iter()
+        .map(|n| sense_of(g, n, &own, km.is_some()))
+        .collect();
     Ok(Expansion {
         names,
         longer,
+        senses,
         report,
     })
 }
@@ -332,6 +340,67 @@ fn homonym_elsewhere(g: &gazetteer::Gazetteer, name: &str, own: &[u32]) -> bool 
         *largest = population.max(*largest);
     }
     outside >= inside.saturating_mul(HOMONYM_RATIO).max(1)
+}
+
+/// What a term means by `name` (one of its names, folded): the loci of the places of `own`
+/// (sorted ids: the place named, or an area's members) that bear it, those of the other places
+/// that bear it, and what the name may be besides (a first name), for reading it in context.
+fn sense_of(g: &gazetteer::Gazetteer, name: &str, own: &[u32], area: bool) -> Sense {
+    let (mut meant, mut others) = (Vec::new(), Vec::new());
+    let (mut towns, mut landmarks) = (true, false);
+    for id in g.carriers(name) {
+        let Some(locus) = g.locus(id) else { continue };
+        if own.binary_search(&id).is_ok() {
+            towns &= locus.kind() == Kind::Town;
+            landmarks |= locus.kind() == Kind::Landmark;
+            meant.push(locus);
+        } else {
+            others.push(locus);
+        }
+    }
+    if meant.is_empty() {
+        // The name was found on the place itself under another key (an acronym): its own locus.
+        meant.extend(own.first().and_then(|&id| g.locus(id)));
+    }
+    meant.sort_unstable();
+    meant.dedup();
+    others.sort_unstable();
+    others.dedup();
+    // A place elsewhere in the same division is no rival: the evidence could not tell them apart.
+    others.retain(|o| !meant.iter().any(|m| (m.cc, m.div) == (o.cc, o.div)));
+    let mut flags = 0;
+    if !name.contains(' ') && gazetteer::persons().is_first_name(name) {
+        flags |= sense::FIRST_NAME;
+    }
+    if area {
+        flags |= sense::AREA;
+    }
+    if towns && !meant.is_empty() {
+        flags |= sense::TOWN;
+    }
+    if landmarks && !meant.is_empty() {
+        flags |= sense::LANDMARK;
+    }
+    // Neighbouring countries, for a name that is a country and something else.
+    let mut near = Vec::new();
+    if !others.is_empty() {
+        for l in meant.iter().chain(&others) {
+            if l.kind() == Kind::Country {
+                for n in g.neighbour_countries(l.cc, sense::NEIGHBOUR_KM) {
+                    near.push((l.cc, n));
+                }
+            }
+        }
+    }
+    near.sort_unstable();
+    near.dedup();
+    Sense {
+        name: name.into(),
+        meant: meant.into(),
+        others: others.into(),
+        near: near.into(),
+        flags,
+    }
 }
 
 /// `US-NY` (or `us-ny`): a division named by its ISO 3166-2 code, which is no name of it.

@@ -14,6 +14,7 @@ use aho_corasick::{Anchored, BuildError, MatchKind, StartKind, dfa, nfa};
 use crate::rules::code::TermId;
 use crate::rules::context::is_street;
 use crate::rules::fold::Folded;
+use crate::rules::sense::local::reading;
 use crate::rules::{Document, Matcher};
 
 /// A term found in a field, in folded offsets.
@@ -34,6 +35,9 @@ pub enum SetAsideReason {
     Longer(String),
     /// A street or a square named after the place.
     Street,
+    /// What the article says about the name: a person, an institution, a club, a government
+    /// speaking, or another place of that name (the evidence, in words).
+    Context(String),
 }
 
 /// Where a scan puts what it finds: the term hits and, when a caller wants to explain, the
@@ -382,6 +386,14 @@ impl Matcher {
             }
             if term.capitalised && is_street(original, folded, start, hit_end) {
                 out.set_aside(start, hit_end, SetAsideReason::Street);
+                continue;
+            }
+            if let Some(sense) = (term.sense as usize)
+                .checked_sub(1)
+                .and_then(|k| self.senses.get(k))
+                && let Some(why) = reading(original, folded, start, hit_end, sense)
+            {
+                out.set_aside(start, hit_end, SetAsideReason::Context(why));
                 continue;
             }
             out.hit(TermHit {

@@ -59,6 +59,9 @@ pub struct Gazetteer {
     pub(super) by_lat: OnceLock<Vec<u32>>,
     /// Parts of major places' longer names, made on the first [`Gazetteer::longer_names`].
     pub(super) parts: OnceLock<Vec<Part>>,
+    /// Ids of towns sorted by (country, division, population descending), made on the first
+    /// [`Gazetteer::largest_towns`].
+    pub(super) by_area: OnceLock<Vec<u32>>,
 }
 
 impl std::fmt::Debug for Gazetteer {
@@ -140,6 +143,7 @@ impl Gazetteer {
             countries,
             by_lat: OnceLock::new(),
             parts: OnceLock::new(),
+            by_area: OnceLock::new(),
         })
     }
 

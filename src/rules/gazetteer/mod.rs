@@ -21,17 +21,21 @@
 //! «Elizabeth»). [`Gazetteer::names`] gives them (the watch named that place itself);
 //! [`Gazetteer::names_of`] leaves them out of an area's members.
 
+mod evidence;
 mod load;
 mod longer;
 mod near;
+mod persons;
 mod resolve;
 #[cfg(test)]
 mod tests;
 
 use std::sync::OnceLock;
 
+pub use evidence::Locus;
 pub use load::Gazetteer;
 pub use near::distance_km;
+pub use persons::{PersonNames, persons};
 
 /// The shipped data: GeoNames (CC-BY 4.0) and CLDR, filtered and folded by the generator.
 static DATA: &[u8] = include_bytes!("../../../data/gazetteer.tsv.gz");

@@ -3,6 +3,7 @@
 //! and parser robustness (`properties`); `place:` and `within()` on the shipped gazetteer
 //! (`places`). Shared helpers live here.
 
+mod in_context;
 mod language;
 mod news_places;
 mod parsing;

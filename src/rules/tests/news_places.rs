@@ -199,9 +199,15 @@ fn landmarks_stand_for_their_town() {
     ));
     assert!(matches(
         "within(20km, Washington)",
+        "une réunion à la Maison-Blanche"
+    ));
+    assert!(matches("within(10km, Moscow)", "reçu au Kremlin"));
+    // Without a place put at it, a seat of power is its government (issue 26).
+    assert!(!matches(
+        "within(20km, Washington)",
         "la Maison-Blanche a répondu"
     ));
-    assert!(matches("within(10km, Moscow)", "le Kremlin dément"));
+    assert!(!matches("within(10km, Moscow)", "le Kremlin dément"));
     assert!(matches("within(30km, London)", "flights from Heathrow"));
     assert!(!matches("within(30km, Paris)", "the White House"));
     // A landmark outranks a village of the same name: White House, Tennessee (12,000).
