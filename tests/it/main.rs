@@ -21,3 +21,4 @@ mod polling;
 mod postgres;
 mod rules_cli;
 mod stories;
+mod translit;
