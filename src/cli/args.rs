@@ -173,4 +173,13 @@ pub enum RulesCommand {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// For each ~name of the watches, the spellings found in the stored articles, with counts.
+    Variants {
+        /// How far back, e.g. 7d, 30d.
+        #[arg(long, default_value = "30d", value_name = "DURATION")]
+        since: String,
+        /// Only the ~names of this watch.
+        #[arg(long, value_name = "NAME")]
+        watch: Option<String>,
+    },
 }

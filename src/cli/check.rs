@@ -45,6 +45,7 @@ pub fn check(cfg: &Config) -> ExitCode {
     outln!("  entities:   {}", cfg.rules.entities.len());
     outln!("  patterns:   {}", matcher.pattern_count());
     check_places(cfg, &matcher);
+    super::variants::check_loose(cfg, &matcher);
     outln!("  digests:    {}", cfg.digests.len());
     outln!("  recipients: {}", recipients.len());
     outln!("  state:      {}", cfg.state_dir.display());

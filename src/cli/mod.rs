@@ -15,6 +15,7 @@ mod rules;
 mod run;
 mod search;
 mod store;
+mod variants;
 
 use std::process::ExitCode;
 
@@ -54,6 +55,9 @@ pub fn main() -> ExitCode {
         Command::Rules {
             command: RulesCommand::Test { json, files },
         } => rules::rules_test(&cfg, json, &files),
+        Command::Rules {
+            command: RulesCommand::Variants { since, watch },
+        } => variants::variants(&cfg, &since, watch.as_deref()),
         Command::Run => block_on(run::run(cfg)),
         Command::Poll { feeds } => block_on(run::poll(cfg, feeds)),
         Command::Feeds {

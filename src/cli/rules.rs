@@ -1,6 +1,7 @@
 //! CLI, `vigie rules test [--json] FILE...`: feed files or article files matched against the
 //! watches offline, as the daemon would match them. Output is the contract's (§1): a line
-//! per matching item and its hits, or one JSON object per match.
+//! per matching item and its hits, or one JSON object per match; a hit that a `~` name found
+//! in another spelling says which name (`(≈ ~Name)`, `"matched"` in JSON).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -73,21 +74,28 @@ fn print_item_matches(
     }
     for m in matches {
         let watch = &cfg.rules.watches[m.watch].name;
+        // The `~` name a hit spells otherwise, if any.
+        let spelled = |k: usize| m.loose.iter().find(|l| l.hit == k).map(|l| l.name.as_str());
         if json {
+            let hits: Vec<JsonHit> = (m.hits.iter().enumerate())
+                .map(|(k, hit)| JsonHit {
+                    hit,
+                    matched: spelled(k),
+                })
+                .collect();
             let line = JsonMatch {
                 item: id,
                 title: &item.title,
                 watch,
-                hits: &m.hits,
+                hits: &hits,
             };
             writeln!(out, "{}", serde_json::to_string(&line).unwrap_or_default())?;
         } else {
-            let hits: Vec<String> = m
-                .hits
-                .iter()
-                .map(|h| {
+            let hits: Vec<String> = (m.hits.iter().enumerate())
+                .map(|(k, h)| {
+                    let name = spelled(k).map(|n| format!(" (≈ {n})")).unwrap_or_default();
                     format!(
-                        "«{}» {} {}..{}",
+                        "«{}» {} {}..{}{name}",
                         h.text,
                         field_name(h.field),
                         h.start,
@@ -119,7 +127,17 @@ struct JsonMatch<'a> {
     item: &'a str,
     title: &'a str,
     watch: &'a str,
-    hits: &'a [crate::rules::Hit],
+    hits: &'a [JsonHit<'a>],
+}
+
+/// A hit, and for one that a `~` name found in another spelling, that name (`"matched":
+/// "~\"al-Kallabiyeh\""`).
+#[derive(serde::Serialize)]
+struct JsonHit<'a> {
+    #[serde(flatten)]
+    hit: &'a crate::rules::Hit,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matched: Option<&'a str>,
 }
 
 fn field_name(f: crate::rules::Field) -> &'static str {

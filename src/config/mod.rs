@@ -17,7 +17,8 @@ pub use load::{load, load_str};
 
 use crate::rules::{EntityDef, Matcher, WatchDef};
 
-/// A named list of aliases (`[entity.NAME] names = [...]`).
+/// A named list of aliases (`[entity.NAME] names = [...]`); with `spelling = "any"` each name
+/// is stored as `~name` (any spelling, like `~` in a query).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entity {
     pub name: String,

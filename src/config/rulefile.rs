@@ -1,6 +1,7 @@
-//! Config stage: one rule file — `[entity.NAME]` alias lists and `[[watch]]` entries —
-//! read into the rule set, with each watch's position kept so that a query fault can be
-//! shown at its file, line and column. Pure: works on text already read.
+//! Config stage: one rule file — `[entity.NAME]` alias lists (with `spelling = "any"`, each
+//! name becomes a `~` name) and `[[watch]]` entries — read into the rule set, with each
+//! watch's position kept so that a query fault can be shown at its file, line and column.
+//! Pure: works on text already read.
 
 use toml_span::Span;
 
@@ -46,10 +47,11 @@ pub fn load_rules(
                 };
                 let section = format!("[entity.{}]", key.name);
                 if let Some(mut et) = w.table(&mut v, &section) {
+                    let any = any_spelling(&mut w, &mut et, &section);
                     match w.strings(&mut et, "names") {
                         Some(names) if !names.is_empty() => rules.entities.push(Entity {
                             name: key.name.to_string(),
-                            names: names.into_iter().map(|n| n.value).collect(),
+                            names: names.into_iter().map(|n| spelled(n.value, any)).collect(),
                         }),
                         _ => w.error(
                             key.span,
@@ -78,6 +80,40 @@ pub fn load_rules(
         w.finish(root, "the rule file");
     }
     errors.append(&mut w.errors);
+}
+
+/// `spelling = "any"` (each name in any usual spelling, as `~name` in a query) or `"exact"`
+/// (the default).
+fn any_spelling(
+    w: &mut Walker<'_>,
+    th: &mut toml_span::de_helpers::TableHelper<'_>,
+    section: &str,
+) -> bool {
+    let Some(s) = w.string(th, "spelling") else {
+        return false;
+    };
+    match s.value.as_str() {
+        "any" => true,
+        "exact" => false,
+        other => {
+            w.error(
+                s.span,
+                format!(
+                    "{section}: unknown `spelling` \"{other}\" (expected \"exact\" or \"any\")"
+                ),
+            );
+            false
+        }
+    }
+}
+
+/// An entity's name as the rules compile it: `~name` for any spelling (a prefix stays one).
+fn spelled(name: String, any: bool) -> String {
+    if any && !name.trim_start().starts_with('~') && !name.trim_end().ends_with('*') {
+        format!("~{}", name.trim())
+    } else {
+        name
+    }
 }
 
 fn watch_section(

@@ -6,6 +6,8 @@
 //! range of their arena (accessors return empty slices rather than panic if not); a watch's
 //! nodes are contiguous, its root pushed last.
 
+use crate::rules::translit::arabic::ArabicRule;
+
 pub(crate) type TermId = u32;
 
 /// Field bit set: bit `Field::index()` set when that field is allowed.
@@ -30,6 +32,12 @@ pub(crate) struct Term {
     /// For a place's name: 1 + index into `Matcher::senses` of what the watch means by it and
     /// what else it may mean (`crate::rules::sense`); 0 for none.
     pub sense: u32,
+    /// A `~` name: 1 + index into the matcher's loose names (whose pass finds its other
+    /// spellings; the pattern is its spelling as written); 0 for none.
+    pub loose: u32,
+    /// For a term in Arabic script: the joined prefixes it may take (its pattern leaves out
+    /// the article of a name written with one).
+    pub arabic: ArabicRule,
 }
 
 /// Longer names of other places that contain one place name: (byte offset of the name in the

@@ -2,7 +2,8 @@
 //!
 //! Every term of every watch (entity names expanded) is folded into a pattern; identical patterns
 //! are stored once in ONE aho-corasick automaton, and each pattern lists the terms that use it
-//! (a term = pattern + word/prefix + acronym rule). Each watch becomes a boolean tree in the
+//! (a term = pattern + word/prefix + acronym rule). The `~` names go into one table beside it
+//! (`translit`), looked up once per capitalised word of a text. Each watch becomes a boolean tree in the
 //! shared [`Code`] arenas, and is indexed under the terms of its trigger (see `trigger`).
 //!
 //! Invariants: every pattern id of the automaton indexes `Matcher::pattern_terms`;
@@ -18,6 +19,7 @@ use crate::rules::lower::Lowering;
 use crate::rules::parser;
 use crate::rules::places::PlaceReport;
 use crate::rules::scan::{Scanner, build_scanner};
+use crate::rules::translit::LooseTable;
 use crate::rules::trigger::trigger;
 use crate::rules::{EntityDef, RuleError, WatchDef};
 
@@ -50,6 +52,11 @@ pub struct Matcher {
     /// For each pattern that names a place unambiguously, where that place lies: the evidence
     /// an article gives about its other place names (empty when `senses` is).
     pub(crate) pattern_locus: Vec<Option<crate::rules::gazetteer::Locus>>,
+    /// The `~` names and their pass, when some watch has one.
+    pub(crate) loose: Option<LooseTable>,
+    /// For each pattern: whether it starts with an Arabic letter (it may then be found after
+    /// joined prefixes, inside a word).
+    pub(crate) arabic_patterns: Box<[bool]>,
     /// Every pattern, in automaton order: the tests build the reference scan from them.
     #[cfg(test)]
     pub(crate) patterns: Vec<String>,
@@ -119,7 +126,7 @@ impl Matcher {
             let term = &interner.terms[t as usize];
             let short = interner.patterns[term.pattern as usize].len() <= 3;
             u64::from(usage[t as usize])
-                * if term.prefix { 4 } else { 1 }
+                * if term.prefix || term.loose != 0 { 4 } else { 1 }
                 * if short { 4 } else { 1 }
         };
         // Each watch is indexed under its primary trigger terms only, with its secondary set
@@ -163,6 +170,27 @@ impl Matcher {
                 }
             }
         };
+        let loose = match interner.loose.is_empty() {
+            true => None,
+            false => match LooseTable::build(interner.loose) {
+                Ok(table) => Some(table),
+                Err(e) => {
+                    return Err(vec![RuleError {
+                        watch: 0,
+                        offset: 0,
+                        message: e.to_string(),
+                    }]);
+                }
+            },
+        };
+        let mut arabic_patterns = vec![false; interner.patterns.len()];
+        for term in &interner.terms {
+            if term.arabic.arabic
+                && let Some(a) = arabic_patterns.get_mut(term.pattern as usize)
+            {
+                *a = true;
+            }
+        }
         let mut pattern_terms: Vec<Vec<TermId>> = vec![Vec::new(); interner.patterns.len()];
         for (t, term) in interner.terms.iter().enumerate() {
             pattern_terms[term.pattern as usize].push(to_u32(t));
@@ -185,6 +213,8 @@ impl Matcher {
             places,
             senses: interner.senses,
             pattern_locus,
+            loose,
+            arabic_patterns: arabic_patterns.into_boxed_slice(),
             #[cfg(test)]
             patterns: interner.patterns,
         })

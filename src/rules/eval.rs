@@ -12,7 +12,7 @@
 
 use crate::rules::code::{Code, FieldMask, Node, Span};
 use crate::rules::scan::Ctx;
-use crate::rules::{Document, Field, Hit, Matcher, WatchMatch};
+use crate::rules::{Document, Field, Hit, LooseHit, Matcher, WatchMatch};
 
 impl Matcher {
     /// Every watch the document matches, in watch order.
@@ -69,9 +69,11 @@ impl Matcher {
             };
             found.clear();
             if eval(&self.code, root, &mut ctx, Some(&mut found)) {
+                let (hits, loose) = self.to_hits(&mut ctx, &mut found);
                 matches.push(WatchMatch {
                     watch: w as usize,
-                    hits: to_hits(&mut ctx, &mut found),
+                    hits,
+                    loose,
                 });
             }
         }
@@ -264,29 +266,39 @@ fn has_partner(
     false
 }
 
-/// Turn hit indices into sorted, deduplicated [`Hit`]s over the original texts. Original
-/// ranges are computed once per document hit and cached in `ctx`.
-fn to_hits(ctx: &mut Ctx, found: &mut [usize]) -> Vec<Hit> {
-    found.sort_unstable_by_key(|&i| {
-        let h = ctx.hit(i);
-        (h.field, h.start, h.end)
-    });
-    let mut hits: Vec<Hit> = Vec::with_capacity(found.len());
-    let mut last = None;
-    for &i in found.iter() {
-        let h = ctx.hit(i);
-        if last == Some((h.field, h.start, h.end)) {
-            continue;
-        }
-        last = Some((h.field, h.start, h.end));
-        let f = h.field as usize;
-        let r = ctx.original_range(i);
-        hits.push(Hit {
-            field: Field::ALL[f],
-            start: r.start,
-            end: r.end,
-            text: ctx.texts[f].get(r).unwrap_or_default().to_owned(),
+impl Matcher {
+    /// Turn hit indices into sorted, deduplicated [`Hit`]s over the original texts, with the
+    /// hits that a `~` name found in another spelling. Original ranges are computed once per
+    /// document hit and cached in `ctx`.
+    fn to_hits(&self, ctx: &mut Ctx, found: &mut [usize]) -> (Vec<Hit>, Vec<LooseHit>) {
+        found.sort_unstable_by_key(|&i| {
+            let h = ctx.hit(i);
+            (h.field, h.start, h.end)
         });
+        let mut hits: Vec<Hit> = Vec::with_capacity(found.len());
+        let mut loose: Vec<LooseHit> = Vec::new();
+        let mut last = None;
+        for &i in found.iter() {
+            let h = ctx.hit(i);
+            if last != Some((h.field, h.start, h.end)) {
+                last = Some((h.field, h.start, h.end));
+                let f = h.field as usize;
+                let r = ctx.original_range(i);
+                hits.push(Hit {
+                    field: Field::ALL[f],
+                    start: r.start,
+                    end: r.end,
+                    text: ctx.texts[f].get(r).unwrap_or_default().to_owned(),
+                });
+            }
+            let k = hits.len() - 1;
+            if loose.last().is_some_and(|l| l.hit == k) {
+                continue;
+            }
+            if let Some(name) = self.spelled_otherwise(h.term, &hits[k].text) {
+                loose.push(LooseHit { hit: k, name });
+            }
+        }
+        (hits, loose)
     }
-    hits
 }

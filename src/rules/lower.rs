@@ -4,7 +4,9 @@
 //! triples one term id; an entity's names, and a place's (`place:`, `within()`, expanded by
 //! `places`), are interned once and shared by every watch using them; identical leaves are
 //! shared; a fault is recorded with its byte offset in the query and lowering goes on, so that
-//! every fault of every watch is reported.
+//! every fault of every watch is reported. A `~` name is a term whose pattern is its spelling
+//! as written, listed once in `Interner::loose` for the loose pass; an Arabic term's pattern
+//! leaves out the article of a name written with one (see `translit::arabic`).
 
 use std::collections::HashMap;
 
@@ -14,6 +16,7 @@ use crate::rules::code::{Code, FieldMask, Leaf, Node, Span, Term, TermId, to_u32
 use crate::rules::fold::fold;
 use crate::rules::places::{self, PlaceKey, PlaceReport};
 use crate::rules::query::{self, Expr};
+use crate::rules::translit::{self, LooseName, arabic};
 
 /// Whether `text` (a query term or an entity name) falls under the acronym rule: 2 to 5 letters,
 /// all capitals.
@@ -43,12 +46,43 @@ pub(crate) struct Interner {
     /// What watches mean by place names, by [`Term::sense`] − 1.
     pub senses: Vec<crate::rules::sense::Sense>,
     sense_ids: HashMap<crate::rules::sense::Sense, u32>,
+    /// The `~` names, by [`Term::loose`] − 1.
+    pub loose: Vec<LooseName>,
 }
 
 impl Interner {
     /// The term for `text` (a word, a phrase, or a prefix's stem).
     fn term(&mut self, text: &str, prefix: bool) -> Result<TermId, String> {
         self.term_as(text, prefix, false, 0, 0)
+    }
+
+    /// The term for `~text`: its spelling as written is its pattern, and the loose pass finds
+    /// the others. An Arabic name needs no `~` (its rules always apply) and an acronym keeps
+    /// the acronym rule: both are plain terms.
+    fn loose(&mut self, text: &str) -> Result<TermId, String> {
+        let text = text.trim();
+        if translit::is_arabic(text) || is_acronym(text) {
+            return self.term(text, false);
+        }
+        if let Err(e) = translit::load_guards() {
+            return Err(e.to_string());
+        }
+        let id = match self.loose.iter().position(|l| l.text == text) {
+            Some(k) => k,
+            None => {
+                let next = to_u32(self.terms.len());
+                self.loose.push(LooseName {
+                    text: text.to_owned(),
+                    term: next,
+                });
+                self.loose.len() - 1
+            }
+        };
+        let t = self.term_with(text, false, false, 0, (0, to_u32(id + 1)))?;
+        if let Some(l) = self.loose.get_mut(id) {
+            l.term = t;
+        }
+        Ok(t)
     }
 
     /// As [`Interner::term`]; `capitalised` for a place's name from the gazetteer.
@@ -60,11 +94,23 @@ impl Interner {
         longer: u32,
         sense: u32,
     ) -> Result<TermId, String> {
+        self.term_with(text, prefix, capitalised, longer, (sense, 0))
+    }
+
+    fn term_with(
+        &mut self,
+        text: &str,
+        prefix: bool,
+        capitalised: bool,
+        longer: u32,
+        (sense, loose): (u32, u32),
+    ) -> Result<TermId, String> {
         let folded = fold(text).text;
         let pattern = folded.trim_matches(' ');
         if !pattern.chars().any(char::is_alphanumeric) {
             return Err(format!("`{text}` has no letters or digits to match"));
         }
+        let (arabic, pattern) = arabic::rule(pattern);
         let pattern = match self.pattern_ids.get(pattern) {
             Some(&id) => id,
             None => {
@@ -81,6 +127,8 @@ impl Interner {
             capitalised,
             longer,
             sense,
+            loose,
+            arabic,
         };
         let next = to_u32(self.terms.len());
         let id = *self.term_ids.entry(term.clone()).or_insert(next);
@@ -94,9 +142,11 @@ impl Interner {
     fn names(&mut self, names: &[&str]) -> Result<Vec<TermId>, String> {
         let mut ids = Vec::with_capacity(names.len());
         for name in names {
-            let id = match name.trim().strip_suffix('*') {
-                Some(stem) => self.term(stem, true)?,
-                None => self.term(name, false)?,
+            let name = name.trim();
+            let id = match (name.strip_prefix('~'), name.strip_suffix('*')) {
+                (Some(loose), _) => self.loose(loose)?,
+                (None, Some(stem)) => self.term(stem, true)?,
+                (None, None) => self.term(name, false)?,
             };
             ids.push(id);
         }
@@ -280,6 +330,7 @@ impl<'a> Lowering<'a> {
                 .interner
                 .term(stem, true)
                 .map(|t| self.code.span_of([t])),
+            Expr::Loose { text, .. } => self.interner.loose(text).map(|t| self.code.span_of([t])),
             Expr::Entity { name, .. } => self.entity(name),
             Expr::Place { .. } | Expr::Within { .. } => self.place(expr),
             _ => Err(query::ParseErrorKind::NearOperand.to_string()),

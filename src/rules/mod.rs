@@ -4,10 +4,13 @@
 //!    text folding, shared with storage and stories; `gazetteer`: the built-in places);
 //! 2. `compile` (`lower`, `places`, `code`, `trigger`): entities and places (from the built-in
 //!    gazetteer, loaded only when a watch uses `place:` or `within()`) expanded, every term
-//!    folded into ONE aho-corasick automaton, each watch lowered into a boolean tree over term
-//!    hits and indexed under the terms that trigger it;
-//! 3. `scan` (+ `context`: streets; `explain`: what the place rules set aside) + `eval`: each field of a document folded once and scanned once, then only the
-//!    watches triggered by a found term (or that hold with no hit) are evaluated.
+//!    folded into ONE aho-corasick automaton, the `~` names compiled into one table beside it
+//!    (`translit`), each watch lowered into a boolean tree over term hits and indexed under the
+//!    terms that trigger it;
+//! 3. `scan` (+ `context`: streets; `explain`: what the place rules set aside; `spellings`: what
+//!    the `~` names found) + `eval`: each field of a document folded once and scanned once
+//!    (and its capitalised words looked up once in the `~` table), then only the watches
+//!    triggered by a found term (or that hold with no hit) are evaluated.
 //!
 //! Invariants: offsets in errors are byte offsets into the watch's query string; offsets in hits
 //! are byte offsets into the original field text, on char boundaries; nothing here panics on any
@@ -27,8 +30,10 @@ pub mod query;
 mod reading;
 mod scan;
 pub mod sense;
+mod spellings;
 #[cfg(test)]
 mod tests;
+pub mod translit;
 mod trigger;
 
 pub use compile::Matcher;
@@ -36,6 +41,7 @@ pub use explain::SetAside;
 pub use places::PlaceReport;
 pub use query::{Expr, ParseError, ParseErrorKind};
 pub use scan::SetAsideReason;
+pub use spellings::{LooseNameInfo, Spelling};
 
 /// A field of an article.
 #[derive(
@@ -129,6 +135,18 @@ pub struct WatchMatch {
     /// The text that made the watch true, sorted by (field, start), deduplicated. Empty for a
     /// watch that holds without any hit (such as `NOT spam`).
     pub hits: Vec<Hit>,
+    /// The hits that a `~` name found in another spelling than the watch's, by index into
+    /// `hits` (ascending): the hit's text is the spelling found.
+    pub loose: Vec<LooseHit>,
+}
+
+/// A hit of a `~` name spelled otherwise than in the watch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LooseHit {
+    /// Index into [`WatchMatch::hits`].
+    pub hit: usize,
+    /// The name as the watch (or entity) wrote it, with its `~`: `~"al-Kallabiyeh"`.
+    pub name: String,
 }
 
 /// Parse a query alone (for error reporting and tests). Error carries byte offset + message.

@@ -3,21 +3,18 @@
 //! Invariants: never panics and never recurses without bound (depth is capped), whatever the
 //! input; the cursor only ever sits on char boundaries; every error carries a byte offset
 //! `<= src.len()` on a char boundary. Precedence: NOT (and `-`) > field scope > AND (explicit
-//! or implicit) > OR.
-//!
-//! One file on purpose (about 430 lines): the grammar's functions call each other in turn,
-//! and split across files they would be read apart.
+//! or implicit) > OR; `~` goes with the term right after it. One file on purpose (440 lines):
+//! the grammar's functions call each other in turn; split across files, they would be apart.
 
 use crate::rules::Field;
 use crate::rules::fold::fold_term;
 use crate::rules::query::{
-    Expr, MAX_NEAR, PResult, ParseErrorKind, check_near_operand, err, place_qualifier, term,
+    Expr, MAX_NEAR, PResult, ParseErrorKind, check_near_operand, err, loose, place_qualifier, term,
 };
 
 /// Deepest nesting of parentheses / NOT / scopes accepted.
 const MAX_DEPTH: usize = 64;
 
-/// Parse a whole query.
 /// Parse a whole query.
 pub fn parse(src: &str) -> PResult<Expr> {
     let mut p = Parser {
@@ -191,6 +188,13 @@ impl<'s> Parser<'s> {
             ')' | ',' | '”' | '»' => err(offset, ParseErrorKind::Unexpected(c.to_string())),
             '"' | '“' | '«' => self.parse_phrase(),
             '@' => self.parse_entity(),
+            '~' => {
+                self.pos += 1;
+                match self.peek() {
+                    Some(c) if !c.is_whitespace() => loose(self.parse_primary()?, offset),
+                    _ => err(offset, ParseErrorKind::LooseName),
+                }
+            }
             _ => self.parse_atom(),
         }
     }

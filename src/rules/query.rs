@@ -21,6 +21,8 @@ pub enum Expr {
     Phrase { text: String, offset: usize },
     /// A prefix: `syri*` (the stem is `syri`); also `"inter syri*"`.
     Prefix { stem: String, offset: usize },
+    /// `~word` or `~"phrase"`: the name in any usual spelling of its transliteration.
+    Loose { text: String, offset: usize },
     /// `@name`: any name of an entity.
     Entity { name: String, offset: usize },
     /// `place:NAME` or `place:NAME/CC`.
@@ -63,6 +65,7 @@ impl Expr {
             Expr::Word { offset, .. }
             | Expr::Phrase { offset, .. }
             | Expr::Prefix { offset, .. }
+            | Expr::Loose { offset, .. }
             | Expr::Entity { offset, .. }
             | Expr::Place { offset, .. }
             | Expr::Within { offset, .. }
@@ -115,6 +118,14 @@ pub enum ParseErrorKind {
     WithinDistance,
     #[error("the query nests too deeply")]
     TooDeep,
+    #[error(
+        "`~` goes right before a name: ~Kallabiyeh, ~\"Bachar al-Assad\" (title:~Name for a field)"
+    )]
+    LooseName,
+    #[error("`~` takes a whole name, not a prefix")]
+    LoosePrefix,
+    #[error("`~` does not widen place:, whose names are the gazetteer's as they are")]
+    LoosePlace,
 }
 
 /// A query that cannot be parsed: what is wrong and at which byte of the query.
@@ -144,6 +155,7 @@ pub(crate) fn check_near_operand(expr: &Expr) -> PResult<()> {
         Expr::Word { .. }
         | Expr::Phrase { .. }
         | Expr::Prefix { .. }
+        | Expr::Loose { .. }
         | Expr::Entity { .. }
         | Expr::Place { .. }
         | Expr::Within { .. } => Ok(()),
@@ -184,6 +196,17 @@ pub(crate) fn term(body: &str, offset: usize, body_at: usize, quoted: bool) -> P
     } else {
         Expr::Word { text, offset }
     })
+}
+
+/// `~` and the term after it (parsed at byte `offset` + 1): a word or a phrase becomes a
+/// [`Expr::Loose`]; anything else is an error at the `~`.
+pub(crate) fn loose(inner: Expr, offset: usize) -> PResult<Expr> {
+    match inner {
+        Expr::Word { text, .. } | Expr::Phrase { text, .. } => Ok(Expr::Loose { text, offset }),
+        Expr::Prefix { .. } => err(offset, ParseErrorKind::LoosePrefix),
+        Expr::Place { .. } | Expr::Within { .. } => err(offset, ParseErrorKind::LoosePlace),
+        _ => err(offset, ParseErrorKind::LooseName),
+    }
 }
 
 /// `cc` upper-cased if it is a country or division qualifier ([`is_place_qualifier`]), else the

@@ -1,5 +1,6 @@
 //! Rules stage 3a — scanning: fold each field of a document and find every term in it with the
-//! shared automaton, into a sorted list of term hits indexed by term.
+//! shared automaton (an Arabic term also after the prefixes joined to its word), and every
+//! `~` name with the loose pass (`translit`), into a sorted list of term hits indexed by term.
 //!
 //! Invariants: a term hit starts at a word start and (for words and phrases) ends at a word end,
 //! on boundaries between the outputs of different original chars, so that it maps back to whole
@@ -15,6 +16,7 @@ use crate::rules::code::TermId;
 use crate::rules::context::is_street;
 use crate::rules::fold::Folded;
 use crate::rules::sense::local::reading;
+use crate::rules::translit::arabic::{self, Chain};
 use crate::rules::{Document, Matcher};
 
 /// A term found in a field, in folded offsets.
@@ -229,6 +231,17 @@ impl Matcher {
         for (i, text) in ctx.texts.iter().enumerate() {
             s.folded[i].refold(text);
             self.scan(i as u8, text, &s.folded[i], &mut s.hits);
+            if let Some(loose) = &self.loose {
+                let (folded, hits) = (&s.folded[i], &mut s.hits);
+                loose.scan(text, &mut |term, start, end| {
+                    hits.push(TermHit {
+                        term,
+                        field: i as u8,
+                        start: folded.fold_offset(start) as u32,
+                        end: folded.fold_offset(end) as u32,
+                    });
+                });
+            }
         }
         s.hits.sort_unstable();
         s.hits.dedup();
@@ -277,13 +290,29 @@ impl Matcher {
                 let Some(start) = end.checked_sub(ac.pattern_len(pattern)) else {
                     continue;
                 };
-                // Every term starts on a word boundary, between two original chars.
-                if folded.word_char_before(start) || !folded.is_source_boundary(start) {
+                let Some(chain) = self.start_ok(pattern.as_usize(), start, folded) else {
                     continue;
-                }
-                self.on_match(pattern.as_usize(), start, end, field, original, folded, out);
+                };
+                let at = (start, end, chain);
+                self.on_match(pattern.as_usize(), at, field, original, folded, out);
             }
         }
+    }
+
+    /// Whether pattern `pattern` found at folded `start` may start a term there: on a word
+    /// boundary, between two original chars (`Some(None)`); or, for an Arabic pattern, inside
+    /// a word after joined prefixes (`Some(Some(chain))`, each term checks it).
+    fn start_ok(&self, pattern: usize, start: usize, folded: &Folded) -> Option<Option<Chain>> {
+        if !folded.is_source_boundary(start) {
+            return None;
+        }
+        if !folded.word_char_before(start) {
+            return Some(None);
+        }
+        if !self.arabic_patterns.get(pattern).copied().unwrap_or(false) {
+            return None;
+        }
+        arabic::chain(&folded.text, start).map(Some)
     }
 
     /// What [`Matcher::scan`] must agree with: the search iterator of a general-purpose
@@ -303,18 +332,11 @@ impl Matcher {
             .expect("the patterns built once already");
         for m in ac.find_overlapping_iter(folded.text.as_str()) {
             let (start, end) = (m.start(), m.end());
-            if folded.word_char_before(start) || !folded.is_source_boundary(start) {
+            let Some(chain) = self.start_ok(m.pattern().as_usize(), start, folded) else {
                 continue;
-            }
-            self.on_match(
-                m.pattern().as_usize(),
-                start,
-                end,
-                field,
-                original,
-                folded,
-                out,
-            );
+            };
+            let at = (start, end, chain);
+            self.on_match(m.pattern().as_usize(), at, field, original, folded, out);
         }
     }
 
@@ -330,14 +352,13 @@ impl Matcher {
         self.scan(field, original, folded, out);
     }
 
-    /// Pattern `pattern` found at folded [start, end), `start` a valid start: record the terms
-    /// that use it and whose conditions hold.
-    #[allow(clippy::too_many_arguments)]
+    /// Pattern `pattern` found at folded [start, end), `start` a valid start (after `chain`, the
+    /// joined prefixes of an Arabic word): record the terms that use it and whose conditions
+    /// hold.
     fn on_match<S: Sink>(
         &self,
         pattern: usize,
-        start: usize,
-        end: usize,
+        (stem, end, chain): (usize, usize, Option<Chain>),
         field: u8,
         original: &str,
         folded: &Folded,
@@ -348,6 +369,21 @@ impl Matcher {
         };
         for &t in terms.iter() {
             let term = &self.terms[t as usize];
+            // An Arabic term's hit starts with its word's joined prefixes; the name it stands
+            // for starts at the stem, or at the article written before it.
+            let (start, name_start) = match (term.arabic.arabic, chain) {
+                (false, None) => (stem, stem),
+                (false, Some(_)) => continue,
+                (true, chain) => {
+                    let chain = chain.unwrap_or(Chain::empty(stem));
+                    if !chain.allows(term.arabic) {
+                        continue;
+                    }
+                    let article = term.arabic.article && folded.text[..stem].ends_with("ال");
+                    let name_start = if article { stem - "ال".len() } else { stem };
+                    (chain.word_start, name_start)
+                }
+            };
             let hit_end = if term.prefix {
                 folded.word_end(end)
             } else if folded.word_char_at(end) {
@@ -379,7 +415,7 @@ impl Matcher {
                 }
             }
             if term.longer != 0
-                && let Some(longer) = self.inside_longer(term.longer, start, end, folded)
+                && let Some(longer) = self.inside_longer(term.longer, name_start, end, folded)
             {
                 out.set_aside(start, hit_end, SetAsideReason::Longer(longer.to_owned()));
                 continue;

@@ -24,3 +24,4 @@ mod postgres;
 mod rules_cli;
 mod senders;
 mod stories;
+mod translit;

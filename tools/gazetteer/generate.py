@@ -69,9 +69,12 @@ DESCRIPTIVE = re.compile(r"[,،;()\[\]/|]")
 
 APOSTROPHES = set("'`\u2019\u2018\u02bc\u00b4\uff07")
 HYPHENS = set("-\u2212\ufe58\ufe63\uff0d") | {chr(c) for c in range(0x2010, 0x2016)}
-DROPPED = set("\u00ad\u200c\u200d\u2060\ufeff")
+DROPPED = set("\u00ad\u200c\u200d\u2060\ufeff\u0640")
 SPECIAL = {"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ẞ": "ss", "ø": "o",
-           "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ı": "i", "ς": "σ"}
+           "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ı": "i", "ς": "σ",
+           # Arabic letters readers take as one (issue 25): ta marbuta, alef maqsura, alef
+           # wasla, Persian kaf, ya and ha.
+           "ة": "ه", "ھ": "ه", "ۀ": "ه", "ە": "ه", "ى": "ي", "ی": "ي", "ٱ": "ا", "ک": "ك"}
 
 
 def is_mark(c: str) -> bool:
@@ -114,7 +117,10 @@ def fold(text: str) -> str:
             out.append(c.lower())
         else:
             for d in unicodedata.normalize("NFKD", c):
-                if is_accent(d):
+                if is_accent(d) or d in DROPPED:
+                    continue
+                if d in SPECIAL:
+                    out.append(SPECIAL[d])
                     continue
                 out.extend(low for low in d.lower() if not is_accent(low))
     return "".join(out).strip(" ")

@@ -213,6 +213,13 @@ fn special(c: char) -> Special {
         'đ' | 'Đ' => Special::Text("d"),
         'ı' => Special::Text("i"),
         'ς' => Special::Text("σ"),
+        // Arabic letters that readers take as one (ta marbuta and ha, alef maqsura and ya, alef
+        // wasla, the Persian kaf, ya and ha); the tatweel only stretches a word.
+        'ة' | 'ھ' | 'ۀ' | 'ە' => Special::Text("ه"),
+        'ى' | 'ی' => Special::Text("ي"),
+        'ٱ' => Special::Text("ا"),
+        'ک' => Special::Text("ك"),
+        '\u{0640}' => Special::Drop,
         _ => Special::None,
     }
 }

@@ -7,7 +7,9 @@
 //!
 //! What folding does: Unicode compatibility decomposition (NFKD) with combining marks dropped,
 //! full Unicode lower-casing, œ→oe, æ→ae, ß→ss and a few letters without decomposition (ø, ł,
-//! đ, ı, final ς), soft hyphens and zero-width joiners removed, and every run of whitespace,
+//! đ, ı, final ς), Arabic letters that readers take as one made one (ة→ه, ى→ي, ٱ→ا, ک→ك, ی→ي,
+//! ھ ۀ ە→ه; the hamza forms of alef, waw and ya lose their hamza by decomposition, harakat and
+//! the tatweel go), soft hyphens and zero-width joiners removed, and every run of whitespace,
 //! hyphens, dashes and apostrophes (all their variants) turned into one ASCII space. French and
 //! Italian elided prefixes (l' d' qu' jusqu' dell'…) stay in the text but are remembered, so that
 //! they do not count as words for word distances.
@@ -156,6 +158,33 @@ impl Folded {
             None => from,
         };
         from as usize..to as usize
+    }
+
+    /// The folded offset where the output of the original text from byte `orig` on begins:
+    /// how many folded bytes the original bytes before `orig` made. For a word's start or end
+    /// in the original, the start or end of that word in the folded text; monotone in `orig`.
+    pub fn fold_offset(&self, orig: usize) -> usize {
+        let orig = to_u32(orig.min(self.original_len as usize));
+        let k = self.segs.partition_point(|g| g.orig < orig);
+        // The segment that starts at `orig`, or the one before it that may cover it.
+        if let Some(g) = self.segs.get(k)
+            && g.orig == orig
+        {
+            return g.fold as usize;
+        }
+        let Some(g) = k.checked_sub(1).and_then(|p| self.segs.get(p)) else {
+            return 0;
+        };
+        let seg_end = self
+            .segs
+            .get(k)
+            .map_or(self.text.len(), |n| n.fold as usize);
+        let at = if g.atomic {
+            seg_end
+        } else {
+            (g.fold + (orig - g.orig)) as usize
+        };
+        at.min(seg_end)
     }
 
     /// The segment holding folded byte `pos`, if `pos < text.len()`.

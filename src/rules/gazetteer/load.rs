@@ -186,6 +186,16 @@ impl Gazetteer {
         }
     }
 
+    /// Every usable name of every place, with the place's id, kind, country and population:
+    /// `f(id, kind, cc, population, name)`, names folded, explicit-only marks removed.
+    pub fn for_each_name(&self, mut f: impl FnMut(u32, Kind, [u8; 2], u64, &str)) {
+        for (id, e) in self.entries.iter().enumerate() {
+            for name in split_names(&self.text, e.names) {
+                f(id as u32, e.kind, e.cc, e.population, bare(name));
+            }
+        }
+    }
+
     /// The names of several places (the members of a `within()` area), each once, sorted;
     /// explicit-only names («Orange», «Elizabeth») are left out: nobody asked for that place.
     pub fn names_of(&self, ids: &[u32]) -> Vec<&str> {
