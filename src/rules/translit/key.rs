@@ -4,10 +4,10 @@
 //! consonants ([`Analysis`]), in one pass; its key is the consonant skeleton over coarse
 //! classes, plus whether it starts with a vowel. Rules and why: docs/research/translit.md §3.2.
 //!
-//! Invariants: pure, no allocation (an [`Analysis`] is inline); letters count in either case; the key
-//! depends only on the consonants' coarse classes and the initial vowel, so that every spelling
-//! a precise check (`check`) accepts has the same key as the name's; never panics, whatever
-//! the word.
+//! Invariants: pure, no allocation (an [`Analysis`] is inline); letters count in either case;
+//! the key depends only on the consonants' coarse classes and the initial vowel, so that every
+//! spelling a precise check (`check`) accepts has the same key as the name's; never panics,
+//! whatever the word.
 
 /// Consonant symbols that are not a plain ASCII capital: sh, kh, gh, dh, th.
 pub(crate) const SH: u8 = b'C';

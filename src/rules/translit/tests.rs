@@ -337,3 +337,30 @@ fn gazetteer_towns_find_their_alternate_names() {
     eprintln!("gazetteer alternates found: {found}/{pairs}");
     assert!(pairs > 4_000 && found * 2 >= pairs, "{found}/{pairs}");
 }
+
+#[test]
+fn arabic_letter_forms_fold_to_one() {
+    use crate::rules::fold::fold_term;
+    assert_eq!(fold_term("الرقة"), "الرقه");
+    assert_eq!(fold_term("مصطفى"), "مصطفي");
+    assert_eq!(fold_term("ٱلرقة"), "الرقه");
+    assert_eq!(fold_term("أدلب إدلب آدلب"), "ادلب ادلب ادلب");
+    assert_eq!(fold_term("حـلـب"), "حلب");
+    assert_eq!(fold_term("کرکوک"), "كركوك");
+    assert_eq!(fold_term("حَلَب"), "حلب");
+}
+
+proptest! {
+    #[test]
+    fn fold_offsets_of_word_bounds_map_back_to_them(
+        s in "([a-zA-Zéœß’'ʿ\u{301}\u{AD}ـة -]|حلب|\\.){0,30}"
+    ) {
+        let f = crate::rules::fold::fold(&s);
+        for w in super::text::words(&s, false) {
+            let (a, b) = (f.fold_offset(w.tok.start), f.fold_offset(w.tok.end));
+            prop_assert!(a <= b && f.text.is_char_boundary(a) && f.text.is_char_boundary(b));
+            let r = f.original_range(a, b);
+            prop_assert!(r.start >= w.tok.start && r.end <= w.tok.end.max(r.start), "{:?} {:?}", r, w);
+        }
+    }
+}
