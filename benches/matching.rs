@@ -7,7 +7,9 @@
 //! gives the pattern count, the build time and how many (watch, article) matches there are.
 //! At 1,000 watches, a variant adds one `within(100km, Damascus)` watch: the cost of a place
 //! watch (its build, gazetteer decoding included, is printed too); another replaces 100 of the
-//! 1,000 by `within()` watches around 25 towns of the news.
+//! 1,000 by `within()` watches around 25 towns of the news. At 10,000 watches, a
+//! variant writes every plain word of 1 watch in 10 as a `~` name (names in every spelling):
+//! to compare with the same 10,000 watches without `~`.
 //! Invariant: everything is generated from fixed seeds, so runs are comparable.
 
 use std::collections::HashSet;
@@ -394,6 +396,10 @@ fn bench_matching(c: &mut Criterion) {
         if n == 1_000 {
             bench_with_areas(&mut group, &ents, defs.clone(), &docs);
             bench_with_place(&mut group, &ents, defs, &docs);
+        } else if n == 10_000 {
+            for most in [1, usize::MAX] {
+                bench_with_loose(&mut group, &ents, &defs, &docs, &matcher, most);
+            }
         }
     }
     group.finish();
@@ -448,6 +454,119 @@ fn bench_with_place(
             );
         }
     }
+}
+
+/// Plain words of a query written as `~` names (phrases, prefixes, entities, fields and
+/// operators as they are), at most `most` of them: `(kalomi OR "te su") -riba` →
+/// `(~kalomi OR "te su") -~riba`.
+fn loosen(query: &str, most: usize) -> String {
+    let mut out = String::with_capacity(query.len() + 16);
+    let mut quoted = false;
+    let mut word = String::new();
+    let mut left = most;
+    let mut flush = |word: &mut String, out: &mut String| {
+        let w = std::mem::take(word);
+        let (sign, bare) = w.strip_prefix('-').map_or(("", w.as_str()), |b| ("-", b));
+        let plain = !bare.is_empty()
+            && !matches!(bare, "OR" | "AND" | "NOT")
+            && !bare.contains([':', '*', '/', '@']);
+        out.push_str(sign);
+        if plain && left > 0 {
+            out.push('~');
+            left -= 1;
+        }
+        out.push_str(bare);
+    };
+    for c in query.chars() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if !quoted && c != '"' && !c.is_whitespace() && !matches!(c, '(' | ')' | ',') {
+            word.push(c);
+            continue;
+        }
+        flush(&mut word, &mut out);
+        out.push(c);
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// The same 10,000 watches with 1 watch in 10 using `~`: its first plain word written as a
+/// `~` name (`most` = 1: some 1,000 names), or every plain word (some 7,000 names, many of them
+/// spellings of the articles' made-up words: a worst case): what names in every spelling
+/// cost, against the same watches without `~`.
+fn bench_with_loose(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    ents: &[EntityDef],
+    defs: &[WatchDef],
+    docs: &[String],
+    without: &Matcher,
+    most: usize,
+) {
+    let n = defs.len();
+    let loose: Vec<WatchDef> = (defs.iter().enumerate())
+        .map(|(i, w)| WatchDef {
+            name: w.name.clone(),
+            query: if i % 10 == 0 {
+                loosen(&w.query, most)
+            } else {
+                w.query.clone()
+            },
+        })
+        .collect();
+    let t0 = Instant::now();
+    let matcher = match Matcher::build(ents, &loose) {
+        Ok(m) => m,
+        Err(e) => panic!("~ watches do not compile: {:?}", &e[..e.len().min(3)]),
+    };
+    let matched: usize = (docs.iter())
+        .map(|d| {
+            let doc = Document {
+                title: "",
+                summary: "",
+                content: d,
+            };
+            matcher.match_document(&doc).len()
+        })
+        .sum();
+    let names = matcher.loose_names().len();
+    eprintln!(
+        "{n} watches, 1 in 10 with ~ names ({names} names): {} patterns, built in {:.2?}, \
+         {matched} matches (e.g. {})",
+        matcher.pattern_count(),
+        t0.elapsed(),
+        loose[0].query
+    );
+    // The two timed in turn, round after round: on a busy machine, the ratio of the fastest
+    // rounds (the least disturbed) holds better than two runs apart.
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..100 {
+        let t = Instant::now();
+        match_all(without, docs);
+        a.push(t.elapsed());
+        let t = Instant::now();
+        match_all(&matcher, docs);
+        b.push(t.elapsed());
+    }
+    a.sort();
+    b.sort();
+    let ratio = |x: Duration, y: Duration| x.as_secs_f64() / y.as_secs_f64();
+    eprintln!(
+        "  in turn, 100 rounds: fastest {:.2?} without ~, {:.2?} with ~ ({:.2} of the speed); \
+         medians {:.2?} and {:.2?} ({:.2})",
+        a[0],
+        b[0],
+        ratio(a[0], b[0]),
+        a[50],
+        b[50],
+        ratio(a[50], b[50])
+    );
+    let label = if most == 1 { "one_name" } else { "all_words" };
+    group.bench_function(
+        format!("{n}_watches_1000_with_tilde_{label}_{ARTICLES}_articles"),
+        |b| b.iter(|| match_all(&matcher, docs)),
+    );
 }
 
 /// Centres of the `within()` watches of [`bench_with_areas`]: towns of the news, some with

@@ -3,8 +3,9 @@
 //! Every term of every watch (entity names expanded) is folded into a pattern; identical patterns
 //! are stored once in ONE aho-corasick automaton, and each pattern lists the terms that use it
 //! (a term = pattern + word/prefix + acronym rule). The `~` names go into one table beside it
-//! (`translit`), looked up once per capitalised word of a text. Each watch becomes a boolean tree in the
-//! shared [`Code`] arenas, and is indexed under the terms of its trigger (see `trigger`).
+//! (`translit`), looked up once per capitalised word of a text. Each watch becomes a boolean
+//! tree in the shared [`Code`] arenas, and is indexed under the terms of its trigger (see
+//! `trigger`).
 //!
 //! Invariants: every pattern id of the automaton indexes `Matcher::pattern_terms`;
 //! `term_watches[t]` lists watches in ascending order, each once; a watch can hold only if a

@@ -74,13 +74,17 @@ impl Interner {
                 self.loose.push(LooseName {
                     text: text.to_owned(),
                     term: next,
+                    pattern: String::new(),
                 });
                 self.loose.len() - 1
             }
         };
         let t = self.term_with(text, false, false, 0, (0, to_u32(id + 1)))?;
-        if let Some(l) = self.loose.get_mut(id) {
+        let pattern =
+            (self.terms.get(t as usize)).and_then(|term| self.patterns.get(term.pattern as usize));
+        if let (Some(l), Some(p)) = (self.loose.get_mut(id), pattern) {
             l.term = t;
+            l.pattern.clone_from(p);
         }
         Ok(t)
     }

@@ -170,6 +170,11 @@ pub(crate) fn check_near_operand(expr: &Expr) -> PResult<()> {
 /// Build a word, phrase or prefix node from `body` (which starts at byte `body_at` of the query;
 /// the node itself is reported at `offset`).
 pub(crate) fn term(body: &str, offset: usize, body_at: usize, quoted: bool) -> PResult<Expr> {
+    // `"~Bachar al-Assad"`: the `~` inside the quotes, as in an entity's names.
+    if let Some(name) = body.trim_start().strip_prefix('~').filter(|_| quoted) {
+        let at = body_at + (body.len() - name.len());
+        return loose(term(name, at, at, true)?, offset);
+    }
     let (stem, prefix) = match body.trim_end().strip_suffix('*') {
         Some(stem) => (stem, true),
         None => (body, false),

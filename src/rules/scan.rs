@@ -16,7 +16,10 @@ use crate::rules::code::TermId;
 use crate::rules::context::is_street;
 use crate::rules::fold::Folded;
 use crate::rules::sense::local::reading;
-use crate::rules::translit::arabic::{self, Chain};
+use crate::rules::translit::{
+    self,
+    arabic::{self, Chain},
+};
 use crate::rules::{Document, Matcher};
 
 /// A term found in a field, in folded offsets.
@@ -74,6 +77,8 @@ pub(crate) struct Scratch {
     pub ranges: Vec<(u32, u32)>,
     pub near_a: Vec<(u8, u32, usize)>,
     pub near_b: Vec<(u8, u32, usize)>,
+    /// Buffers of the `~` names' pass.
+    pub loose: translit::Scratch,
 }
 
 /// Documents larger than this do not leave their buffers in the per-thread scratch.
@@ -233,13 +238,20 @@ impl Matcher {
             self.scan(i as u8, text, &s.folded[i], &mut s.hits);
             if let Some(loose) = &self.loose {
                 let (folded, hits) = (&s.folded[i], &mut s.hits);
-                loose.scan(text, &mut |term, start, end| {
-                    hits.push(TermHit {
-                        term,
-                        field: i as u8,
-                        start: folded.fold_offset(start) as u32,
-                        end: folded.fold_offset(end) as u32,
-                    });
+                loose.scan(text, &mut s.loose, &mut |name, start, end| {
+                    let Some(name) = loose.names.get(name as usize) else {
+                        return;
+                    };
+                    let (start, end) = (folded.fold_offset(start), folded.fold_offset(end));
+                    // The name as written: the automaton found it already.
+                    if folded.text.get(start..end) != Some(name.pattern.as_str()) {
+                        hits.push(TermHit {
+                            term: name.term,
+                            field: i as u8,
+                            start: start as u32,
+                            end: end as u32,
+                        });
+                    }
                 });
             }
         }

@@ -56,12 +56,17 @@ impl Matcher {
                 consonants: consonants(&n.text),
             })
             .collect();
+        let by_term: std::collections::HashMap<u32, usize> = (table.names.iter().enumerate())
+            .map(|(k, n)| (n.term, k))
+            .collect();
         let mut terms = Vec::new();
         for (w, &root) in self.roots.iter().enumerate() {
             terms.clear();
             collect_terms(&self.code, root, &mut terms);
-            for (k, n) in table.names.iter().enumerate() {
-                if terms.contains(&n.term) {
+            for t in &terms {
+                if let Some(&k) = by_term.get(t)
+                    && out[k].watches.last() != Some(&w)
+                {
                     out[k].watches.push(w);
                 }
             }

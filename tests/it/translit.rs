@@ -4,7 +4,8 @@
 //! precision run on real text: every `~` watch of the cases table over every distinct item of
 //! `shared/corpora/real/feeds` and the 200 GeoWebNews articles, each hit on a spelling the
 //! table does not list printed with its verdict (ignored by default: it needs the corpora;
-//! `VIGIE_CORPORA=../shared/corpora cargo test --test it translit -- --ignored --nocapture`).
+//! `VIGIE_CORPORA=../shared/corpora cargo test --test it translit -- --ignored --nocapture`;
+//! `.ci/run` runs it with the other corpora tests).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -279,7 +280,7 @@ fn context(text: &str, start: usize, end: usize) -> String {
 
 #[test]
 #[ignore = "needs the shared corpora: VIGIE_CORPORA=../shared/corpora"]
-fn translit_precision_on_real_text() {
+fn precision_on_the_real_corpora() {
     let root = corpora();
     let table = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/translit/cases.tsv"),

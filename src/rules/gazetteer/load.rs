@@ -196,6 +196,14 @@ impl Gazetteer {
         }
     }
 
+    /// Whether `key`, folded already, is one of the common words (see
+    /// [`Gazetteer::is_common_word`], which folds it first).
+    pub fn is_common_folded(&self, key: &str) -> bool {
+        self.common
+            .binary_search_by(|&w| self.text[range(w)].cmp(key))
+            .is_ok()
+    }
+
     /// The names of several places (the members of a `within()` area), each once, sorted;
     /// explicit-only names («Orange», «Elizabeth») are left out: nobody asked for that place.
     pub fn names_of(&self, ids: &[u32]) -> Vec<&str> {

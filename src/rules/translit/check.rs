@@ -95,7 +95,7 @@ fn final_ok(w: &Analysis, t: &Analysis) -> bool {
             return true;
         }
         let other = if w.mute { t.last() } else { w.last() };
-        if w.cons.len() <= 2 {
+        if w.cons().len() <= 2 {
             return other.is_empty() || other == b"e";
         }
         return other.is_empty() || other == b"e" || other == b"a";
@@ -103,7 +103,7 @@ fn final_ok(w: &Analysis, t: &Analysis) -> bool {
     if w.last() == [ANY] {
         return t.last().len() <= 1;
     }
-    if (w.acute || t.acute) && w.cons.len() <= 2 {
+    if (w.acute || t.acute) && w.cons().len() <= 2 {
         return w.last() == t.last();
     }
     units_ok(w.last(), t.last())
@@ -112,7 +112,7 @@ fn final_ok(w: &Analysis, t: &Analysis) -> bool {
 /// The cost of the clusters between consonants, left to right; a short vowel that moved
 /// across a consonant (Kafr / Kfar, Nabl / Nabel) costs 1, not 2.
 fn medial_cost(w: &Analysis, t: &Analysis, short: bool) -> u32 {
-    let n = w.cons.len().saturating_sub(1);
+    let n = w.cons().len().saturating_sub(1);
     let mut cost = 0;
     let mut k = 0;
     while k < n {
@@ -142,8 +142,11 @@ fn medial_cost(w: &Analysis, t: &Analysis, short: bool) -> u32 {
 
 /// Whether the text word `t` is a spelling of the name's token `w`.
 pub(crate) fn token_ok(w: &Analysis, t: &Analysis) -> bool {
-    let n = w.cons.len();
-    if n != t.cons.len() || w.v0().is_empty() != t.v0().is_empty() {
+    let n = w.cons().len();
+    if !(w.ok && t.ok) {
+        return false;
+    }
+    if n != t.cons().len() || w.v0().is_empty() != t.v0().is_empty() {
         return false;
     }
     let fused = matches!(w.v0().first(), Some(&FUSED | &FUSED_SUN));
@@ -156,7 +159,7 @@ pub(crate) fn token_ok(w: &Analysis, t: &Analysis) -> bool {
             return false; // al/el then the word's consonant at once: Albukamal, not Electron
         }
     }
-    if !w.cons.iter().zip(&t.cons).all(|(&a, &b)| cons_ok(a, b)) {
+    if !w.cons().iter().zip(t.cons()).all(|(&a, &b)| cons_ok(a, b)) {
         return false;
     }
     if n == 0 {
@@ -181,7 +184,7 @@ mod tests {
 
     fn ana(s: &str) -> Analysis {
         let mut a = Analysis::default();
-        a.analyze(s.as_bytes(), &mut Vec::new());
+        a.analyze(s.as_bytes());
         a
     }
 

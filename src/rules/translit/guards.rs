@@ -5,8 +5,7 @@
 //! «Goma», «Algeria», «Sydney» are those places, whatever name they look like). Both come
 //! from the built-in gazetteer, decoded on the first `~` term only.
 //!
-//! Invariants: pure (the data is embedded); built once per process; lookups never allocate
-//! but for the common-word check.
+//! Invariants: pure (the data is embedded); built once per process; lookups never allocate.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -86,9 +85,9 @@ impl Guards {
         }
     }
 
-    /// Whether a folded word is a common French or English word.
+    /// Whether a word folded to ASCII is a common French or English word.
     pub fn is_common(&self, fold: &str) -> bool {
-        self.gazetteer.is_common_word(fold)
+        self.gazetteer.is_common_folded(fold)
     }
 
     /// The other places a spelling names (ids ascending), if any.

@@ -3,14 +3,15 @@
 //! and never another name that looks alike. The method, its rules and its measures:
 //! docs/research/translit.md; the user's side: docs/rules.md.
 //!
+//! - `letters`: a word's letters folded to ASCII, and the words read apart (articles…);
 //! - `key`: a word → its phonemic analysis and key (consonant classes, initial vowel);
 //! - `check`: the precise check of a text word against a name's token;
 //! - `variants`: a name → the token sequences it is matched under;
 //! - `text`: the words of a text, read from the original (case and accents count);
 //! - `guards`: common words and other places (from the gazetteer);
-//! - `scan` ([`LooseTable`]): every name's variants under the key of their first token, and
-//!   the pass over a field that looks each capitalised word's key up, once, whatever the number
-//!   of names;
+//! - `keymap` and `scan` ([`LooseTable`]): every name's variants under the key of their first
+//!   token, and the pass over a field that looks each capitalised word's key up, once, whatever
+//!   the number of names;
 //! - `arabic`: the joined prefixes of Arabic script (used by the automaton's scan, for every
 //!   Arabic term, `~` or not).
 //!
@@ -21,13 +22,15 @@ pub(crate) mod arabic;
 mod check;
 mod guards;
 mod key;
+mod keymap;
+mod letters;
 mod scan;
 #[cfg(test)]
 mod tests;
 mod text;
 mod variants;
 
-pub(crate) use scan::{LooseName, LooseTable};
+pub(crate) use scan::{LooseName, LooseTable, Scratch};
 
 /// The spelling of a name or a hit as the variants listing compares them: folded words, the
 /// article's forms left out («al-Kallabiyeh» and «Kallabiyeh» are one spelling).

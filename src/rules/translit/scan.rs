@@ -10,23 +10,25 @@
 //! then only the variants under that key); hits are byte ranges of the original text, from
 //! the start of a word (or of the article before it) to the end of a word.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use crate::rules::gazetteer::GazetteerError;
 use crate::rules::translit::check::token_ok;
 use crate::rules::translit::guards::{self, Guards, squash_hash};
-use crate::rules::translit::key::{Analysis, abd_form, is_shown_article};
+use crate::rules::translit::key::Analysis;
+use crate::rules::translit::keymap::{KeyMap, Variant};
+use crate::rules::translit::letters::abd_form;
 use crate::rules::translit::text::{
-    Tok, gap, is_apostrophe, is_sep, is_word_char, next_word_start, token_at, word_before, words,
+    Tok, article_before, capitals, gap, is_abd_form, joined_to_previous, next_is_capital,
+    next_word_start, starts_capital, token_at, word_before, words,
 };
 use crate::rules::translit::variants::{consonants, variants};
 
-/// A `~` name of the rules: as written (without the `~`), and the term its hits count for.
+/// A `~` name of the rules: as written (without the `~`), the term its hits count for, and
+/// that term's pattern (its spelling as written, folded: the automaton finds that one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct LooseName {
     pub text: String,
     pub term: u32,
+    pub pattern: String,
 }
 
 /// What a name needs at match time.
@@ -40,97 +42,29 @@ struct Compiled {
     loose: bool,
 }
 
-#[derive(Clone, Debug)]
-struct Variant {
-    name: u32,
-    tokens: Box<[Analysis]>,
-}
-
-/// A multiplicative hash for keys that are already well spread u64s.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn write_u64(&mut self, k: u64) {
-        self.0 = k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-/// Key → variant ids, behind a bit filter that most keys of a text fail at once.
-#[derive(Clone, Debug, Default)]
-struct KeyMap {
-    filter: Vec<u64>,
-    map: HashMap<u64, Box<[u32]>, BuildHasherDefault<KeyHasher>>,
-}
-
-const FILTER_BITS: u32 = 16;
-
-fn filter_bit(key: u64) -> usize {
-    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS)) as usize
-}
-
-impl KeyMap {
-    fn build(entries: Vec<(u64, u32)>) -> KeyMap {
-        let mut lists: HashMap<u64, Vec<u32>> = HashMap::new();
-        for (k, v) in entries {
-            lists.entry(k).or_default().push(v);
-        }
-        let mut filter = vec![0u64; (1 << FILTER_BITS) / 64];
-        let mut map = HashMap::default();
-        for (k, v) in lists {
-            let bit = filter_bit(k);
-            filter[bit / 64] |= 1 << (bit % 64);
-            map.insert(k, v.into_boxed_slice());
-        }
-        KeyMap { filter, map }
-    }
-
-    fn get(&self, key: u64) -> &[u32] {
-        let bit = filter_bit(key);
-        if self
-            .filter
-            .get(bit / 64)
-            .is_none_or(|w| w >> (bit % 64) & 1 == 0)
-        {
-            return &[];
-        }
-        self.map.get(&key).map_or(&[], |v| v)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-}
-
 /// Every `~` name of the rules, compiled.
 #[derive(Clone, Debug)]
 pub(crate) struct LooseTable {
     pub names: Vec<LooseName>,
     compiled: Vec<Compiled>,
-    variants: Vec<Variant>,
+    /// The tokens of every variant, side by side.
+    tokens: Vec<Analysis>,
     by_key: KeyMap,
     pairs: KeyMap,
     guards: &'static Guards,
 }
 
-/// Buffers of one pass, reused from word to word.
+/// Buffers of the loose pass, reused from word to word and text to text.
 #[derive(Default)]
-struct Scratch {
+pub(crate) struct Scratch {
     fold: String,
     next: String,
+    /// Two words read as one.
+    pair: String,
+    /// The words of a hit, folded, space-separated (articles included).
+    spelled: String,
     ana: Analysis,
     next_ana: Analysis,
-    syms: Vec<u8>,
 }
 
 impl LooseTable {
@@ -138,10 +72,9 @@ impl LooseTable {
     pub fn build(names: Vec<LooseName>) -> Result<LooseTable, GazetteerError> {
         let guards = guards::get()?;
         let mut compiled = Vec::with_capacity(names.len());
-        let mut all = Vec::new();
+        let mut all_tokens: Vec<Analysis> = Vec::new();
         let mut keys = Vec::new();
         let mut pair_keys = Vec::new();
-        let mut syms = Vec::new();
         for (n, name) in names.iter().enumerate() {
             let ws = words(&name.text, false);
             let exact: Vec<String> = (ws.iter().filter(|w| !w.tok.article))
@@ -158,62 +91,66 @@ impl LooseTable {
                 loose: consonants(&name.text) >= 2,
             });
             for seq in variants(&name.text) {
-                let tokens: Box<[Analysis]> = seq
-                    .iter()
+                let tokens: Vec<Analysis> = (seq.iter())
                     .map(|t| {
                         let mut a = Analysis::default();
-                        a.analyze(t.as_bytes(), &mut syms);
+                        a.analyze(t.as_bytes());
                         a
                     })
                     .collect();
-                let id = all.len() as u32;
-                let first = &tokens[0];
-                keys.push((first.key, id));
-                if tokens.len() == 1 && first.cons.len() >= 4 && !first.any_mark {
-                    pair_keys.push((first.key, id));
-                }
-                all.push(Variant {
+                // A token too long to analyse never matches: its variant goes.
+                let Some(first) = tokens.first().filter(|_| tokens.iter().all(|t| t.ok)) else {
+                    continue;
+                };
+                let v = Variant {
                     name: n as u32,
-                    tokens,
-                });
+                    start: all_tokens.len() as u32,
+                    len: tokens.len() as u32,
+                };
+                keys.push((first.key, v));
+                if tokens.len() == 1 && first.cons().len() >= 4 && !first.any_mark {
+                    pair_keys.push((first.key, v));
+                }
+                all_tokens.extend(tokens);
             }
         }
         Ok(LooseTable {
             names,
             compiled,
-            variants: all,
+            tokens: all_tokens,
             by_key: KeyMap::build(keys),
             pairs: KeyMap::build(pair_keys),
             guards,
         })
     }
 
-    /// Every hit of every name in `text`: `emit(term, start, end)`, byte offsets of `text`.
-    pub fn scan(&self, text: &str, emit: &mut impl FnMut(u32, usize, usize)) {
-        let mut s = Scratch::default();
+    /// Every hit of every name in `text`: `emit(name, start, end)` (an index into `names`, byte
+    /// offsets of `text`).
+    /// `s`: buffers kept from one text to the next.
+    pub fn scan(&self, text: &str, s: &mut Scratch, emit: &mut impl FnMut(u32, usize, usize)) {
         let bytes = text.as_bytes();
-        let mut prev_word = false;
+        let mut at = |k: usize, s: &mut Scratch| {
+            let b = bytes[k];
+            if (b.is_ascii_uppercase() || (b >= 0xC3 && starts_capital(text, k)))
+                && !word_before(text, k)
+            {
+                self.at_word(text, k, s, emit);
+            }
+        };
+        let mut chunks = bytes.chunks_exact(8);
         let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if b < 0x80 {
-                let w = b.is_ascii_alphanumeric();
-                if w && !prev_word && b.is_ascii_uppercase() {
-                    self.at_word(text, i, &mut s, emit);
-                }
-                prev_word = w;
-                i += 1;
-                continue;
+        for chunk in chunks.by_ref() {
+            // The capitals and non-ASCII bytes of eight bytes at once, then only those.
+            let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            let mut m = capitals(x) | (x & 0x8080_8080_8080_8080);
+            while m != 0 {
+                at(i + (m.trailing_zeros() / 8) as usize, s);
+                m &= m - 1;
             }
-            let Some(c) = text.get(i..).and_then(|r| r.chars().next()) else {
-                break;
-            };
-            let w = is_word_char(c);
-            if w && !prev_word && c.is_uppercase() {
-                self.at_word(text, i, &mut s, emit);
-            }
-            prev_word = w;
-            i += c.len_utf8();
+            i += 8;
+        }
+        for k in i..bytes.len() {
+            at(k, s);
         }
     }
 
@@ -225,8 +162,28 @@ impl LooseTable {
         s: &mut Scratch,
         emit: &mut impl FnMut(u32, usize, usize),
     ) {
-        if joined_to_previous(text, at) {
+        if joined_to_previous(text, at, &mut s.fold) {
             return;
+        }
+        // The common case first: ASCII letters, then neither a letter nor an apostrophe. Its
+        // key is read from the text as it is; the word is folded only if the key is known.
+        let bytes = text.as_bytes();
+        let end = at
+            + bytes[at..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphabetic())
+                .count();
+        let plain = bytes
+            .get(end)
+            .is_none_or(|&b| b < 0x80 && !b.is_ascii_alphanumeric())
+            && !matches!(bytes.get(end), Some(b'\'' | b'`'))
+            && !is_abd_form(&bytes[at..end]);
+        if plain {
+            s.ana.analyze(&bytes[at..end]);
+            let none = !s.ana.ok || self.by_key.get(s.ana.key).is_empty();
+            if none && (self.pairs.is_empty() || !next_is_capital(text, end)) {
+                return;
+            }
         }
         let Some(tok) = token_at(text, at, true, &mut s.fold) else {
             return;
@@ -234,16 +191,16 @@ impl LooseTable {
         if !tok.latin || tok.article {
             return;
         }
-        s.ana.analyze(abd_form(&s.fold).as_bytes(), &mut s.syms);
+        if !plain {
+            s.ana.analyze(abd_form(&s.fold).as_bytes());
+        }
         let candidates = self.by_key.get(s.ana.key);
-        if !candidates.is_empty() {
+        if s.ana.ok && !candidates.is_empty() {
             let fold = std::mem::take(&mut s.fold);
             for &v in candidates {
-                if let Some(v) = self.variants.get(v as usize)
-                    && let Some(end) = self.match_at(text, tok, &fold, v, s)
-                {
-                    let start = article_before(text, tok.start).unwrap_or(tok.start);
-                    emit(self.names[v.name as usize].term, start, end);
+                if let Some(end) = self.match_at(text, tok, &fold, v, s) {
+                    let start = article_before(text, tok.start, &mut s.next);
+                    emit(v.name, start.unwrap_or(tok.start), end);
                 }
             }
             s.fold = fold;
@@ -260,17 +217,56 @@ impl LooseTable {
         text: &str,
         first: Tok,
         fold: &str,
-        v: &Variant,
+        v: Variant,
         s: &mut Scratch,
     ) -> Option<usize> {
-        let (head, rest) = v.tokens.split_first()?;
+        let tokens = self.tokens_of(v);
+        let (head, rest) = tokens.split_first()?;
         if !token_ok(head, &s.ana) {
             return None;
         }
         let name = self.compiled.get(v.name as usize)?;
-        let mut exact = name.exact.len() == v.tokens.len() && name.exact.first()? == fold;
+        let mut exact = name.exact.len() == tokens.len() && name.exact.first()? == fold;
         let mut foreign = first.foreign;
-        let mut spelled: Vec<String> = vec![fold.to_owned()];
+        let mut spelled = std::mem::take(&mut s.spelled);
+        spelled.clear();
+        spelled.push_str(fold);
+        let end = self.match_rest(
+            text,
+            first,
+            rest,
+            name,
+            &mut spelled,
+            s,
+            &mut exact,
+            &mut foreign,
+        );
+        let ok = end.is_some_and(|_| {
+            exact
+                || !(!name.loose
+                    || !first.cap
+                    || (first.allcaps && fold.len() <= 5)
+                    || (rest.is_empty() && self.guards.is_common(fold))
+                    || foreign
+                    || self.other_place(name, &spelled))
+        });
+        s.spelled = spelled;
+        end.filter(|_| ok)
+    }
+
+    /// The words of a multi-word variant after its first: the end of the last one.
+    #[allow(clippy::too_many_arguments)]
+    fn match_rest(
+        &self,
+        text: &str,
+        first: Tok,
+        rest: &[Analysis],
+        name: &Compiled,
+        spelled: &mut String,
+        s: &mut Scratch,
+        exact: &mut bool,
+        foreign: &mut bool,
+    ) -> Option<usize> {
         let mut last = first;
         for (k, w) in rest.iter().enumerate() {
             let tok = loop {
@@ -282,7 +278,8 @@ impl LooseTable {
                     return None;
                 }
                 let t = token_at(text, ns, true, &mut s.next)?;
-                spelled.push(s.next.clone());
+                spelled.push(' ');
+                spelled.push_str(&s.next);
                 last = t;
                 if !t.article {
                     break t;
@@ -291,40 +288,28 @@ impl LooseTable {
             if !tok.latin {
                 return None;
             }
-            s.next_ana
-                .analyze(abd_form(&s.next).as_bytes(), &mut s.syms);
+            s.next_ana.analyze(abd_form(&s.next).as_bytes());
             if !token_ok(w, &s.next_ana) {
                 return None;
             }
-            exact &= name.exact.get(k + 1) == Some(&s.next);
-            foreign |= tok.foreign;
-        }
-        if !exact {
-            let one_word = rest.is_empty();
-            if !name.loose
-                || !first.cap
-                || (first.allcaps && fold.len() <= 5)
-                || (one_word && self.guards.is_common(fold))
-                || foreign
-                || self.other_place(name, &spelled)
-            {
-                return None;
-            }
+            *exact &= name.exact.get(k + 1) == Some(&s.next);
+            *foreign |= tok.foreign;
         }
         Some(last.end)
     }
 
+    fn tokens_of(&self, v: Variant) -> &[Analysis] {
+        let (start, len) = (v.start as usize, v.len as usize);
+        self.tokens.get(start..start + len).unwrap_or_default()
+    }
+
     /// Whether the text's spelling (its words, articles included) names another place that the
     /// name as written does not name.
-    fn other_place(&self, name: &Compiled, spelled: &[String]) -> bool {
-        let mut ids = self
-            .guards
-            .places(squash_hash(spelled.iter().map(String::as_str)));
+    fn other_place(&self, name: &Compiled, spelled: &str) -> bool {
+        let mut ids = self.guards.places(squash_hash([spelled]));
         if ids.is_empty() {
-            let bare = spelled
-                .iter()
-                .map(String::as_str)
-                .filter(|w| !crate::rules::translit::key::is_article(w.trim_end_matches('!')));
+            let bare = (spelled.split(' '))
+                .filter(|w| !crate::rules::translit::letters::is_article(w.trim_end_matches('!')));
             ids = self.guards.places(squash_hash(bare));
         }
         !ids.is_empty() && !ids.iter().any(|id| name.own.binary_search(id).is_ok())
@@ -341,88 +326,38 @@ impl LooseTable {
         let Some(ns) = next_word_start(text, a.next) else {
             return;
         };
-        if !gap(text, a.end, ns).0 {
+        let capital = text.get(ns..).and_then(|r| r.chars().next());
+        if !capital.is_some_and(char::is_uppercase) || !gap(text, a.end, ns).0 {
             return;
         }
-        let mut fused = s.fold.trim_end_matches('!').to_owned();
-        let first_len = fused.len();
         let Some(b) = token_at(text, ns, true, &mut s.next) else {
             return;
         };
         if !(b.latin && b.cap) || b.article || b.foreign {
             return;
         }
+        let mut fused = std::mem::take(&mut s.pair);
+        fused.clear();
+        fused.push_str(s.fold.trim_end_matches('!'));
+        let first_len = fused.len();
         fused.push_str(&s.next);
-        s.next_ana.analyze(fused.as_bytes(), &mut s.syms);
+        s.next_ana.analyze(fused.as_bytes());
         for &v in self.pairs.get(s.next_ana.key) {
-            let Some(v) = self.variants.get(v as usize) else {
-                continue;
-            };
             let Some(name) = self.compiled.get(v.name as usize) else {
                 continue;
             };
-            if !token_ok(&v.tokens[0], &s.next_ana)
+            if !self
+                .tokens_of(v)
+                .first()
+                .is_some_and(|t| token_ok(t, &s.next_ana))
                 || !name.loose
                 || (a.allcaps && first_len <= 5)
-                || self.other_place(name, &[fused[..first_len].to_owned(), s.next.clone()])
+                || self.other_place(name, &format!("{} {}", &fused[..first_len], s.next))
             {
                 continue;
             }
-            emit(self.names[v.name as usize].term, a.start, b.end);
+            emit(v.name, a.start, b.end);
         }
+        s.pair = fused;
     }
-}
-
-/// Whether the word at `at` continues the word before it across an apostrophe («Hay'At»,
-/// «O'Brien»): it is then part of that word, not a word of its own (unless the word before is
-/// an elided prefix: «d'Alep»).
-fn joined_to_previous(text: &str, at: usize) -> bool {
-    let Some(a) = text.get(..at).and_then(|s| s.chars().next_back()) else {
-        return false;
-    };
-    let before = at - a.len_utf8();
-    if !is_apostrophe(a) || !word_before(text, before) {
-        return false;
-    }
-    let start = text[..before]
-        .char_indices()
-        .rev()
-        .take_while(|&(_, c)| is_word_char(c))
-        .last()
-        .map_or(before, |(k, _)| k);
-    let mut fold = String::new();
-    token_at(text, start, true, &mut fold).is_some()
-}
-
-/// The start of an article that a hit takes in: al/el/il/ul before the name, or any form
-/// joined by a hyphen («ash-Sham»), 1 to 3 separators away.
-fn article_before(text: &str, start: usize) -> Option<usize> {
-    let before = text.get(..start)?;
-    let mut seps = 0;
-    let mut word_end = None;
-    for (k, c) in before.char_indices().rev() {
-        if is_sep(c) {
-            seps += 1;
-            if seps > 3 {
-                return None;
-            }
-            continue;
-        }
-        word_end = Some(k + c.len_utf8());
-        break;
-    }
-    let pe = word_end?;
-    let ps = text[..pe]
-        .char_indices()
-        .rev()
-        .take_while(|&(_, c)| is_word_char(c))
-        .last()
-        .map(|(k, _)| k)?;
-    if joined_to_previous(text, ps) {
-        return None;
-    }
-    let mut fold = String::new();
-    let t = token_at(text, ps, true, &mut fold)?;
-    let (ok, hyphen) = gap(text, t.end, start);
-    (t.end == pe && t.article && ok && (is_shown_article(&fold) || hyphen)).then_some(ps)
 }

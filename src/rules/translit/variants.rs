@@ -9,7 +9,8 @@
 //! bounded whatever the name ([`MAX_VARIANTS`]); tokens are folded ASCII with the marks of
 //! `key` (`*`, `@`, `#`) and a trailing `!` for an accented final e.
 
-use crate::rules::translit::key::{Analysis, abd_form, is_sun};
+use crate::rules::translit::key::{Analysis, is_sun};
+use crate::rules::translit::letters::abd_form;
 use crate::rules::translit::text::words;
 
 /// Most variants one name compiles to.
@@ -21,13 +22,13 @@ const ABU: [&str; 5] = ["abu", "abou", "abo", "bou", "bu"];
 
 fn analyze(s: &str) -> Analysis {
     let mut a = Analysis::default();
-    a.analyze(s.as_bytes(), &mut Vec::new());
+    a.analyze(s.as_bytes());
     a
 }
 
 fn starts_sun(tok: &str) -> bool {
     let a = analyze(tok);
-    a.v0().is_empty() && a.cons.first().is_some_and(|&c| is_sun(c))
+    a.v0().is_empty() && a.cons().first().is_some_and(|&c| is_sun(c))
 }
 
 /// The folded words of a name as written, articles dropped: (word, an article stood before
@@ -253,7 +254,7 @@ pub(crate) fn consonants(name: &str) -> usize {
         .map(|(t, _)| {
             let a = analyze(t);
             let wy = t.bytes().filter(|&b| b == b'w' || b == b'y').count();
-            a.cons.len() + wy
+            a.cons().len() + wy
         })
         .sum()
 }
