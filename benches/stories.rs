@@ -6,12 +6,17 @@
 //! of the labelled set (`tests/fixtures/stories/`), about 300 words each, one in ten a
 //! trimmed copy of an earlier one, so runs are comparable.
 //!
+//! Then the event step (`stories::event`): what filing one new article (its title and
+//! teaser reduced to terms, then judged against the window) costs with 1,000, 10,000 and
+//! 100,000 articles in the 48-hour window, and what the window holds at 100,000.
+//!
 //! `cargo bench --bench stories`
 
 use std::hint::black_box;
 
 use chrono::{DateTime, Duration, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
+use vigie::stories::event::{self, Member, Window};
 use vigie::stories::{self, Entry, Index};
 
 const ARTICLES: usize = 100_000;
@@ -167,5 +172,115 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// A headline and a teaser: 12 and 40 words.
+fn teaser(rng: &mut Rng, vocab: &[String]) -> (String, String) {
+    let mut words = |n: usize| {
+        (0..n)
+            .map(|_| vocab[rng.below(vocab.len())].as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    (words(12), words(40))
+}
+
+/// Another outlet's wording of `of`: two thirds of its words kept, the rest changed.
+fn rewrite(rng: &mut Rng, of: &(String, String), vocab: &[String]) -> (String, String) {
+    let mut redo = |text: &str| {
+        (text.split_whitespace())
+            .map(|w| {
+                if rng.below(3) == 0 {
+                    vocab[rng.below(vocab.len())].as_str()
+                } else {
+                    w
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    (redo(&of.0), redo(&of.1))
+}
+
+/// A window of `n` articles published over the 48 hours before `now` by 40 outlets, one
+/// in five another outlet's wording of a recent article (it joins that story).
+fn window_of(n: usize, now: i64, vocab: &[String]) -> (Window, Vec<(String, String)>) {
+    let mut rng = Rng(0x00e0_e275_0f57_0000 + n as u64);
+    let mut w = Window::default();
+    let mut recent: Vec<(String, String)> = Vec::new();
+    let step = 48 * 3600 / n as i64;
+    for i in 0..n {
+        let text = if !recent.is_empty() && rng.below(5) == 0 {
+            let of = recent[rng.below(recent.len())].clone();
+            rewrite(&mut rng, &of, vocab)
+        } else {
+            teaser(&mut rng, vocab)
+        };
+        let at = now - 48 * 3600 + step * i as i64;
+        let terms = event::terms(&text.0, &text.1, "");
+        let id = i as i64 + 1;
+        let judged = w.judge(&terms, at, (i % 40) as i64);
+        let story = match judged.best {
+            Some(why) if judged.joins => why.story_id,
+            _ => id,
+        };
+        w.insert(Member {
+            article_id: id,
+            story_id: story,
+            seen: at,
+            at,
+            outlet: (i % 40) as i64,
+            terms,
+        });
+        recent.push(text);
+        if recent.len() > 200 {
+            recent.remove(0);
+        }
+    }
+    (w, recent)
+}
+
+fn bench_events(c: &mut Criterion) {
+    let vocab = vocabulary();
+    let now = 1_488_369_600; // 2017-03-01T12:00:00Z
+    let mut g = c.benchmark_group("stories-event");
+    g.sample_size(30);
+    for n in [1_000, 10_000, 100_000] {
+        let rss_before = rss_bytes();
+        let (window, recent) = window_of(n, now, &vocab);
+        let grew = rss_before
+            .zip(rss_bytes())
+            .map(|(a, b)| b.saturating_sub(a));
+        eprintln!(
+            "event window: {} articles, {:.1} MB counted by Window::heap_bytes ({} bytes an \
+             article); process RSS grew {} while building it",
+            window.len(),
+            window.heap_bytes() as f64 / 1e6,
+            window.heap_bytes() / window.len().max(1),
+            grew.map_or("(unknown)".to_string(), |b| format!(
+                "{:.1} MB",
+                b as f64 / 1e6
+            )),
+        );
+        let mut rng = Rng(0xbe11_0000 + n as u64);
+        let fresh: Vec<(String, String)> = (0..64).map(|_| teaser(&mut rng, &vocab)).collect();
+        let copies: Vec<(String, String)> = (0..64)
+            .map(|_| {
+                let of = recent[rng.below(recent.len())].clone();
+                rewrite(&mut rng, &of, &vocab)
+            })
+            .collect();
+        let mut i = 0;
+        for (what, texts) in [("new event", &fresh), ("rewording", &copies)] {
+            g.bench_function(format!("file a {what} among {n}"), |b| {
+                b.iter(|| {
+                    i = (i + 1) % texts.len();
+                    let terms = event::terms(&texts[i].0, &texts[i].1, "");
+                    black_box(window.judge(&terms, now, 99))
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_events);
 criterion_main!(benches);

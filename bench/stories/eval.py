@@ -132,6 +132,7 @@ def main():
     ap.add_argument("--set", default=os.path.join(ROOT, "..", "shared", "corpora", "stories-en"))
     ap.add_argument("--vigie")
     ap.add_argument("--keep", help="keep the configuration and store in this folder")
+    ap.add_argument("--list", action="store_true", help="list the missed pairs and the wrong merges")
     args = ap.parse_args()
     items = load_items(os.path.join(args.set, "items.jsonl"))
     pairs = load_pairs(os.path.join(args.set, "pairs.tsv"))
@@ -187,6 +188,10 @@ def main():
         counts[tag][0] += int(grouped)
         counts[tag][1] += 1
         results.append((label, tag, grouped))
+        if args.list and label in (0, 1) and grouped != (label == 1):
+            kind = "missed" if label == 1 else "WRONG "
+            print(f"{kind} [{tag}] {rec['outlet_a']}: {rec.get('title_a', rec['guid_a'])}")
+            print(f"{' ' * 9}{' ' * len(tag)} {rec['outlet_b']}: {rec.get('title_b', rec['guid_b'])}")
 
     def figures(keep):
         tp = sum(1 for label, tag, g in results if keep(tag) and label == 1 and g)

@@ -45,6 +45,12 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Which items of these files (feeds or article files, one outlet each) would make one
+    /// story, with each other or with the store's recent stories, and why.
+    Stories {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
     /// Run the current watches against stored articles and list what would have alerted.
     Backtest {
         /// How far back, e.g. 24h, 7d.

@@ -15,6 +15,7 @@ mod rules;
 mod run;
 mod search;
 mod store;
+mod stories;
 mod variants;
 
 use std::process::ExitCode;
@@ -74,6 +75,7 @@ pub fn main() -> ExitCode {
                     digest,
                 },
         } => published::url(&cfg, &name, watch, digest),
+        Command::Stories { files } => stories::stories(&cfg, &files),
         Command::Search { query, limit } => search::search(&cfg, &query.join(" "), limit),
         Command::Backtest { since, watch } => search::backtest(&cfg, &since, watch.as_deref()),
         Command::Man | Command::Completions { .. } => ExitCode::SUCCESS,

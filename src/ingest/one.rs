@@ -17,6 +17,7 @@ use crate::store::articles::{
 use crate::store::db::Transaction;
 use crate::store::outbox::record_match;
 use crate::store::stories::{Cache, StoryRef, assign, refingerprint, story_for};
+use crate::stories::event::Member;
 use crate::stories::{self, Entry};
 
 /// What every item of a transaction is written with.
@@ -96,13 +97,17 @@ pub(super) fn fresh(
         content_hash: &p.it.hash,
         page: p.it.page.as_deref(),
     };
+    let at = stories::event_time(p.it.item.published, env.now);
+    let events = cache.events();
     let up = upsert_placed(tx, Carrier::known(out.feed_id), incoming, env.now, |tx| {
         let placed = stories::place_prepared(index, p.story.as_ref(), env.since);
+        let placed = stories::place_event(placed, events, &p.event, at, out.feed_id);
         let copy = placed.found.is_some();
         let story = story_for(tx, &p.it.id.key, placed.found, env.now)?;
         let columns = StoryColumns {
             story_id: Some(story.id),
             fingerprint: placed.fingerprint.clone(),
+            event_terms: Some(p.event.to_bytes()),
         };
         decided = Some((story, placed.fingerprint, copy));
         Ok(columns)
@@ -142,6 +147,7 @@ fn record(
 ) -> Result<()> {
     let (now, stats) = (env.now, &mut *out.stats);
     let item = &p.it.item;
+    let at = stories::event_time(item.published, now);
     let story = match (up.seen, decided) {
         (Seen::New, Some(d)) => {
             stats.new += 1;
@@ -158,8 +164,9 @@ fn record(
             stats.new += 1;
             cache.wrote_new(up.article_id);
             let placed = stories::place_prepared(cache.index(), p.story.as_ref(), env.since);
+            let placed = stories::place_event(placed, cache.events(), &p.event, at, out.feed_id);
             stats.copies += usize::from(placed.found.is_some());
-            let (story, entry) = assign(tx, up.article_id, &p.it.id.key, placed, now)?;
+            let (story, entry) = assign(tx, up.article_id, &p.it.id.key, placed, &p.event, now)?;
             if let Some(e) = entry {
                 cache.insert(e);
             }
@@ -167,13 +174,24 @@ fn record(
         }
         _ => {
             stats.edited += 1;
-            let (story, entry) = refingerprint(tx, up.article_id, p.story.clone())?;
+            let (story, entry) = refingerprint(tx, up.article_id, p.story.clone(), &p.event)?;
             if let Some(e) = entry {
                 cache.insert(e);
             }
             story
         }
     };
+    // Learnt now so that another outlet's report later in this same poll finds it.
+    if story.id != 0 {
+        cache.insert_event(Member {
+            article_id: up.article_id,
+            story_id: story.id,
+            seen: now.timestamp(),
+            at,
+            outlet: out.feed_id,
+            terms: p.event.clone(),
+        });
+    }
     let quiet =
         out.first_poll && identify::is_backfill(item.published, now, env.ctx.config.backfill);
     for (w, hits, count) in &p.matches {

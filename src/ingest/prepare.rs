@@ -35,7 +35,7 @@ pub struct IngestStats {
     pub items: usize,
     pub new: usize,
     pub edited: usize,
-    /// New articles that joined a story already seen (copies from other outlets).
+    /// New articles that joined a story already seen (copies or other outlets' reports).
     pub copies: usize,
     pub matches: usize,
     pub deliveries: usize,
@@ -123,11 +123,12 @@ fn stored_hits(hits: &[Hit]) -> Vec<&Hit> {
 
 /// A fresh item with everything that can be computed without the database: the watches
 /// it matches (feed scoping applied, with the hits stored as JSON and their total count)
-/// and its story fingerprint.
+/// and its story fingerprint and event terms.
 pub struct Prepared {
     pub it: Identified,
     pub matches: Vec<(usize, String, usize)>,
     pub story: Option<Fingerprint>,
+    pub event: stories::event::Terms,
 }
 
 /// Match and fingerprint one item. Pure and CPU-bound: run it outside the store lock,
@@ -157,5 +158,11 @@ pub fn prepare(feed: &FeedConfig, it: Identified, ctx: &MatchContext<'_>) -> Pre
         .collect();
     // Only the fingerprint is kept: the shingles it came from would outweigh the item.
     let story = stories::text(&item.title, &item.summary, &item.content).map(|t| t.fingerprint());
-    Prepared { it, matches, story }
+    let event = stories::event::terms(&item.title, &item.summary, &item.content);
+    Prepared {
+        it,
+        matches,
+        story,
+        event,
+    }
 }

@@ -28,6 +28,7 @@ use crate::store::group::{Group, NewArticle, NewMatch, Resolved, Table};
 use crate::store::lookup::Lookup;
 use crate::store::stories::{Cache, StoryRef};
 use crate::store::{Result, Store, to_ts};
+use crate::stories::event::Member;
 use crate::stories::{self, Entry};
 
 /// What one poll of one feed has to store: its fresh items (`prepared`) and the ones
@@ -198,7 +199,9 @@ fn new_article<'b>(
     out: &mut Out<'_>,
 ) -> Result<()> {
     let (now, seen_at) = (env.now, to_ts(env.now));
+    let at = stories::event_time(p.it.item.published, now);
     let placed = stories::place_prepared(cache.index(), p.story.as_ref(), env.since);
+    let placed = stories::place_event(placed, cache.events(), &p.event, at, out.feed_id);
     let copy = placed.found.is_some();
     // The story found may have gone meanwhile (retention): the article then starts anew.
     let joined = match placed.found {
@@ -236,6 +239,7 @@ fn new_article<'b>(
         exact: fp.map(|f| f.exact as i64),
         shingles: fp.map(|f| i64::from(f.shingles)),
         signature: fp.map(|f| f.signature.to_bytes()),
+        event_terms: p.event.to_bytes(),
         seen_at,
     });
     let stats = &mut *out.stats;
@@ -252,6 +256,14 @@ fn new_article<'b>(
             fingerprint,
         });
     }
+    cache.insert_event(Member {
+        article_id,
+        story_id: story.id,
+        seen: seen_at,
+        at,
+        outlet: out.feed_id,
+        terms: p.event.clone(),
+    });
     let quiet =
         out.first_poll && identify::is_backfill(p.it.item.published, now, env.ctx.config.backfill);
     let mut watches = HashSet::new();

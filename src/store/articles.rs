@@ -36,6 +36,8 @@ pub struct Upsert {
 pub struct StoryColumns {
     pub story_id: Option<i64>,
     pub fingerprint: Option<Fingerprint>,
+    /// The event terms' stored form (`stories::event::Terms::to_bytes`).
+    pub event_terms: Option<Vec<u8>>,
 }
 
 /// The feed an item comes from, as the lookups need it.
@@ -124,8 +126,9 @@ pub fn upsert_placed(
         let fp = story.fingerprint.as_ref();
         let article_id = tx.insert(
             "INSERT INTO articles (key, feed_id, guid, link, canonical_link, title_hash, title, summary,
-             content, content_hash, published_at, first_seen_at, story_id, text_hash, shingles, signature, page)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             content, content_hash, published_at, first_seen_at, story_id, text_hash, shingles, signature, page,
+             event_terms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             params![
                 id.key,
                 feed_id,
@@ -143,7 +146,8 @@ pub fn upsert_placed(
                 fp.map(|f| f.exact as i64),
                 fp.map(|f| i64::from(f.shingles)),
                 fp.map(|f| f.signature.to_bytes()),
-                page
+                page,
+                story.event_terms
             ],
         )?
         .ok_or(crate::store::db::DbError::NoRows)?;

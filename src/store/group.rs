@@ -56,6 +56,8 @@ pub struct NewArticle<'b> {
     pub exact: Option<i64>,
     pub shingles: Option<i64>,
     pub signature: Option<Vec<u8>>,
+    /// The event terms' stored form.
+    pub event_terms: Vec<u8>,
     pub seen_at: i64,
 }
 
@@ -352,15 +354,16 @@ impl<'b> Group<'b> {
                 int(a.shingles),
                 a.signature.as_deref().map_or(Param::Null, Param::Blob),
                 text(a.page),
+                Param::Blob(&a.event_terms),
             ]);
         }
         many::insert(
             conn,
             "INSERT INTO articles (id, key, feed_id, guid, link, canonical_link, title_hash, title,
              summary, content, content_hash, published_at, first_seen_at, story_id, text_hash,
-             shingles, signature, page)",
+             shingles, signature, page, event_terms)",
             "",
-            18,
+            19,
             &p,
         )?;
         p.clear();

@@ -68,6 +68,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0009_hit_count.sql")),
     M::up(include_str!("../../migrations/0010_claims.sql")),
     M::up(include_str!("../../migrations/0011_story_alerts.sql")),
+    M::up(include_str!("../../migrations/0012_event_terms.sql")),
 ];
 
 pub struct Store {

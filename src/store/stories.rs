@@ -13,6 +13,7 @@ use crate::store::db::{Connection, OptionalExtension, Transaction, params};
 use chrono::{DateTime, Utc};
 
 use super::{Result, from_ts, to_ts};
+use crate::stories::event::{Member, Terms, Window};
 use crate::stories::{Entry, Fingerprint, Found, Index, Placement, Signature};
 
 /// A story as alerts name it.
@@ -27,6 +28,8 @@ pub struct StoryRef {
 #[derive(Default)]
 pub struct Cache {
     index: Index,
+    /// The window's articles by event (their terms).
+    events: Window,
     /// The window the index was loaded for; `None` until first use.
     window: Option<Duration>,
     /// Articles with a higher id may not be in the index yet.
@@ -34,6 +37,19 @@ pub struct Cache {
     /// The lowest and highest ids of the new articles this process wrote (and the index
     /// learnt) in the transaction under way.
     written: Option<(i64, i64)>,
+}
+
+/// An article's columns that the index and the window learn.
+struct Row {
+    article_id: i64,
+    story_id: i64,
+    seen: i64,
+    exact: Option<i64>,
+    shingles: Option<i64>,
+    signature: Option<Vec<u8>>,
+    published: Option<i64>,
+    feed_id: i64,
+    terms: Option<Vec<u8>>,
 }
 
 fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
@@ -61,6 +77,7 @@ impl Cache {
         }
         let since = window_start(now, window);
         self.index.evict(since);
+        self.events.evict(since.timestamp());
         // Read up to the newest committed article, fingerprinted or not, so that each
         // article is looked at once (an insert still uncommitted elsewhere gets a higher
         // id than this, and is read next time).
@@ -68,34 +85,45 @@ impl Cache {
             r.get(0)
         })?;
         let mut stmt = conn.prepare(
-            "SELECT id, story_id, first_seen_at, text_hash, shingles, signature FROM articles
+            "SELECT id, story_id, first_seen_at, text_hash, shingles, signature, published_at,
+                    feed_id, event_terms FROM articles
              WHERE id > ?1 AND id <= ?2 AND first_seen_at >= ?3
-               AND story_id IS NOT NULL AND signature IS NOT NULL
+               AND story_id IS NOT NULL AND (signature IS NOT NULL OR event_terms IS NOT NULL)
              ORDER BY id",
         )?;
         let rows = stmt.query_map(params![self.loaded_upto, upto, to_ts(since)], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, Vec<u8>>(5)?,
-            ))
+            Ok(Row {
+                article_id: r.get(0)?,
+                story_id: r.get(1)?,
+                seen: r.get(2)?,
+                exact: r.get(3)?,
+                shingles: r.get(4)?,
+                signature: r.get(5)?,
+                published: r.get(6)?,
+                feed_id: r.get(7)?,
+                terms: r.get(8)?,
+            })
         })?;
         for row in rows {
-            let (article_id, story_id, seen, exact, shingles, sig) = row?;
-            // A signature that is not one (a damaged row) only costs that article.
-            let Some(signature) = Signature::from_bytes(&sig) else {
-                continue;
-            };
-            if self.index.contains(article_id) {
-                continue;
-            }
+            self.learn_row(row?);
+        }
+        self.loaded_upto = upto;
+        Ok(())
+    }
+
+    /// An article read back from the database: its fingerprint to the index, its terms to
+    /// the window. A damaged signature or terms (not what vigie writes) only cost that article.
+    fn learn_row(&mut self, row: Row) {
+        let seen_at = from_ts(row.seen);
+        if !self.index.contains(row.article_id)
+            && let (Some(exact), Some(shingles), Some(sig)) =
+                (row.exact, row.shingles, row.signature)
+            && let Some(signature) = Signature::from_bytes(&sig)
+        {
             self.index.insert(Entry {
-                article_id,
-                story_id,
-                seen_at: from_ts(seen),
+                article_id: row.article_id,
+                story_id: row.story_id,
+                seen_at,
                 fingerprint: Fingerprint {
                     exact: exact as u64,
                     shingles: u32::try_from(shingles).unwrap_or(0),
@@ -103,12 +131,31 @@ impl Cache {
                 },
             });
         }
-        self.loaded_upto = upto;
-        Ok(())
+        if !self.events.contains(row.article_id)
+            && let Some(terms) = row.terms.as_deref().and_then(Terms::from_bytes)
+        {
+            self.events.insert(Member {
+                article_id: row.article_id,
+                story_id: row.story_id,
+                seen: row.seen,
+                at: crate::stories::event_time(row.published.map(from_ts), seen_at),
+                outlet: row.feed_id,
+                terms,
+            });
+        }
     }
 
     pub fn index(&self) -> &Index {
         &self.index
+    }
+
+    pub fn events(&self) -> &Window {
+        &self.events
+    }
+
+    /// Record an article's terms once its transaction committed (or is about to).
+    pub fn insert_event(&mut self, m: Member) {
+        self.events.insert(m);
     }
 
     /// Where the window starts for the last `refresh`.
@@ -157,6 +204,7 @@ pub fn assign(
     article_id: i64,
     article_key: &str,
     placement: Placement,
+    terms: &Terms,
     now: DateTime<Utc>,
 ) -> Result<(StoryRef, Option<Entry>)> {
     let story = story_for(tx, article_key, placement.found, now)?;
@@ -166,16 +214,18 @@ pub fn assign(
         seen_at: now,
         fingerprint: fp,
     });
-    // One rewrite of the article's row for its story and fingerprint together.
+    // One rewrite of the article's row for its story, fingerprint and terms together.
     let fp = entry.as_ref().map(|e| &e.fingerprint);
     tx.execute(
-        "UPDATE articles SET story_id = ?2, text_hash = ?3, shingles = ?4, signature = ?5 WHERE id = ?1",
+        "UPDATE articles SET story_id = ?2, text_hash = ?3, shingles = ?4, signature = ?5,
+         event_terms = ?6 WHERE id = ?1",
         params![
             article_id,
             story.id,
             fp.map(|f| f.exact as i64),
             fp.map(|f| i64::from(f.shingles)),
-            fp.map(|f| f.signature.to_bytes())
+            fp.map(|f| f.signature.to_bytes()),
+            terms.to_bytes()
         ],
     )?;
     Ok((story, entry))
@@ -229,14 +279,16 @@ pub fn story_for(
     Ok(story)
 }
 
-/// An edited article keeps its story; its fingerprint follows its new text, so that
-/// later copies of the new version find it. Returns its story and its new entry.
+/// An edited article keeps its story; its fingerprint and terms follow its new text, so
+/// that later copies and reports of the new version find it. Returns its story and its new
+/// entry.
 pub fn refingerprint(
     tx: &Transaction<'_>,
     article_id: i64,
     fingerprint: Option<Fingerprint>,
+    terms: &Terms,
 ) -> Result<(StoryRef, Option<Entry>)> {
-    store_fingerprint(tx, article_id, fingerprint.as_ref())?;
+    store_fingerprint(tx, article_id, fingerprint.as_ref(), terms)?;
     let (story_id, key, first_seen): (Option<i64>, String, i64) = tx.query_row(
         "SELECT a.story_id, COALESCE(s.key, a.key), a.first_seen_at
          FROM articles a LEFT JOIN stories s ON s.id = a.story_id WHERE a.id = ?1",
@@ -260,14 +312,17 @@ fn store_fingerprint(
     tx: &Transaction<'_>,
     article_id: i64,
     fp: Option<&Fingerprint>,
+    terms: &Terms,
 ) -> Result<()> {
     tx.execute(
-        "UPDATE articles SET text_hash = ?2, shingles = ?3, signature = ?4 WHERE id = ?1",
+        "UPDATE articles SET text_hash = ?2, shingles = ?3, signature = ?4, event_terms = ?5
+         WHERE id = ?1",
         params![
             article_id,
             fp.map(|f| f.exact as i64),
             fp.map(|f| i64::from(f.shingles)),
-            fp.map(|f| f.signature.to_bytes())
+            fp.map(|f| f.signature.to_bytes()),
+            terms.to_bytes()
         ],
     )?;
     Ok(())

@@ -14,6 +14,7 @@
 //! pass; otherwise a MinHash signature over word shingles estimates how much two texts
 //! share, and LSH banding ([`index`]) finds the few candidates worth comparing.
 
+pub mod event;
 pub mod index;
 mod keyfilter;
 pub mod minhash;
@@ -21,6 +22,7 @@ mod shard;
 
 use std::hash::Hasher;
 
+use chrono::{DateTime, Utc};
 use siphasher::sip::SipHasher13;
 
 pub use index::{Entry, Found, Index};
@@ -112,7 +114,7 @@ pub struct Placement {
 pub fn place_prepared(
     index: &Index,
     prepared: Option<&Fingerprint>,
-    since: chrono::DateTime<chrono::Utc>,
+    since: DateTime<Utc>,
 ) -> Placement {
     let Some(fp) = prepared else {
         return Placement {
@@ -133,6 +135,34 @@ pub fn place_prepared(
     }
 }
 
+/// Where a new article goes once its copies were looked for (`placed`): when it copies
+/// nothing, the story of the same event in `window`, if one scores high enough. `at` is
+/// when it was published, `outlet` its feed.
+pub fn place_event(
+    placed: Placement,
+    window: &event::Window,
+    terms: &event::Terms,
+    at: i64,
+    outlet: i64,
+) -> Placement {
+    if placed.found.is_some() {
+        return placed;
+    }
+    let judged = window.judge(terms, at, outlet);
+    let found = (judged.best).filter(|_| judged.joins).map(|why| Found {
+        story_id: why.story_id,
+        article_id: why.article_id,
+        similarity: why.score,
+    });
+    Placement { found, ..placed }
+}
+
+/// An article's time for the event comparison: when the feed says it was published, unless
+/// that is after it was seen (a date in the future is not believed).
+pub fn event_time(published: Option<DateTime<Utc>>, seen: DateTime<Utc>) -> i64 {
+    published.filter(|p| *p <= seen).unwrap_or(seen).timestamp()
+}
+
 /// Place a new article among the stories of `index` first seen at or after `since`:
 /// the exact hash first (a verbatim copy reuses the stored fingerprint: no MinHash),
 /// then MinHash with LSH.
@@ -141,7 +171,7 @@ pub fn place(
     title: &str,
     summary: &str,
     content: &str,
-    since: chrono::DateTime<chrono::Utc>,
+    since: DateTime<Utc>,
 ) -> Placement {
     let Some(t) = text(title, summary, content) else {
         return Placement {

@@ -6,6 +6,7 @@
 //! the `vigie` binary against a real HTTP server and a real SMTP server on loopback.
 
 mod end_to_end;
+mod events;
 mod labelled;
 mod store;
 

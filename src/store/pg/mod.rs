@@ -15,7 +15,7 @@ pub mod tls;
 use crate::config::pgurl::{PgUrl, SslMode};
 
 /// The schema this code writes and reads.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 const SCHEMA: &str = include_str!("schema.sql");
 
 /// From version 1 (made by `vigie store copy` before several instances could share a
@@ -89,6 +89,12 @@ const UPGRADE_3_TO_4: &str = "
     ORDER BY MIN(d.created_at), MIN(m.id)
     ON CONFLICT DO NOTHING;
     INSERT INTO schema_version (version) VALUES (4);
+";
+
+/// From version 4 to 5: each article's terms for stories by event.
+const UPGRADE_4_TO_5: &str = "
+    ALTER TABLE articles ADD COLUMN event_terms BYTEA;
+    INSERT INTO schema_version (version) VALUES (5);
 ";
 
 #[derive(Debug, thiserror::Error)]
@@ -189,12 +195,18 @@ pub fn connect_blocking(params: &str, password: Option<&str>) -> Result<postgres
             tx.batch_execute(UPGRADE_1_TO_2)?;
             tx.batch_execute(UPGRADE_2_TO_3)?;
             tx.batch_execute(UPGRADE_3_TO_4)?;
+            tx.batch_execute(UPGRADE_4_TO_5)?;
         }
         Some(2) => {
             tx.batch_execute(UPGRADE_2_TO_3)?;
             tx.batch_execute(UPGRADE_3_TO_4)?;
+            tx.batch_execute(UPGRADE_4_TO_5)?;
         }
-        Some(3) => tx.batch_execute(UPGRADE_3_TO_4)?,
+        Some(3) => {
+            tx.batch_execute(UPGRADE_3_TO_4)?;
+            tx.batch_execute(UPGRADE_4_TO_5)?;
+        }
+        Some(4) => tx.batch_execute(UPGRADE_4_TO_5)?,
         Some(v) if v == SCHEMA_VERSION => {}
         Some(found) => return Err(PgError::Version { found }),
     }

@@ -56,6 +56,7 @@ CREATE TABLE articles (
     text_hash       BIGINT,
     shingles        BIGINT,
     signature       BYTEA,
+    event_terms     BYTEA,
     indexed_at      BIGINT,
     page            TEXT,
     search          TSVECTOR
