@@ -100,22 +100,39 @@ fn write_group(
         };
         let mut group = Group::default();
         let mut queue = Vec::new();
-        let mut all = Vec::with_capacity(batches.len());
-        for (i, b) in batches.iter().enumerate() {
-            let mut stats = IngestStats {
+        let mut all: Vec<IngestStats> = (batches.iter())
+            .map(|b| IngestStats {
                 items: b.total,
                 ..IngestStats::default()
-            };
-            let mut out = Out {
-                feed: &b.feed,
-                feed_id: b.feed_id,
-                first_poll: b.first_poll,
-                batch: i,
-                stats: &mut stats,
-                queue: &mut queue,
-            };
-            write_batch(&tx, &mut group, cache, &env, b, &mut out)?;
-            all.push(stats);
+            })
+            .collect();
+        let mut lookups = Vec::with_capacity(batches.len());
+        for (i, (b, stats)) in batches.iter().zip(&mut all).enumerate() {
+            let mut out = out_of(b, i, stats, &mut queue);
+            lookups.push(write_carried(&tx, &mut group, cache, &env, b, &mut out)?);
+        }
+        // Every feed's fresh items in the order they were published, so that the stories
+        // a poll files do not depend on which feed answered first.
+        let mut order: Vec<(i64, usize, usize)> = (batches.iter().enumerate())
+            .flat_map(|(i, b)| {
+                (b.prepared.iter().enumerate())
+                    .map(move |(k, p)| (stories::event_time(p.it.item.published, now), i, k))
+            })
+            .collect();
+        order.sort_unstable();
+        for (_, i, k) in order {
+            let (b, lookup) = (&batches[i], &lookups[i]);
+            let mut out = out_of(b, i, &mut all[i], &mut queue);
+            write_fresh(
+                &tx,
+                &mut group,
+                cache,
+                &env,
+                lookup,
+                b,
+                &b.prepared[k],
+                &mut out,
+            )?;
         }
         group.flush(&tx)?;
         queue_all(&tx, ctx, &queue, now, &mut all)?;
@@ -134,17 +151,34 @@ fn write_group(
     result
 }
 
-/// One feed's batch: its items looked up at once, the new articles and their matches
-/// gathered in `group` (written with the transaction's other rows), anything else
-/// written item by item (`one`).
-fn write_batch<'b>(
+/// Where one batch's outcomes go.
+fn out_of<'o>(
+    b: &'o Batch,
+    batch: usize,
+    stats: &'o mut IngestStats,
+    queue: &'o mut Vec<ToQueue>,
+) -> Out<'o> {
+    Out {
+        feed: &b.feed,
+        feed_id: b.feed_id,
+        first_poll: b.first_poll,
+        batch,
+        stats,
+        queue,
+    }
+}
+
+/// One feed's batch, first part: its items looked up at once, ids reserved for the new
+/// ones, and the items already stored but new to this feed written. Returns the lookup,
+/// for its fresh items ([`write_fresh`]).
+fn write_carried<'b>(
     tx: &Transaction<'_>,
     group: &mut Group<'b>,
     cache: &mut Cache,
     env: &Env<'b>,
     b: &'b Batch,
     out: &mut Out<'_>,
-) -> Result<()> {
+) -> Result<Lookup> {
     let feed_id = b.feed_id;
     let seen_at = to_ts(env.now);
     let ids: Vec<&Identity> = (b.carried.iter().map(|c| &c.id))
@@ -172,16 +206,32 @@ fn write_batch<'b>(
             }
         }
     }
-    for p in &b.prepared {
-        match group.resolve(&lookup, &p.it.id) {
-            Resolved::Sure(None) => new_article(tx, group, cache, env, &lookup, p, out)?,
-            Resolved::Sure(Some(f)) if f.hash == p.it.hash || f.version_of != feed_id => {
-                group.add_sighting(f.article_id, feed_id, p.it.id.guid.as_deref(), seen_at);
-            }
-            _ => {
-                let article = one::fresh(group.direct(tx)?, cache, env, p, out)?;
-                group.touched(feed_id, &p.it.id, Some(article));
-            }
+    Ok(lookup)
+}
+
+/// One fresh item of a batch: a new article gathered in `group` (written with the
+/// transaction's other rows), a sighting, or an edit written at once (`one`). Resolved
+/// when its turn comes, so that an article two feeds of the group carry is new once.
+#[allow(clippy::too_many_arguments)]
+fn write_fresh<'b>(
+    tx: &Transaction<'_>,
+    group: &mut Group<'b>,
+    cache: &mut Cache,
+    env: &Env<'b>,
+    lookup: &Lookup,
+    b: &'b Batch,
+    p: &'b Prepared,
+    out: &mut Out<'_>,
+) -> Result<()> {
+    let (feed_id, seen_at) = (b.feed_id, to_ts(env.now));
+    match group.resolve(lookup, &p.it.id) {
+        Resolved::Sure(None) => new_article(tx, group, cache, env, lookup, p, out)?,
+        Resolved::Sure(Some(f)) if f.hash == p.it.hash || f.version_of != feed_id => {
+            group.add_sighting(f.article_id, feed_id, p.it.id.guid.as_deref(), seen_at);
+        }
+        _ => {
+            let article = one::fresh(group.direct(tx)?, cache, env, p, out)?;
+            group.touched(feed_id, &p.it.id, Some(article));
         }
     }
     Ok(())

@@ -192,8 +192,17 @@ impl Window {
                 }
             }
         }
+        // An article reached by one query term only shares too little to be the same event:
+        // it cannot pass the score's gate of two specific shared terms but by terms outside
+        // the query, so only those reached twice are scored.
         seqs.sort_unstable();
-        seqs.dedup();
+        let mut reached = Vec::with_capacity(seqs.len() / 2);
+        for run in seqs.chunk_by(|a, b| a == b) {
+            if run.len() >= score::MIN_SHARED {
+                reached.push(run[0]);
+            }
+        }
+        let seqs = reached;
         let candidates: Vec<Candidate<'_>> = (seqs.iter())
             .filter_map(|&s| self.get(s))
             .filter_map(|m| {
