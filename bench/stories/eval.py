@@ -12,8 +12,12 @@ and the SQLite store says which story each item went to.
 Prints precision and recall on the same-story pairs, with and without the `diff-angle`
 pairs (explainers, opinion, reactions), and what each kind of pair became.
 
+The French set labelled for issue 24 is `bench/stories/fr` (the plurital captures of
+`../shared/corpora/real/feeds/fr-2025-02-10-plurital`, 1,496 items, 177 pairs).
+
 Usage (from the repository's root):
-    python3 bench/stories/eval.py [--set DIR] [--vigie PATH] [--keep DIR]
+    python3 bench/stories/eval.py [--set DIR] [--vigie PATH] [--keep DIR] [--list]
+    python3 bench/stories/eval.py --set bench/stories/fr
 VIGIE (or --vigie) names the binary; by default target/release/vigie, built if missing.
 Standard library only; traffic to 127.0.0.1 only.
 """

@@ -8,9 +8,9 @@ Run from the repository root:
     python3 bench/stories/prototype.py --explain  # also print why each labelled pair was (not) grouped
 
 What it does: every item of the English set (../shared/corpora/stories-en/items.jsonl, 3,317
-items, title + teaser only) and of the French set (bench/stories/fr-items.jsonl, 1,496 items) is
+items, title + teaser only) and of the French set (bench/stories/fr/items.jsonl, 1,496 items) is
 filed in arrival order (publication time) into stories by the method below; then each labelled
-pair (pairs.tsv, fr-pairs.tsv) is checked as "both items filed under one story". Figures: the
+pair (pairs.tsv, fr/pairs.tsv) is checked as "both items filed under one story". Figures: the
 threshold sweep, per-tag breakdowns with and without the diff-angle pairs, a grouped 5-fold
 cross-validation of the threshold, ablations, other arrival orders, cold-start statistics, and
 what an article costs (candidates examined) with up to 100,000 articles in the window.
@@ -63,8 +63,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 EN_DIR = os.environ.get(
     "STORIES_EN", os.path.normpath(os.path.join(REPO, "..", "shared", "corpora", "stories-en")))
-FR_ITEMS = os.environ.get("STORIES_FR_ITEMS", os.path.join(HERE, "fr-items.jsonl"))
-FR_PAIRS = os.environ.get("STORIES_FR_PAIRS", os.path.join(HERE, "fr-pairs.tsv"))
+FR_ITEMS = os.environ.get("STORIES_FR_ITEMS", os.path.join(HERE, "fr", "items.jsonl"))
+FR_PAIRS = os.environ.get("STORIES_FR_PAIRS", os.path.join(HERE, "fr", "pairs.tsv"))
 
 # The chosen method. Every figure below is produced from these values (ablations change one).
 PARAMS = dict(

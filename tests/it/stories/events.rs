@@ -73,11 +73,11 @@ const MONDAY: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The day before: 400 real items of French outlets (`bench/stories/fr-items.jsonl`),
+/// The day before: 400 real items of French outlets (`bench/stories/fr/items.jsonl`),
 /// re-dated, as one wire feed.
 fn background() -> Vec<FeedItem> {
     let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/stories/fr-items.jsonl");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/stories/fr/items.jsonl");
     let text = std::fs::read_to_string(path).unwrap();
     let day = Utc::now() - Duration::hours(50);
     (text
