@@ -76,20 +76,19 @@ pub fn terms_labelled(title: &str, summary: &str, content: &str) -> (Terms, Vec<
     for (text, in_title) in [(title, true), (teaser, false)] {
         for (word, figure) in words(text, &mut budget) {
             let hash = term_hash(&word, figure);
-            match terms.iter_mut().find(|t| t.hash == hash) {
-                Some(t) => t.title |= in_title,
-                None => {
-                    terms.push(Term {
-                        hash,
-                        title: in_title,
-                        figure,
-                    });
-                    labels.push((hash, word));
-                }
-            }
+            terms.push(Term {
+                hash,
+                title: in_title,
+                figure,
+            });
+            labels.push((hash, word));
         }
     }
-    terms.sort_unstable_by_key(|t| t.hash);
+    // One term per hash, in the headline if any of its words is.
+    terms.sort_unstable_by_key(|t| (t.hash, !t.title));
+    terms.dedup_by_key(|t| t.hash);
+    labels.sort_by_key(|l| l.0);
+    labels.dedup_by_key(|l| l.0);
     let genre = genre::genre(title);
     (Terms { terms, genre }, labels)
 }
@@ -343,6 +342,12 @@ impl Terms {
             && figures.peek().is_some()
             && other.title_figures().next().is_some()
             && !figures.any(|f| other.title_figures().any(|g| g == f))
+    }
+
+    /// The term of this hash, if the article has it.
+    pub fn get(&self, hash: u64) -> Option<&Term> {
+        let k = self.terms.binary_search_by_key(&hash, |t| t.hash).ok()?;
+        self.terms.get(k)
     }
 
     pub fn contains(&self, hash: u64) -> bool {

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use super::Terms;
+use super::{Term, Terms};
 
 /// The score from which an article joins a story: chosen on the English and French labelled
 /// sets by a sweep and grouped 5-fold cross-validation (the same value in every fold).
@@ -97,8 +97,18 @@ pub struct Judged {
     pub joins: bool,
 }
 
-/// Unit vectors (whole text, headline) of `terms`, each weight discounted by how many
-/// neighbours carry the term.
+/// A term's weight: its idf, a figure's counted higher, discounted by how many neighbours
+/// carry it.
+fn weight(t: &Term, stats: &Stats<'_>, local: &HashMap<u64, u32>) -> f64 {
+    let mut w = stats.idf(t.hash);
+    if t.figure {
+        w *= FIGURE_WEIGHT;
+    }
+    let l = local.get(&t.hash).copied().unwrap_or(0);
+    w * f64::from(1 + l).powf(-LOCAL_DISCOUNT)
+}
+
+/// Unit vectors (whole text, headline) of `terms`.
 fn vectors(
     terms: &Terms,
     stats: &Stats<'_>,
@@ -107,12 +117,7 @@ fn vectors(
     let mut full = HashMap::with_capacity(terms.terms.len());
     let mut title = HashMap::new();
     for t in &terms.terms {
-        let mut w = stats.idf(t.hash);
-        if t.figure {
-            w *= FIGURE_WEIGHT;
-        }
-        let l = local.get(&t.hash).copied().unwrap_or(0);
-        w *= f64::from(1 + l).powf(-LOCAL_DISCOUNT);
+        let w = weight(t, stats, local);
         full.insert(t.hash, w);
         if t.title {
             title.insert(t.hash, w);
@@ -121,17 +126,26 @@ fn vectors(
     (unit(full), unit(title))
 }
 
+/// The lengths (whole text, headline) of a candidate's weight vectors: its cosine with the
+/// new article needs only these and the shared terms' weights, no vector of its own.
+fn norms(terms: &Terms, stats: &Stats<'_>, local: &HashMap<u64, u32>) -> (f64, f64) {
+    let (mut full, mut title) = (0.0, 0.0);
+    for t in &terms.terms {
+        let w = weight(t, stats, local);
+        full += w * w;
+        if t.title {
+            title += w * w;
+        }
+    }
+    (full.sqrt(), title.sqrt())
+}
+
 fn unit(mut v: HashMap<u64, f64>) -> HashMap<u64, f64> {
     let norm = v.values().map(|x| x * x).sum::<f64>().sqrt();
     if norm > 0.0 {
         v.values_mut().for_each(|x| *x /= norm);
     }
     v
-}
-
-fn cosine(a: &HashMap<u64, f64>, b: &HashMap<u64, f64>) -> f64 {
-    let (a, b) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    a.iter().map(|(t, x)| x * b.get(t).unwrap_or(&0.0)).sum()
 }
 
 /// The gates: not another day's figures; enough specific shared terms; past
@@ -158,25 +172,34 @@ fn passes(shared: &[u64], c: &Candidate<'_>, stats: &Stats<'_>, local: &HashMap<
     true
 }
 
-/// The score of the new article's vectors `new` against a candidate's `old`,
-/// with its parts.
+/// The score of the new article's unit vectors `new` against candidate `c`, whose vectors
+/// have the lengths `norms`, with its parts.
 fn why(
     c: &Candidate<'_>,
     shared: &[u64],
     new: (&HashMap<u64, f64>, &HashMap<u64, f64>),
-    old: (&HashMap<u64, f64>, &HashMap<u64, f64>),
-    local: &HashMap<u64, u32>,
+    norms: (f64, f64),
+    (stats, local): (&Stats<'_>, &HashMap<u64, u32>),
 ) -> Why {
-    let (cf, ct) = (cosine(new.0, old.0), cosine(new.1, old.1));
+    let (mut cf, mut ct) = (0.0, 0.0);
+    let mut parts: Vec<(u64, f64, u32)> = Vec::with_capacity(shared.len());
+    for &h in shared {
+        let Some(t) = c.terms.get(h) else { continue };
+        let w = weight(t, stats, local);
+        let share = if norms.0 > 0.0 {
+            new.0.get(&h).unwrap_or(&0.0) * w / norms.0
+        } else {
+            0.0
+        };
+        cf += share;
+        if t.title && norms.1 > 0.0 {
+            ct += new.1.get(&h).unwrap_or(&0.0) * w / norms.1;
+        }
+        parts.push((h, share, local.get(&h).copied().unwrap_or(0)));
+    }
     let time_penalty = PER_HOUR * (c.span_hours - FREE_HOURS).max(0.0);
     let outlet_penalty = if c.same_outlet { SAME_OUTLET } else { 0.0 };
     let score = (cf + TITLE_WEIGHT * ct) / (1.0 + TITLE_WEIGHT) - time_penalty - outlet_penalty;
-    let mut parts: Vec<(u64, f64, u32)> = (shared.iter())
-        .map(|h| {
-            let share = new.0.get(h).unwrap_or(&0.0) * old.0.get(h).unwrap_or(&0.0);
-            (*h, share, local.get(h).copied().unwrap_or(0))
-        })
-        .collect();
     parts.sort_by(|a, b| b.1.total_cmp(&a.1));
     parts.truncate(8);
     Why {
@@ -216,8 +239,8 @@ pub fn judge(candidates: &[Candidate<'_>], stats: &Stats<'_>) -> Judged {
         if !passes(&shared, c, stats, &local) {
             continue;
         }
-        let (f, t) = vectors(c.terms, stats, &local);
-        let why = why(c, &shared, (&full, &title), (&f, &t), &local);
+        let norms = norms(c.terms, stats, &local);
+        let why = why(c, &shared, (&full, &title), norms, (stats, &local));
         if best.as_ref().is_none_or(|b| why.score > b.score) {
             best = Some(why);
         }
