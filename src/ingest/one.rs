@@ -17,8 +17,8 @@ use crate::store::articles::{
 use crate::store::db::Transaction;
 use crate::store::outbox::record_match;
 use crate::store::stories::{Cache, StoryRef, assign, refingerprint, story_for};
-use crate::stories::event::Member;
-use crate::stories::{self, Entry};
+use crate::stories::event::{Member, Window};
+use crate::stories::{self, Entry, Index, Placement};
 
 /// What every item of a transaction is written with.
 pub(super) struct Env<'a> {
@@ -79,6 +79,38 @@ pub(super) fn carried(
     Ok(up.article_id)
 }
 
+/// Where a new article's story is: the story it copies (fingerprints), else the story of
+/// the same event among the other outlets' recent reports.
+pub(super) fn place(
+    (index, events): (&Index, &Window),
+    env: &Env<'_>,
+    p: &Prepared,
+    feed_id: i64,
+) -> Placement {
+    let placed = stories::place_prepared(index, p.story.as_ref(), env.since);
+    let at = stories::event_time(p.it.item.published, env.now);
+    stories::place_event(placed, events, &p.event, at, feed_id)
+}
+
+/// The event window learns a stored article now, so that another outlet's report later in
+/// this same poll finds it; a rollback invalidates the whole cache (see `write::write_group`).
+pub(super) fn learn_event(
+    cache: &mut Cache,
+    env: &Env<'_>,
+    p: &Prepared,
+    (article_id, story_id): (i64, i64),
+    feed_id: i64,
+) {
+    cache.insert_event(Member {
+        article_id,
+        story_id,
+        seen: env.now.timestamp(),
+        at: stories::event_time(p.it.item.published, env.now),
+        outlet: feed_id,
+        terms: p.event.clone(),
+    });
+}
+
 /// A new or edited item (classified `Fresh`), stored; the article it is.
 pub(super) fn fresh(
     tx: &Transaction<'_>,
@@ -90,18 +122,15 @@ pub(super) fn fresh(
     // A new article's story is decided before its row is inserted: the row is then
     // written once, story and fingerprint included.
     let mut decided = None;
-    let index = cache.index();
+    let windows = (cache.index(), cache.events());
     let incoming = Incoming {
         item: &p.it.item,
         id: &p.it.id,
         content_hash: &p.it.hash,
         page: p.it.page.as_deref(),
     };
-    let at = stories::event_time(p.it.item.published, env.now);
-    let events = cache.events();
     let up = upsert_placed(tx, Carrier::known(out.feed_id), incoming, env.now, |tx| {
-        let placed = stories::place_prepared(index, p.story.as_ref(), env.since);
-        let placed = stories::place_event(placed, events, &p.event, at, out.feed_id);
+        let placed = place(windows, env, p, out.feed_id);
         let copy = placed.found.is_some();
         let story = story_for(tx, &p.it.id.key, placed.found, env.now)?;
         let columns = StoryColumns {
@@ -147,7 +176,6 @@ fn record(
 ) -> Result<()> {
     let (now, stats) = (env.now, &mut *out.stats);
     let item = &p.it.item;
-    let at = stories::event_time(item.published, now);
     let story = match (up.seen, decided) {
         (Seen::New, Some(d)) => {
             stats.new += 1;
@@ -163,8 +191,7 @@ fn record(
         (Seen::New, None) => {
             stats.new += 1;
             cache.wrote_new(up.article_id);
-            let placed = stories::place_prepared(cache.index(), p.story.as_ref(), env.since);
-            let placed = stories::place_event(placed, cache.events(), &p.event, at, out.feed_id);
+            let placed = place((cache.index(), cache.events()), env, p, out.feed_id);
             stats.copies += usize::from(placed.found.is_some());
             let (story, entry) = assign(tx, up.article_id, &p.it.id.key, placed, &p.event, now)?;
             if let Some(e) = entry {
@@ -181,16 +208,8 @@ fn record(
             story
         }
     };
-    // Learnt now so that another outlet's report later in this same poll finds it.
     if story.id != 0 {
-        cache.insert_event(Member {
-            article_id: up.article_id,
-            story_id: story.id,
-            seen: now.timestamp(),
-            at,
-            outlet: out.feed_id,
-            terms: p.event.clone(),
-        });
+        learn_event(cache, env, p, (up.article_id, story.id), out.feed_id);
     }
     let quiet =
         out.first_poll && identify::is_backfill(item.published, now, env.ctx.config.backfill);

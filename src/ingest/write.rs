@@ -28,7 +28,6 @@ use crate::store::group::{Group, NewArticle, NewMatch, Resolved, Table};
 use crate::store::lookup::Lookup;
 use crate::store::stories::{Cache, StoryRef};
 use crate::store::{Result, Store, to_ts};
-use crate::stories::event::Member;
 use crate::stories::{self, Entry};
 
 /// What one poll of one feed has to store: its fresh items (`prepared`) and the ones
@@ -129,7 +128,6 @@ fn write_group(
                 cache,
                 &env,
                 lookup,
-                b,
                 &b.prepared[k],
                 &mut out,
             )?;
@@ -212,18 +210,16 @@ fn write_carried<'b>(
 /// One fresh item of a batch: a new article gathered in `group` (written with the
 /// transaction's other rows), a sighting, or an edit written at once (`one`). Resolved
 /// when its turn comes, so that an article two feeds of the group carry is new once.
-#[allow(clippy::too_many_arguments)]
 fn write_fresh<'b>(
     tx: &Transaction<'_>,
     group: &mut Group<'b>,
     cache: &mut Cache,
     env: &Env<'b>,
     lookup: &Lookup,
-    b: &'b Batch,
     p: &'b Prepared,
     out: &mut Out<'_>,
 ) -> Result<()> {
-    let (feed_id, seen_at) = (b.feed_id, to_ts(env.now));
+    let (feed_id, seen_at) = (out.feed_id, to_ts(env.now));
     match group.resolve(lookup, &p.it.id) {
         Resolved::Sure(None) => new_article(tx, group, cache, env, lookup, p, out)?,
         Resolved::Sure(Some(f)) if f.hash == p.it.hash || f.version_of != feed_id => {
@@ -249,9 +245,7 @@ fn new_article<'b>(
     out: &mut Out<'_>,
 ) -> Result<()> {
     let (now, seen_at) = (env.now, to_ts(env.now));
-    let at = stories::event_time(p.it.item.published, now);
-    let placed = stories::place_prepared(cache.index(), p.story.as_ref(), env.since);
-    let placed = stories::place_event(placed, cache.events(), &p.event, at, out.feed_id);
+    let placed = one::place((cache.index(), cache.events()), env, p, out.feed_id);
     let copy = placed.found.is_some();
     // The story found may have gone meanwhile (retention): the article then starts anew.
     let joined = match placed.found {
@@ -306,14 +300,7 @@ fn new_article<'b>(
             fingerprint,
         });
     }
-    cache.insert_event(Member {
-        article_id,
-        story_id: story.id,
-        seen: seen_at,
-        at,
-        outlet: out.feed_id,
-        terms: p.event.clone(),
-    });
+    one::learn_event(cache, env, p, (article_id, story.id), out.feed_id);
     let quiet =
         out.first_poll && identify::is_backfill(p.it.item.published, now, env.ctx.config.backfill);
     let mut watches = HashSet::new();

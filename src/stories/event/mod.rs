@@ -65,12 +65,24 @@ pub type Label = (u64, String);
 /// The terms of an article from its title and teaser (or the head of its body when the feed
 /// carries no teaser), and the text of each term for explanations.
 pub fn terms_labelled(title: &str, summary: &str, content: &str) -> (Terms, Vec<Label>) {
+    let mut labels = Vec::new();
+    let terms = build(title, summary, content, Some(&mut labels));
+    labels.sort_by_key(|l: &Label| l.0);
+    labels.dedup_by_key(|l| l.0);
+    (terms, labels)
+}
+
+/// The terms of an article (see [`terms_labelled`]); what ingest keeps, without the labels.
+pub fn terms(title: &str, summary: &str, content: &str) -> Terms {
+    build(title, summary, content, None)
+}
+
+fn build(title: &str, summary: &str, content: &str, mut labels: Option<&mut Vec<Label>>) -> Terms {
     let teaser = if summary.trim().is_empty() {
         content
     } else {
         summary
     };
-    let mut labels: Vec<Label> = Vec::new();
     let mut terms: Vec<Term> = Vec::new();
     let mut budget = MAX_WORDS;
     for (text, in_title) in [(title, true), (teaser, false)] {
@@ -81,21 +93,18 @@ pub fn terms_labelled(title: &str, summary: &str, content: &str) -> (Terms, Vec<
                 title: in_title,
                 figure,
             });
-            labels.push((hash, word));
+            if let Some(labels) = labels.as_deref_mut() {
+                labels.push((hash, word));
+            }
         }
     }
     // One term per hash, in the headline if any of its words is.
     terms.sort_unstable_by_key(|t| (t.hash, !t.title));
     terms.dedup_by_key(|t| t.hash);
-    labels.sort_by_key(|l| l.0);
-    labels.dedup_by_key(|l| l.0);
-    let genre = genre::genre(title);
-    (Terms { terms, genre }, labels)
-}
-
-/// The terms of an article (see [`terms_labelled`]).
-pub fn terms(title: &str, summary: &str, content: &str) -> Terms {
-    terms_labelled(title, summary, content).0
+    Terms {
+        terms,
+        genre: genre::genre(title),
+    }
 }
 
 /// The terms of the days of the week in French and English, with the day (0 = Monday).
@@ -132,7 +141,7 @@ fn term_hash(word: &str, figure: bool) -> u64 {
 /// The words (stemmed) and figures (normalised) of `text`, at most `budget` of them in all.
 fn words(text: &str, budget: &mut usize) -> Vec<(String, bool)> {
     let head = super::head(text);
-    let folded = crate::rules::fold::fold(&join_acronyms(&glue_names(head))).text;
+    let folded = crate::rules::fold::fold(&join_names(head)).text;
     let chars: Vec<char> = folded.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -240,23 +249,10 @@ fn figure_at(chars: &[char], mut i: usize) -> (String, usize) {
     (out, i)
 }
 
-/// `Covid-19` → `Covid19`: the hyphen between a word and a number goes (folding would make
-/// it a space), so that the number reads as part of the name.
-fn glue_names(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    (chars.iter().enumerate())
-        .filter(|&(i, &c)| {
-            !(c == '-'
-                && i > 0
-                && chars[i - 1].is_alphabetic()
-                && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        })
-        .map(|(_, &c)| c)
-        .collect()
-}
-
-/// `F.B.I.` → `FBI`: dotted acronyms are one word.
-fn join_acronyms(text: &str) -> String {
+/// `F.B.I.` → `FBI`: dotted acronyms are one word; `Covid-19` → `Covid19`: the hyphen
+/// between a word and a number goes (folding would make it a space), so that the number
+/// reads as part of the name.
+fn join_names(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -272,7 +268,13 @@ fn join_acronyms(text: &str) -> String {
             out.push(' ');
             i = j;
         } else {
-            out.push(chars[i]);
+            let glue = chars[i] == '-'
+                && i > 0
+                && chars[i - 1].is_alphabetic()
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+            if !glue {
+                out.push(chars[i]);
+            }
             i += 1;
         }
     }

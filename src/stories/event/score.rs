@@ -52,6 +52,12 @@ pub struct Stats<'a> {
 }
 
 impl Stats<'_> {
+    /// A term's weight before the local discount: its idf, a figure's counted higher.
+    pub fn weight(&self, t: &Term) -> f64 {
+        let w = self.idf(t.hash);
+        if t.figure { w * FIGURE_WEIGHT } else { w }
+    }
+
     /// `ln((N+1)/(df+0.5))`, the new article counted in `df` when it carries the term.
     pub fn idf(&self, hash: u64) -> f64 {
         let own = u32::from(self.new.contains(hash));
@@ -97,15 +103,10 @@ pub struct Judged {
     pub joins: bool,
 }
 
-/// A term's weight: its idf, a figure's counted higher, discounted by how many neighbours
-/// carry it.
-fn weight(t: &Term, stats: &Stats<'_>, local: &HashMap<u64, u32>) -> f64 {
-    let mut w = stats.idf(t.hash);
-    if t.figure {
-        w *= FIGURE_WEIGHT;
-    }
+/// A term's weight ([`Stats::weight`]) discounted by how many neighbours carry it.
+fn discounted(t: &Term, stats: &Stats<'_>, local: &HashMap<u64, u32>) -> f64 {
     let l = local.get(&t.hash).copied().unwrap_or(0);
-    w * f64::from(1 + l).powf(-LOCAL_DISCOUNT)
+    stats.weight(t) * f64::from(1 + l).powf(-LOCAL_DISCOUNT)
 }
 
 /// Unit vectors (whole text, headline) of `terms`.
@@ -117,7 +118,7 @@ fn vectors(
     let mut full = HashMap::with_capacity(terms.terms.len());
     let mut title = HashMap::new();
     for t in &terms.terms {
-        let w = weight(t, stats, local);
+        let w = discounted(t, stats, local);
         full.insert(t.hash, w);
         if t.title {
             title.insert(t.hash, w);
@@ -131,7 +132,7 @@ fn vectors(
 fn norms(terms: &Terms, stats: &Stats<'_>, local: &HashMap<u64, u32>) -> (f64, f64) {
     let (mut full, mut title) = (0.0, 0.0);
     for t in &terms.terms {
-        let w = weight(t, stats, local);
+        let w = discounted(t, stats, local);
         full += w * w;
         if t.title {
             title += w * w;
@@ -185,7 +186,7 @@ fn why(
     let mut parts: Vec<(u64, f64, u32)> = Vec::with_capacity(shared.len());
     for &h in shared {
         let Some(t) = c.terms.get(h) else { continue };
-        let w = weight(t, stats, local);
+        let w = discounted(t, stats, local);
         let share = if norms.0 > 0.0 {
             new.0.get(&h).unwrap_or(&0.0) * w / norms.0
         } else {

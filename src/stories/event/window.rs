@@ -45,9 +45,9 @@ pub struct Window {
     members: VecDeque<Option<Member>>,
     /// The sequence number of `members[0]`.
     first: u64,
+    /// The live members: article → sequence number (their count is the window's size).
     by_article: HashMap<i64, u64>,
     df: HashMap<u64, u32>,
-    live: u32,
     /// Term → sequence numbers of the members carrying it, ascending.
     postings: HashMap<u64, VecDeque<u64>>,
     stories: HashMap<i64, Span>,
@@ -55,11 +55,11 @@ pub struct Window {
 
 impl Window {
     pub fn len(&self) -> usize {
-        self.live as usize
+        self.by_article.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.live == 0
+        self.by_article.is_empty()
     }
 
     pub fn contains(&self, article_id: i64) -> bool {
@@ -92,7 +92,6 @@ impl Window {
             span.outlets.push(m.outlet);
         }
         span.members += 1;
-        self.live += 1;
         self.by_article.insert(m.article_id, seq);
         self.members.push_back(Some(m));
     }
@@ -115,7 +114,6 @@ impl Window {
                 self.stories.remove(&m.story_id);
             }
         }
-        self.live = self.live.saturating_sub(1);
         Some(m)
     }
 
@@ -158,21 +156,13 @@ impl Window {
         }
         let stats = Stats {
             df: &self.df,
-            n: self.live + 1,
+            n: u32::try_from(self.len())
+                .unwrap_or(u32::MAX)
+                .saturating_add(1),
             new: terms,
         };
         let mut keys: Vec<(f64, u64)> = (terms.terms.iter())
-            .map(|t| {
-                let w = stats.idf(t.hash);
-                (
-                    if t.figure {
-                        w * score::FIGURE_WEIGHT
-                    } else {
-                        w
-                    },
-                    t.hash,
-                )
-            })
+            .map(|t| (stats.weight(t), t.hash))
             // A term no earlier article carries leads nowhere: it would waste a lookup.
             .filter(|&(w, h)| w >= score::MIN_IDF && self.postings.contains_key(&h))
             .collect();
