@@ -15,12 +15,17 @@ use aho_corasick::{Anchored, BuildError, MatchKind, StartKind, dfa, nfa};
 use crate::rules::code::TermId;
 use crate::rules::context::is_street;
 use crate::rules::fold::Folded;
+use crate::rules::sense::assumed::Marks;
 use crate::rules::sense::local::reading;
 use crate::rules::translit::{
     self,
     arabic::{self, Chain},
 };
 use crate::rules::{Document, Matcher};
+
+/// A field being scanned: its number, its original text, its folded text and the markers of
+/// assumed names in it (found on the first place name read in context).
+type Field<'a> = (u8, &'a str, &'a Folded, &'a std::cell::OnceCell<Marks>);
 
 /// A term found in a field, in folded offsets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -265,9 +270,11 @@ impl Matcher {
 
     /// Find the terms in one folded field and append them to `out`.
     pub(crate) fn scan<S: Sink>(&self, field: u8, original: &str, folded: &Folded, out: &mut S) {
+        let marks = std::cell::OnceCell::new();
+        let at = (field, original, folded, &marks);
         match &self.scanner {
-            Some(Scanner::Dfa(a)) => self.scan_with(a, field, original, folded, out),
-            Some(Scanner::Nfa(a)) => self.scan_with(a, field, original, folded, out),
+            Some(Scanner::Dfa(a)) => self.scan_with(a, at, out),
+            Some(Scanner::Nfa(a)) => self.scan_with(a, at, out),
             None => {}
         }
     }
@@ -277,14 +284,8 @@ impl Matcher {
     /// short words among the terms («en», «la») end inside most words; each such report
     /// costs only a look at the byte before it, where the search iterator would return,
     /// resume and rebuild its state for each (most of the scan's time, measured).
-    fn scan_with<A: Automaton, S: Sink>(
-        &self,
-        ac: &A,
-        field: u8,
-        original: &str,
-        folded: &Folded,
-        out: &mut S,
-    ) {
+    fn scan_with<A: Automaton, S: Sink>(&self, ac: &A, field: Field<'_>, out: &mut S) {
+        let folded = field.2;
         let Ok(mut sid) = ac.start_state(Anchored::No) else {
             return;
         };
@@ -306,7 +307,7 @@ impl Matcher {
                     continue;
                 };
                 let at = (start, end, chain);
-                self.on_match(pattern.as_usize(), at, field, original, folded, out);
+                self.on_match(pattern.as_usize(), at, field, out);
             }
         }
     }
@@ -342,13 +343,19 @@ impl Matcher {
             .match_kind(MatchKind::Standard)
             .build(patterns)
             .expect("the patterns built once already");
+        let marks = std::cell::OnceCell::new();
         for m in ac.find_overlapping_iter(folded.text.as_str()) {
             let (start, end) = (m.start(), m.end());
             let Some(chain) = self.start_ok(m.pattern().as_usize(), start, folded) else {
                 continue;
             };
             let at = (start, end, chain);
-            self.on_match(m.pattern().as_usize(), at, field, original, folded, out);
+            self.on_match(
+                m.pattern().as_usize(),
+                at,
+                (field, original, folded, &marks),
+                out,
+            );
         }
     }
 
@@ -371,9 +378,7 @@ impl Matcher {
         &self,
         pattern: usize,
         (stem, end, chain): (usize, usize, Option<Chain>),
-        field: u8,
-        original: &str,
-        folded: &Folded,
+        (field, original, folded, marks): Field<'_>,
         out: &mut S,
     ) {
         let Some(terms) = self.pattern_terms.get(pattern) else {
@@ -439,7 +444,7 @@ impl Matcher {
             if let Some(sense) = (term.sense as usize)
                 .checked_sub(1)
                 .and_then(|k| self.senses.get(k))
-                && let Some(why) = reading(original, folded, start, hit_end, sense)
+                && let Some(why) = reading(original, folded, start, hit_end, sense, marks)
             {
                 out.set_aside(start, hit_end, SetAsideReason::Context(why));
                 continue;

@@ -9,6 +9,7 @@
 
 use crate::rules::fold::Folded;
 use crate::rules::gazetteer::{Kind, persons};
+use crate::rules::sense::assumed::{Marks, pseudonym};
 use crate::rules::sense::words::{PARLIAMENT, PARLIAMENT_AFTER, SPEECH, SPORTS, TITLES};
 use crate::rules::sense::{AREA, FIRST_NAME, LANDMARK, Sense, TOWN};
 
@@ -128,6 +129,7 @@ pub(crate) fn reading(
     start: usize,
     end: usize,
     sense: &Sense,
+    marks: &std::cell::OnceCell<Marks>,
 ) -> Option<String> {
     let text = folded.text.as_str();
     let written = original
@@ -154,7 +156,7 @@ pub(crate) fn reading(
             "{written} set aside: a person's name, after a title («{prev}»)"
         ));
     }
-    if let Some(marker) = pseudonym(text, &sense.name) {
+    if let Some(marker) = pseudonym(text, &sense.name, marks.get_or_init(|| Marks::find(text))) {
         return Some(format!(
             "{written} set aside: a person's assumed name («{marker}»)"
         ));
@@ -291,36 +293,6 @@ pub(crate) fn reading(
         }
     }
     None
-}
-
-/// What a text writes after a person's assumed name (folded): «Noma (not her real name)».
-const PSEUDONYM: &[&str] = &[
-    "not her real name",
-    "not his real name",
-    "not their real name",
-    "not her real first name",
-    "not his real first name",
-    "name has been changed",
-    "name changed",
-    "pas son vrai nom",
-    "pas son vrai prenom",
-    "nom d emprunt",
-    "prenom d emprunt",
-    "prenom modifie",
-    "nom modifie",
-];
-
-/// The marker of an assumed name, when the article writes one right after some occurrence of
-/// `name` (folded): then every occurrence of it there is that person.
-fn pseudonym(text: &str, name: &str) -> Option<&'static str> {
-    if name.is_empty() || !(text.contains("real") || text.contains("nom") || text.contains("name"))
-    {
-        return None;
-    }
-    text.match_indices(name).find_map(|(k, _)| {
-        let rest = (text.get(k + name.len()..)?).trim_start_matches(|c: char| !c.is_alphanumeric());
-        PSEUDONYM.iter().find(|m| rest.starts_with(**m)).copied()
-    })
 }
 
 /// Institutions named after a place (folded), in English after the name and in French before.

@@ -8,6 +8,7 @@
 //! time); a name whose evidence is absent or even is kept as before; every decision carries the
 //! evidence that made it, for `vigie rules test`; nothing here panics on any text or offsets.
 
+pub(crate) mod assumed;
 mod decide;
 pub(crate) mod local;
 mod words;
