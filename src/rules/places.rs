@@ -155,6 +155,7 @@ fn describe_place(p: &Place) -> String {
     match p.kind {
         Kind::Town => format!("{name}: {people} inhabitants, {at}"),
         Kind::Landmark => format!("{name}: a landmark, {at}"),
+        Kind::County => format!("{name}: {people} inhabitants in its towns, largest at {at}"),
         Kind::Country => format!("{name}: {people} inhabitants, capital at {at}"),
         Kind::Division if p.area == "?" || p.area.is_empty() => {
             format!("{name}: which towns it holds is unknown")
@@ -176,6 +177,7 @@ fn place_name(p: &Place) -> String {
         Kind::Town if p.area.is_empty() => format!("{}, {}", p.name, p.country),
         Kind::Town => format!("{}, {}-{}", p.name, p.country, p.area),
         Kind::Landmark => format!("{} (landmark, {}-{})", p.name, p.country, p.area),
+        Kind::County => format!("{} (county, {}-{})", p.name, p.country, p.area),
         Kind::Country => format!("{} (country, {})", p.name, p.country),
         Kind::Division => format!("{} (division, {}-{})", p.name, p.country, p.area),
         Kind::Region if p.country == "ZZ" => format!("{} (region)", p.name),

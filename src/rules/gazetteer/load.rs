@@ -230,6 +230,7 @@ fn parse_place(text: &str, line_range: Range<usize>, line: usize) -> Result<Entr
     let kind = match field("kind")? {
         "P" | "p" => Kind::Town,
         "L" | "l" => Kind::Landmark,
+        "C" | "c" => Kind::County,
         "A" | "a" => Kind::Country,
         "D" | "d" => Kind::Division,
         "R" | "r" => Kind::Region,

@@ -45,7 +45,7 @@ impl Gazetteer {
         for (id, e) in self.entries.iter().enumerate() {
             let major = match e.kind {
                 Kind::Town | Kind::Landmark => e.population >= MAJOR_TOWN,
-                Kind::Country | Kind::Division | Kind::Region => true,
+                Kind::Country | Kind::Division | Kind::Region | Kind::County => true,
             };
             if !major {
                 continue;

@@ -74,12 +74,16 @@ pub enum Kind {
     /// A continent or a region of the news: whole countries (Middle East, Sahel) or a circle
     /// (Golan, Gaza Strip).
     Region,
+    /// A county of the United States or the United Kingdom («Orange County», «Surrey»): a
+    /// point, its most populous town's, member of areas like a town; its population its towns'.
+    County,
 }
 
 impl Kind {
-    /// Towns and landmarks are points, the members of areas; the other kinds are areas.
+    /// Towns, landmarks and counties are points, the members of areas; the other kinds are
+    /// areas.
     pub fn is_point(self) -> bool {
-        matches!(self, Kind::Town | Kind::Landmark)
+        matches!(self, Kind::Town | Kind::Landmark | Kind::County)
     }
 }
 

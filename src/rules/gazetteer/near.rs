@@ -34,7 +34,7 @@ impl Gazetteer {
         let km = if km.is_nan() || km <= 0.0 { 0.0 } else { km };
         let area = &self.text[range(centre.area)];
         let members: Vec<u32> = match centre.kind {
-            Kind::Town | Kind::Landmark => {
+            Kind::Town | Kind::Landmark | Kind::County => {
                 let mut found = self.around(point(centre), km);
                 found.retain(|&(_, i)| i != id);
                 found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));

@@ -69,8 +69,10 @@ impl Gazetteer {
                 let e = &self.entries[id as usize];
                 e.cc == cc
                     && division.as_deref().is_none_or(|d| {
-                        matches!(e.kind, Kind::Town | Kind::Landmark | Kind::Division)
-                            && self.text[range(e.area)] == *d
+                        matches!(
+                            e.kind,
+                            Kind::Town | Kind::Landmark | Kind::Division | Kind::County
+                        ) && self.text[range(e.area)] == *d
                     })
             });
             if ids.is_empty() {

@@ -83,13 +83,14 @@ fn best(
 }
 
 /// Decide the place name `written` (pattern `own`) of `sense` in an article whose other place
-/// names are `evidence`, from a feed of country `feed`.
+/// names are `evidence`, from a feed of country `feed`. The evidence is put in words only when
+/// `explain` (matching alone allocates nothing here).
 pub(crate) fn decide(
     sense: &Sense,
-    own: u32,
-    written: &str,
+    (own, written): (u32, &str),
     evidence: &[Evidence],
     feed: Option<[u8; 2]>,
+    explain: bool,
 ) -> Verdict {
     if sense.others.is_empty() {
         return Verdict::Keep(None);
@@ -98,6 +99,9 @@ pub(crate) fn decide(
     let (outside, why_out) = best(&sense.others, own, evidence, &sense.near);
     let names = |(l, k): (Locus, usize)| {
         let e = &evidence[k];
+        if !explain {
+            return String::new();
+        }
         format!(
             "{written} → {}: the article names {}, {}",
             l.label(),
@@ -121,16 +125,16 @@ pub(crate) fn decide(
     };
     let home_in = sense.meant.iter().find(|l| l.cc == cc);
     let home_out = sense.others.iter().find(|l| l.cc == cc);
-    let country = String::from_utf8_lossy(&cc).into_owned();
+    let country = |l: &Locus| {
+        if !explain {
+            return String::new();
+        }
+        let cc = String::from_utf8_lossy(&cc);
+        format!("{written} → {}: the feed's country is {cc}", l.label())
+    };
     match (home_in, home_out) {
-        (Some(l), None) => Verdict::Keep(Some(format!(
-            "{written} → {}: the feed's country is {country}",
-            l.label()
-        ))),
-        (None, Some(l)) => Verdict::Aside(format!(
-            "{written} → {}: the feed's country is {country}",
-            l.label()
-        )),
+        (Some(l), None) => Verdict::Keep(Some(country(l))),
+        (None, Some(l)) => Verdict::Aside(country(l)),
         _ => Verdict::Keep(None),
     }
 }

@@ -265,3 +265,30 @@ fn a_quoted_place_takes_its_country_after_the_quotes() {
     let errors = Matcher::build(&[], &watches(&["place:\"Los Angeles\"/USA"])).unwrap_err();
     assert_eq!(errors[0].offset, 20, "{errors:?}");
 }
+
+#[test]
+fn counties_are_places_near_their_towns() {
+    // A United States county by its whole name, a United Kingdom county by its name or its
+    // customary abbreviation: within() around the nearby city holds them.
+    assert!(matches(
+        "within(50km, \"Los Angeles\")",
+        "A wildfire in Orange County forced thousands to leave."
+    ));
+    assert!(matches(
+        "within(50km, London)",
+        "the Essex and Herts Air Ambulance flew him to hospital"
+    ));
+    assert!(matches(
+        "within(50km, London)",
+        "Les pompiers du Surrey ont maîtrisé l'incendie près d'Andover, dans le Hampshire."
+    ));
+    // The bare first word of a county's name is not the county.
+    assert!(!matches("within(50km, \"Los Angeles\")", "an Orange juice"));
+    // A county is named explicitly, with its country; far from the city, it is not near it.
+    assert!(matches(
+        "place:\"Orange County\"/US",
+        "in Orange County, California"
+    ));
+    assert!(!matches("within(50km, London)", "the Lancs police said"));
+    assert!(matches("place:Surrey/GB", "a crash in Surrey on Sunday"));
+}

@@ -65,7 +65,7 @@ impl Guards {
             let translit = TRANSLIT_COUNTRIES.contains(&&cc);
             let other = match kind {
                 Kind::Country => true,
-                Kind::Division | Kind::Region => !translit,
+                Kind::Division | Kind::Region | Kind::County => !translit,
                 Kind::Town => !translit && population >= OTHER_PLACE_POP,
                 Kind::Landmark => false,
             };
