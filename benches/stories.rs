@@ -81,6 +81,32 @@ fn rss_bytes() -> Option<usize> {
     Some(pages * 4096)
 }
 
+/// Print what a structure of `len` articles takes: `heap` bytes as its own `counter` counts
+/// them, and how much the process's resident memory grew since `rss_before`.
+fn report_memory(
+    what: &str,
+    span: &str,
+    (len, heap, counter): (usize, usize, &str),
+    rss_before: Option<usize>,
+) {
+    let grew = rss_before
+        .zip(rss_bytes())
+        .map_or("(unknown)".to_string(), |(a, b)| {
+            format!("{:.1} MB", b.saturating_sub(a) as f64 / 1e6)
+        });
+    let span = if span.is_empty() {
+        String::new()
+    } else {
+        format!(" {span}")
+    };
+    eprintln!(
+        "{what}: {len} articles{span}, {:.1} MB counted by {counter} ({} bytes an article); \
+         process RSS grew {grew} while building it",
+        heap as f64 / 1e6,
+        heap / len.max(1),
+    );
+}
+
 /// An index of `ARTICLES` articles first seen over the 7 days before `now`, one in ten a
 /// copy of an earlier one (it joins that story), and some texts to look up.
 fn build(now: DateTime<Utc>) -> (Index, Vec<String>, Vec<String>) {
@@ -114,19 +140,11 @@ fn build(now: DateTime<Utc>) -> (Index, Vec<String>, Vec<String>) {
             kept.push(body);
         }
     }
-    let rss_growth = rss_before
-        .zip(rss_bytes())
-        .map(|(a, b)| b.saturating_sub(a));
-    eprintln!(
-        "stories index: {} articles over 7 days, {:.1} MB counted by Index::heap_bytes \
-         ({} bytes an article); process RSS grew {} while building it",
-        index.len(),
-        index.heap_bytes() as f64 / 1e6,
-        index.heap_bytes() / index.len().max(1),
-        rss_growth.map_or("(unknown)".to_string(), |b| format!(
-            "{:.1} MB",
-            b as f64 / 1e6
-        )),
+    report_memory(
+        "stories index",
+        "over 7 days",
+        (index.len(), index.heap_bytes(), "Index::heap_bytes"),
+        rss_before,
     );
     let fresh: Vec<String> = (0..64).map(|_| article(&mut rng, &vocab)).collect();
     let copies: Vec<String> = (0..64)
@@ -246,19 +264,11 @@ fn bench_events(c: &mut Criterion) {
     for n in [1_000, 10_000, 100_000] {
         let rss_before = rss_bytes();
         let (window, recent) = window_of(n, now, &vocab);
-        let grew = rss_before
-            .zip(rss_bytes())
-            .map(|(a, b)| b.saturating_sub(a));
-        eprintln!(
-            "event window: {} articles, {:.1} MB counted by Window::heap_bytes ({} bytes an \
-             article); process RSS grew {} while building it",
-            window.len(),
-            window.heap_bytes() as f64 / 1e6,
-            window.heap_bytes() / window.len().max(1),
-            grew.map_or("(unknown)".to_string(), |b| format!(
-                "{:.1} MB",
-                b as f64 / 1e6
-            )),
+        report_memory(
+            "event window",
+            "",
+            (window.len(), window.heap_bytes(), "Window::heap_bytes"),
+            rss_before,
         );
         let mut rng = Rng(0xbe11_0000 + n as u64);
         let fresh: Vec<(String, String)> = (0..64).map(|_| teaser(&mut rng, &vocab)).collect();

@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 
 use crate::rules::Matcher;
-use crate::rules::gazetteer::{self, Kind, Locus};
+use crate::rules::gazetteer::{self, Locus};
 use crate::rules::lower::Interner;
 use crate::rules::scan::{Ctx, TermHit};
 use crate::rules::sense::{Evidence, Verdict, decide};
@@ -77,7 +77,7 @@ pub(crate) fn add_evidence(interner: &mut Interner) -> Vec<Option<Locus>> {
         let display = crate::rules::fold::fold_term(&p.name);
         let stem: String = display.chars().take(2).collect();
         for n in g.evidence_names(id) {
-            let whole = !matches!(p.kind, Kind::Town | Kind::Landmark);
+            let whole = !p.kind.is_point();
             let folded = crate::rules::fold::fold_term(n);
             if (whole || folded.starts_with(&stem))
                 && folded.chars().count() >= 3
@@ -129,8 +129,7 @@ impl Matcher {
             return;
         }
         // The article's other place names: one per pattern, its first hit's text.
-        let mut seen: Vec<u32> = Vec::new();
-        let mut found: Vec<(u32, Locus, usize)> = Vec::new();
+        let mut evidence: Vec<Evidence> = Vec::new();
         for (i, h) in ctx.s.hits.iter().enumerate() {
             let Some(term) = self.terms.get(h.term as usize) else {
                 continue;
@@ -138,32 +137,21 @@ impl Matcher {
             let Some(Some(locus)) = self.pattern_locus.get(term.pattern as usize) else {
                 continue;
             };
-            if !seen.contains(&term.pattern) {
-                seen.push(term.pattern);
-                found.push((term.pattern, *locus, i));
+            if !evidence.iter().any(|e| e.pattern == term.pattern) {
+                evidence.push(Evidence {
+                    pattern: term.pattern,
+                    locus: *locus,
+                    text: ctx.text(i),
+                });
             }
         }
-        // Texts borrowed from the document (not from `ctx`): nothing is copied.
-        let texts = ctx.texts;
-        let original = |ctx: &Ctx, i: usize| -> &str {
-            let h = ctx.hit(i);
-            let r = ctx.s.folded[h.field as usize].original_range(h.start as usize, h.end as usize);
-            texts[h.field as usize].get(r).unwrap_or_default()
-        };
-        let evidence: Vec<Evidence> = (found.iter())
-            .map(|&(pattern, locus, i)| Evidence {
-                pattern,
-                locus,
-                text: original(ctx, i),
-            })
-            .collect();
         let mut drop = vec![false; ctx.s.hits.len()];
         let mut any = false;
         for (i, gone) in drop.iter_mut().enumerate() {
             let h = ctx.hit(i);
             let Some(sense) = ambiguous(&h) else { continue };
             let pattern = self.terms[h.term as usize].pattern;
-            let written = original(ctx, i);
+            let written = ctx.text(i);
             let explain = report.is_some();
             match decide(sense, (pattern, written), &evidence, feed, explain) {
                 Verdict::Keep(why) => {

@@ -99,7 +99,7 @@ pub(crate) struct Ctx<'d> {
     pub s: Scratch,
 }
 
-impl Ctx<'_> {
+impl<'d> Ctx<'d> {
     /// Give the buffers back to this thread's scratch (unless the document was huge).
     pub fn release(self) {
         if self.texts.iter().map(|t| t.len()).sum::<usize>() <= SCRATCH_KEEP {
@@ -135,6 +135,15 @@ impl Ctx<'_> {
                 r
             }
         }
+    }
+
+    /// The original text of hit `i`: borrowed from the document, and not cached, for readers
+    /// that hold `ctx` shared.
+    pub fn text(&self, i: usize) -> &'d str {
+        let h = self.s.hits[i];
+        let field = h.field as usize;
+        let r = self.s.folded[field].original_range(h.start as usize, h.end as usize);
+        self.texts[field].get(r).unwrap_or_default()
     }
 
     /// Index of the counted word at or after folded offset `pos` in `field`.

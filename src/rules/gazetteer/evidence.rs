@@ -70,10 +70,7 @@ impl Gazetteer {
     pub fn locus(&self, id: u32) -> Option<Locus> {
         let e = self.entries.get(id as usize)?;
         let mut div = [0u8; 3];
-        if matches!(
-            e.kind,
-            Kind::Town | Kind::Landmark | Kind::Division | Kind::County
-        ) {
+        if e.kind.lies_in_division() {
             let area = self.text[range(e.area)].as_bytes();
             if area.len() <= 3 && area.iter().all(u8::is_ascii_alphanumeric) {
                 div[..area.len()].copy_from_slice(area);

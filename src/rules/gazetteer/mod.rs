@@ -85,6 +85,12 @@ impl Kind {
     pub fn is_point(self) -> bool {
         matches!(self, Kind::Town | Kind::Landmark | Kind::County)
     }
+
+    /// Points and divisions have a first-level division (their area code); countries and
+    /// regions do not.
+    pub fn lies_in_division(self) -> bool {
+        self.is_point() || self == Kind::Division
+    }
 }
 
 /// One place of the gazetteer.

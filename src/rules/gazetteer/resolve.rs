@@ -68,12 +68,9 @@ impl Gazetteer {
             ids.retain(|&id| {
                 let e = &self.entries[id as usize];
                 e.cc == cc
-                    && division.as_deref().is_none_or(|d| {
-                        matches!(
-                            e.kind,
-                            Kind::Town | Kind::Landmark | Kind::Division | Kind::County
-                        ) && self.text[range(e.area)] == *d
-                    })
+                    && division
+                        .as_deref()
+                        .is_none_or(|d| e.kind.lies_in_division() && self.text[range(e.area)] == *d)
             });
             if ids.is_empty() {
                 return Err(GazetteerError::NotInCountry {
