@@ -230,8 +230,11 @@ pub async fn run(
                 }
             }
         }
+        // A poll that ended while the loop was awake (another arm of the select won) still
+        // has its alerts to deliver.
         while let Ok(name) = done_rx.try_recv() {
             in_flight.remove(&name);
+            want_chores = true;
         }
         let now = Utc::now();
         if let Err(e) = start_due(&rt, &limits, &mut in_flight, &done_tx, &mut polls, now).await {
@@ -263,7 +266,10 @@ pub async fn run(
                 // Feeds of one poll end together: deliver for a few at once.
                 tokio::time::sleep(Duration::from_millis(200).min(tick)).await;
             }
-            Some(()) = chores_rx.recv() => {}
+            // The round says it ended just before its task returns: wait for the task, or
+            // the next start would find it still running and a poll's alerts would wait
+            // for the next tick.
+            Some(()) = chores_rx.recv() => chores.finish().await,
             Some(_) = polls.join_next(), if !polls.is_empty() => {}
             Some(()) = ctl.reload_rx.recv() => {
                 want_chores = true;
