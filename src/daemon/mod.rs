@@ -230,8 +230,7 @@ pub async fn run(
                 }
             }
         }
-        // A poll that ended while the loop was awake (another arm of the select won) still
-        // has its alerts to deliver.
+        // A poll that ended while another arm of the select won still has alerts to deliver.
         while let Ok(name) = done_rx.try_recv() {
             in_flight.remove(&name);
             want_chores = true;
@@ -266,9 +265,7 @@ pub async fn run(
                 // Feeds of one poll end together: deliver for a few at once.
                 tokio::time::sleep(Duration::from_millis(200).min(tick)).await;
             }
-            // The round says it ended just before its task returns: wait for the task, or
-            // the next start would find it still running and a poll's alerts would wait
-            // for the next tick.
+            // A round says it ended just before its task returns: wait for the task.
             Some(()) = chores_rx.recv() => chores.finish().await,
             Some(_) = polls.join_next(), if !polls.is_empty() => {}
             Some(()) = ctl.reload_rx.recv() => {
