@@ -13,6 +13,9 @@ use crate::store::Store;
 use crate::store::stories::Cache;
 use crate::stories::event::{self, Member, explain};
 
+/// Under this many articles to weigh terms by, the output says its scores are rough.
+const FEW: usize = 50;
+
 /// One item of the files, filed in publication order.
 struct Filed {
     name: String,
@@ -61,6 +64,11 @@ pub fn stories(cfg: &Config, files: &[PathBuf]) -> ExitCode {
         }
     }
     items.sort_by_key(|f| f.at);
+    // Every item of the files weighs terms from the start, as the items still to come: with
+    // an empty store, the files are the only articles that tell a specific term from «le».
+    for f in &items {
+        cache.count_ahead(&f.terms, false);
+    }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
@@ -69,6 +77,15 @@ pub fn stories(cfg: &Config, files: &[PathBuf]) -> ExitCode {
         files.len(),
         cache.events().len()
     );
+    let weighed = cache.events().weighed();
+    if weighed < FEW {
+        let _ = writeln!(
+            out,
+            "note: only {weighed} articles weigh the terms (the store's window and the files): \
+             too few to tell a name from a common word, so scores are rough; a store that has \
+             polled for a day, or feeds of many items, weigh them as the daemon does"
+        );
+    }
     let mut labels: HashMap<u64, String> = HashMap::new();
     // Items get ids below any stored article's: -1, -2, …; each file is an outlet.
     let mut story_of: HashMap<i64, i64> = HashMap::new();
@@ -79,6 +96,7 @@ pub fn stories(cfg: &Config, files: &[PathBuf]) -> ExitCode {
         let id = -(k as i64) - 1;
         labels.extend(f.labels.iter().cloned());
         let outlet = -(f.file as i64) - 1;
+        cache.count_ahead(&f.terms, true);
         let judged = cache.events().judge(&f.terms, f.at, outlet);
         let name_of = |article: i64| {
             (names.get(&article))

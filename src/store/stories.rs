@@ -158,6 +158,12 @@ impl Cache {
         self.events.insert(m);
     }
 
+    /// Count an article not filed yet in the window's document frequencies
+    /// ([`Window::ahead`]).
+    pub fn count_ahead(&mut self, terms: &Terms, back: bool) {
+        self.events.ahead(terms, back);
+    }
+
     /// Where the window starts for the last `refresh`.
     pub fn since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         window_start(now, self.window.unwrap_or(Duration::ZERO))

@@ -7,6 +7,7 @@
 
 mod end_to_end;
 mod events;
+mod explain;
 mod labelled;
 mod store;
 

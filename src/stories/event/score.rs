@@ -45,7 +45,11 @@ pub const SAME_OUTLET: f64 = 0.1;
 /// Document frequencies of the window, the new article counted in.
 pub struct Stats<'a> {
     pub df: &'a HashMap<u64, u32>,
-    /// Articles in the window, the new one included.
+    /// Document frequencies of articles counted without being candidates ([`Window::ahead`]).
+    ///
+    /// [`Window::ahead`]: super::Window::ahead
+    pub ahead: &'a HashMap<u64, u32>,
+    /// Articles in the window and ahead of it, the new one included.
     pub n: u32,
     /// The new article.
     pub new: &'a Terms,
@@ -61,7 +65,9 @@ impl Stats<'_> {
     /// `ln((N+1)/(df+0.5))`, the new article counted in `df` when it carries the term.
     pub fn idf(&self, hash: u64) -> f64 {
         let own = u32::from(self.new.contains(hash));
-        let df = self.df.get(&hash).copied().unwrap_or(0) + own;
+        let df = self.df.get(&hash).copied().unwrap_or(0)
+            + self.ahead.get(&hash).copied().unwrap_or(0)
+            + own;
         ((f64::from(self.n) + 1.0) / (f64::from(df) + 0.5)).ln()
     }
 }

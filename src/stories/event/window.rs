@@ -51,6 +51,10 @@ pub struct Window {
     /// Term → sequence numbers of the members carrying it, ascending.
     postings: HashMap<u64, VecDeque<u64>>,
     stories: HashMap<i64, Span>,
+    /// Terms of articles counted in the document frequencies but never candidates, and how
+    /// many articles: see [`Window::ahead`].
+    ahead: HashMap<u64, u32>,
+    ahead_n: u32,
 }
 
 impl Window {
@@ -94,6 +98,27 @@ impl Window {
         span.members += 1;
         self.by_article.insert(m.article_id, seq);
         self.members.push_back(Some(m));
+    }
+
+    /// Count an article that is not filed yet in the document frequencies (`vigie stories`:
+    /// the files' items still to come). A window of a handful of articles cannot tell a
+    /// specific term from «le» or "the"; the files' other items can. `back` takes it out
+    /// again, before the article is judged and filed.
+    pub fn ahead(&mut self, terms: &Terms, back: bool) {
+        for t in &terms.terms {
+            let d = self.ahead.entry(t.hash).or_default();
+            *d = if back { d.saturating_sub(1) } else { *d + 1 };
+        }
+        self.ahead_n = if back {
+            self.ahead_n.saturating_sub(1)
+        } else {
+            self.ahead_n + 1
+        };
+    }
+
+    /// How many articles weigh terms: the window's and those counted ahead.
+    pub fn weighed(&self) -> usize {
+        self.len() + self.ahead_n as usize
     }
 
     /// Take a member's counts out; its slot stays (postings still point at it) but is empty.
@@ -156,7 +181,8 @@ impl Window {
         }
         let stats = Stats {
             df: &self.df,
-            n: u32::try_from(self.len())
+            ahead: &self.ahead,
+            n: u32::try_from(self.weighed())
                 .unwrap_or(u32::MAX)
                 .saturating_add(1),
             new: terms,

@@ -1,0 +1,135 @@
+//! `vigie stories FILE...` explains which items make one story, with an empty store: the
+//! files' own items weigh the terms, so two outlets' feeds of one day are compared as the
+//! daemon compares them. Real French items (`bench/stories/fr/items.jsonl`, 10 February 2025).
+
+use chrono::DateTime;
+
+use crate::support::*;
+
+/// One outlet's items of 10 February 2025 as an RSS file in `dir`.
+fn outlet_file(dir: &std::path::Path, outlet: &str) -> String {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/stories/fr/items.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    let items: Vec<FeedItem> = (text.lines())
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["outlet"] == outlet)
+        .filter(|v| {
+            v["published"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("2025-02-10")
+        })
+        .map(|v| {
+            let date = DateTime::parse_from_rfc3339(v["published"].as_str().unwrap()).unwrap();
+            FeedItem {
+                date: Some(date.into()),
+                ..FeedItem::new(
+                    v["guid"].as_str().unwrap(),
+                    v["title"].as_str().unwrap(),
+                    v["link"].as_str().unwrap(),
+                    v["summary"].as_str().unwrap_or_default(),
+                )
+            }
+        })
+        .collect();
+    assert!(items.len() > 40, "{outlet}: {} items", items.len());
+    let name = format!("{outlet}.xml");
+    std::fs::write(dir.join(&name), rss(outlet, &items, "UTF-8")).unwrap();
+    name
+}
+
+fn config(dir: &std::path::Path) -> std::path::PathBuf {
+    let cfg = dir.join("vigie.toml");
+    std::fs::write(&cfg, "state_dir = \"state\"\n").unwrap();
+    cfg
+}
+
+/// The lines of the "stories of several items" listing, one group per entry.
+fn groups(printed: &str) -> Vec<String> {
+    let (_, list) = printed.split_once("stories of several items:").unwrap();
+    let mut out: Vec<String> = Vec::new();
+    for line in list.lines().filter(|l| !l.trim().is_empty()) {
+        match line.trim_start().strip_prefix("+ ") {
+            Some(more) if !out.is_empty() => {
+                let last = out.len() - 1;
+                out[last] = format!("{} + {more}", out[last]);
+            }
+            _ => out.push(line.trim().to_string()),
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn two_outlets_feeds_on_an_empty_store_show_the_same_event_as_one_story_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = outlet_file(dir.path(), "franceinfo");
+    let b = outlet_file(dir.path(), "lefigaro");
+    let cfg = config(dir.path());
+    let out = vigie(
+        &cfg,
+        &[
+            "stories",
+            dir.path().join(&a).to_str().unwrap(),
+            dir.path().join(&b).to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(
+        !printed.contains("too few to tell"),
+        "a hundred items weigh the terms: {printed}"
+    );
+    let groups = groups(&printed);
+    // The same event re-headlined by two outlets: one story.
+    let penny = (groups.iter().find(|g| g.contains("gaspillage"))).expect(&printed);
+    assert!(
+        penny.contains("franceinfo.xml") && penny.contains("lefigaro.xml"),
+        "{penny}"
+    );
+    // Why: the joining item names the one it joins, the score and the shared terms.
+    let why = (printed.split('\n'))
+        .skip_while(|l| !l.starts_with("franceinfo.xml#") || !l.contains("C'est du gaspillage"))
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        why.contains("joins the story of") && why.contains("«penny»") && why.contains("score"),
+        "{why}"
+    );
+    // Zelensky on the Trump meeting and Zelensky at the Munich conference: another
+    // development of the saga, two stories.
+    assert!(
+        !groups
+            .iter()
+            .any(|g| g.contains("Rencontre prévue") && g.contains("Munich")),
+        "{groups:?}"
+    );
+    // An explainer beside the trial's report: a story of its own, and it says why.
+    assert!(
+        !groups.iter().any(|g| g.contains("cinq choses")),
+        "{groups:?}"
+    );
+    assert!(printed.contains("explainer"), "{printed}");
+}
+
+#[tokio::test]
+async fn two_lone_items_are_weighed_roughly_and_the_output_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let item = |outlet: &str, title: &str| {
+        let items = [FeedItem::new("1", title, "https://example.org/1", title)];
+        std::fs::write(dir.path().join(outlet), rss(outlet, &items, "UTF-8")).unwrap();
+        dir.path().join(outlet).to_string_lossy().into_owned()
+    };
+    let a = item("a.xml", "Trump veut arrêter la production du penny");
+    let b = item("b.xml", "Trump demande d'arrêter la production du penny");
+    let out = vigie(&config(dir.path()), &["stories", &a, &b]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(
+        printed.contains("only 2 articles weigh the terms"),
+        "{printed}"
+    );
+}
