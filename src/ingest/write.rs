@@ -43,6 +43,18 @@ pub struct Batch {
     pub total: usize,
 }
 
+impl Batch {
+    /// The bytes of text its items hold (titles, teasers, bodies): what a group of
+    /// batches waiting for their write costs.
+    pub fn text_bytes(&self) -> usize {
+        let item = |i: &crate::parse::Item| i.title.len() + i.summary.len() + i.content.len();
+        let prepared = self.prepared.iter().map(|p| item(&p.it.item));
+        prepared
+            .chain(self.carried.iter().map(|c| item(&c.item)))
+            .sum()
+    }
+}
+
 /// Store one feed's batch in ONE transaction.
 pub fn store_prepared(
     store: &mut Store,
