@@ -65,9 +65,11 @@ impl Stats<'_> {
     /// `ln((N+1)/(df+0.5))`, the new article counted in `df` when it carries the term.
     pub fn idf(&self, hash: u64) -> f64 {
         let own = u32::from(self.new.contains(hash));
-        let df = self.df.get(&hash).copied().unwrap_or(0)
-            + self.ahead.get(&hash).copied().unwrap_or(0)
-            + own;
+        let mut df = self.df.get(&hash).copied().unwrap_or(0) + own;
+        // Empty but for `vigie stories`: the daemon's path stays one lookup.
+        if !self.ahead.is_empty() {
+            df += self.ahead.get(&hash).copied().unwrap_or(0);
+        }
         ((f64::from(self.n) + 1.0) / (f64::from(df) + 0.5)).ln()
     }
 }
