@@ -163,7 +163,7 @@ const QUEUED: usize = 16;
 /// Its items are filed into stories in publication order (`write::store_batches`), so
 /// the fewer groups a burst is cut into, the less its stories depend on which feed
 /// answered first. A first poll of 3,317 real items of 12 outlets
-/// (`bench/stories/eval.py`) cut at 1,000 items found 56 or 57 of its 66 same-event
+/// (`bench/stories/eval.py`) cut at 1,000 items found 55 to 57 of its 66 same-event
 /// pairs, depending on the run; in one group, 58 or 59 (precision 0.966 → 0.983).
 const GROUP_ITEMS: usize = 5_000;
 const GROUP_BYTES: usize = 32 << 20;
