@@ -81,9 +81,14 @@ pub fn stories(cfg: &Config, files: &[PathBuf]) -> ExitCode {
     if weighed < FEW {
         let _ = writeln!(
             out,
-            "note: only {weighed} articles weigh the terms (the store's window and the files): \
+            "note: only {weighed} {} the terms (the store's window and the files): \
              too few to tell a name from a common word, so scores are rough; a store that has \
-             polled for a day, or feeds of many items, weigh them as the daemon does"
+             polled for a day, or feeds of many items, weigh them as the daemon does",
+            if weighed == 1 {
+                "article weighs"
+            } else {
+                "articles weigh"
+            }
         );
     }
     let mut labels: HashMap<u64, String> = HashMap::new();
