@@ -147,12 +147,12 @@ impl Matcher {
         }
         let mut drop = vec![false; ctx.s.hits.len()];
         let mut any = false;
+        let explain = report.is_some();
         for (i, gone) in drop.iter_mut().enumerate() {
             let h = ctx.hit(i);
             let Some(sense) = ambiguous(&h) else { continue };
             let pattern = self.terms[h.term as usize].pattern;
             let written = ctx.text(i);
-            let explain = report.is_some();
             match decide(sense, (pattern, written), &evidence, feed, explain) {
                 Verdict::Keep(why) => {
                     if let (Some(out), Some(why)) = (report.as_deref_mut(), why) {

@@ -126,9 +126,7 @@ impl<'d> Ctx<'d> {
         match self.s.ranges.get(i) {
             Some(&(start, end)) if start != u32::MAX => start as usize..end as usize,
             _ => {
-                let h = self.s.hits[i];
-                let folded = &self.s.folded[h.field as usize];
-                let r = folded.original_range(h.start as usize, h.end as usize);
+                let r = self.range_of(i);
                 if let Some(slot) = self.s.ranges.get_mut(i) {
                     *slot = (r.start as u32, r.end as u32);
                 }
@@ -140,10 +138,15 @@ impl<'d> Ctx<'d> {
     /// The original text of hit `i`: borrowed from the document, and not cached, for readers
     /// that hold `ctx` shared.
     pub fn text(&self, i: usize) -> &'d str {
+        let field = self.s.hits[i].field as usize;
+        self.texts[field].get(self.range_of(i)).unwrap_or_default()
+    }
+
+    /// Byte range in the original field text of hit `i`, mapped from its folded offsets.
+    fn range_of(&self, i: usize) -> std::ops::Range<usize> {
         let h = self.s.hits[i];
-        let field = h.field as usize;
-        let r = self.s.folded[field].original_range(h.start as usize, h.end as usize);
-        self.texts[field].get(r).unwrap_or_default()
+        let folded = &self.s.folded[h.field as usize];
+        folded.original_range(h.start as usize, h.end as usize)
     }
 
     /// Index of the counted word at or after folded offset `pos` in `field`.
@@ -294,7 +297,7 @@ impl Matcher {
     /// costs only a look at the byte before it, where the search iterator would return,
     /// resume and rebuild its state for each (most of the scan's time, measured).
     fn scan_with<A: Automaton, S: Sink>(&self, ac: &A, field: Field<'_>, out: &mut S) {
-        let folded = field.2;
+        let (_, _, folded, _) = field;
         let Ok(mut sid) = ac.start_state(Anchored::No) else {
             return;
         };

@@ -105,15 +105,12 @@ impl Window {
     /// specific term from «le» or "the"; the files' other items can. `back` takes it out
     /// again, before the article is judged and filed.
     pub fn ahead(&mut self, terms: &Terms, back: bool) {
+        let step = |n: u32| if back { n.saturating_sub(1) } else { n + 1 };
         for t in &terms.terms {
             let d = self.ahead.entry(t.hash).or_default();
-            *d = if back { d.saturating_sub(1) } else { *d + 1 };
+            *d = step(*d);
         }
-        self.ahead_n = if back {
-            self.ahead_n.saturating_sub(1)
-        } else {
-            self.ahead_n + 1
-        };
+        self.ahead_n = step(self.ahead_n);
     }
 
     /// How many articles weigh terms: the window's and those counted ahead.
