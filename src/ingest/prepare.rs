@@ -158,7 +158,8 @@ pub fn prepare(feed: &FeedConfig, it: Identified, ctx: &MatchContext<'_>) -> Pre
         .collect();
     // Only the fingerprint is kept: the shingles it came from would outweigh the item.
     let story = stories::text(&item.title, &item.summary, &item.content).map(|t| t.fingerprint());
-    let event = stories::event::terms(&item.title, &item.summary, &item.content);
+    let event = stories::event::terms(&item.title, &item.summary, &item.content)
+        .with_address(item.link.as_deref(), item.published);
     Prepared {
         it,
         matches,

@@ -19,16 +19,20 @@ pub enum Genre {
     Gallery,
     /// An explainer, an analysis or an opinion.
     Comment,
+    /// An earlier piece put back in the feed: its address is dated days before its
+    /// publication ([`super::reprint`]).
+    Reprint,
 }
 
 impl Genre {
-    /// The stored code (0–3).
+    /// The stored code (0–4).
     pub fn code(self) -> u8 {
         match self {
             Genre::Report => 0,
             Genre::Question => 1,
             Genre::Gallery => 2,
             Genre::Comment => 3,
+            Genre::Reprint => 4,
         }
     }
 
@@ -38,6 +42,7 @@ impl Genre {
             1 => Genre::Question,
             2 => Genre::Gallery,
             3 => Genre::Comment,
+            4 => Genre::Reprint,
             _ => return None,
         })
     }
@@ -51,6 +56,9 @@ impl Genre {
             Genre::Comment => {
                 Some("its headline announces an explainer, an analysis or an opinion")
             }
+            Genre::Reprint => Some(
+                "its address is dated days before its publication (an earlier piece put back: a portrait, a feature, an archive)",
+            ),
         }
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod explain;
 pub mod genre;
+pub mod reprint;
 pub mod score;
 pub mod window;
 
@@ -312,6 +313,19 @@ impl Terms {
             });
         }
         Some(Terms { terms, genre })
+    }
+
+    /// These terms, marked as a reprint when the item's address is dated days before its
+    /// publication ([`reprint`]); a piece already apart keeps its genre.
+    pub fn with_address(
+        mut self,
+        link: Option<&str>,
+        published: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Terms {
+        if self.genre == Genre::Report && reprint::reprinted(link, published) {
+            self.genre = Genre::Reprint;
+        }
+        self
     }
 
     /// Not a report: never joins a story, never joined.
