@@ -53,7 +53,7 @@ pub fn stories(cfg: &Config, files: &[PathBuf]) -> ExitCode {
         );
         for (i, item) in crate::parse::parse_any(&bytes, &base).iter().enumerate() {
             let (terms, labels) = event::terms_labelled(&item.title, &item.summary, &item.content);
-            let terms = terms.with_address(item.link.as_deref(), item.published);
+            let terms = terms.with_address(item.link.as_deref(), item.published, now);
             let title: String = item.title.chars().take(70).collect();
             items.push(Filed {
                 name: format!("{base}#{} «{title}»", i + 1),

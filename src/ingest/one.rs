@@ -73,7 +73,7 @@ pub(super) fn carried(
             hash: c.hash.clone(),
             page: None,
         };
-        let p = prepare(out.feed, it, env.ctx);
+        let p = prepare(out.feed, it, env.ctx, env.now);
         record(tx, cache, env, &p, up, None, out)?;
     }
     Ok(up.article_id)

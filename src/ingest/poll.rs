@@ -283,7 +283,7 @@ async fn process(
             match class {
                 Class::Known => {}
                 Class::Carried => carried.push(it),
-                Class::Fresh => prepared.push(prepare(&feed, it, &ctx)),
+                Class::Fresh => prepared.push(prepare(&feed, it, &ctx, now)),
             }
         }
         Batch {

@@ -3,6 +3,8 @@
 //! and CPU-bound, off the lock, on as many threads as there are feeds in flight).
 //! In: a feed's parsed items. Out: [`Prepared`] items ready for `write`.
 
+use chrono::{DateTime, Utc};
+
 use crate::config::{Config, FeedConfig, Watch};
 use crate::identify::{Identity, content_hash, identify};
 use crate::parse::Item;
@@ -131,9 +133,14 @@ pub struct Prepared {
     pub event: stories::event::Terms,
 }
 
-/// Match and fingerprint one item. Pure and CPU-bound: run it outside the store lock,
-/// on as many threads as there are feeds in flight.
-pub fn prepare(feed: &FeedConfig, it: Identified, ctx: &MatchContext<'_>) -> Prepared {
+/// Match and fingerprint one item, seen at `now`. Pure and CPU-bound: run it outside the
+/// store lock, on as many threads as there are feeds in flight.
+pub fn prepare(
+    feed: &FeedConfig,
+    it: Identified,
+    ctx: &MatchContext<'_>,
+    now: DateTime<Utc>,
+) -> Prepared {
     let item = &it.item;
     let doc = Document {
         title: &item.title,
@@ -158,8 +165,11 @@ pub fn prepare(feed: &FeedConfig, it: Identified, ctx: &MatchContext<'_>) -> Pre
         .collect();
     // Only the fingerprint is kept: the shingles it came from would outweigh the item.
     let story = stories::text(&item.title, &item.summary, &item.content).map(|t| t.fingerprint());
-    let event = stories::event::terms(&item.title, &item.summary, &item.content)
-        .with_address(item.link.as_deref(), item.published);
+    let event = stories::event::terms(&item.title, &item.summary, &item.content).with_address(
+        item.link.as_deref(),
+        item.published,
+        now,
+    );
     Prepared {
         it,
         matches,

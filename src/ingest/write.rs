@@ -398,7 +398,7 @@ pub fn ingest(
         match class {
             Class::Known => {}
             Class::Carried => carried.push(it),
-            Class::Fresh => prepared.push(prepare(feed, it, ctx)),
+            Class::Fresh => prepared.push(prepare(feed, it, ctx, now)),
         }
     }
     let batch = Batch {

@@ -316,13 +316,15 @@ impl Terms {
     }
 
     /// These terms, marked as a reprint when the item's address is dated days before its
-    /// publication ([`reprint`]); a piece already apart keeps its genre.
+    /// publication ([`reprint`]; `seen`: when it was first seen); a piece already apart
+    /// keeps its genre.
     pub fn with_address(
         mut self,
         link: Option<&str>,
         published: Option<chrono::DateTime<chrono::Utc>>,
+        seen: chrono::DateTime<chrono::Utc>,
     ) -> Terms {
-        if self.genre == Genre::Report && reprint::reprinted(link, published) {
+        if self.genre == Genre::Report && reprint::reprinted(link, published, seen) {
             self.genre = Genre::Reprint;
         }
         self

@@ -259,3 +259,60 @@ fn an_explainer_or_an_opinion_beside_the_report_is_a_story_of_its_own() {
         3
     ));
 }
+
+/// Whether the penny report re-headlined by another outlet, at the address `link`, joins the
+/// first outlet's story (both published on 10 February 2025).
+fn penny_at(link: &str) -> bool {
+    let mut w = background();
+    w.insert(Member {
+        article_id: 1,
+        story_id: 1,
+        seen: T0,
+        at: T0,
+        outlet: 1,
+        terms: terms(
+            "\"C'est du gaspillage !\" : Donald Trump veut arrêter la production du penny, jugée trop coûteuse",
+            "Le président américain a demandé au Trésor de cesser de frapper la pièce d'un cent, qui coûte près de trois cents à produire.",
+            "",
+        ),
+    });
+    let at = T0 + 3 * HOUR;
+    let seen = chrono::DateTime::from_timestamp(at, 0).unwrap();
+    let second = terms(
+        "«Éliminons le gaspillage» : Trump demande d'arrêter la production du penny, jugée trop coûteuse",
+        "Donald Trump a ordonné au secrétaire au Trésor de ne plus produire de pièces d'un cent.",
+        "",
+    )
+    .with_address(Some(link), Some(seen), seen);
+    let judged = w.judge(&second, at, 2);
+    judged.joins && judged.best.is_some_and(|b| b.story_id == 1)
+}
+
+#[test]
+fn an_earlier_piece_put_back_is_a_story_of_its_own() {
+    assert!(penny_at(
+        "https://www.lefigaro.fr/conjoncture/eliminons-le-gaspillage-20250210"
+    ));
+    assert!(penny_at("https://example.org/monde/penny-gaspillage"));
+    // The same words at an address written in January: an earlier piece, put back.
+    assert!(!penny_at(
+        "https://www.lefigaro.fr/conjoncture/eliminons-le-gaspillage-20250115"
+    ));
+}
+
+#[test]
+fn a_piece_already_apart_keeps_its_genre_and_a_reprint_is_stored() {
+    let seen = chrono::DateTime::from_timestamp(T0, 0).unwrap();
+    let old = Some("https://example.org/2024/10/18/portrait");
+    let question = terms("Qui est Violette Dorange ?", "", "").with_address(old, Some(seen), seen);
+    assert_eq!(question.genre, Genre::Question);
+    let reprint = terms(
+        "Violette Dorange, la bleue",
+        "La navigatrice de 23 ans.",
+        "",
+    )
+    .with_address(old, Some(seen), seen);
+    assert_eq!(reprint.genre, Genre::Reprint);
+    assert!(reprint.apart());
+    assert_eq!(Terms::from_bytes(&reprint.to_bytes()), Some(reprint));
+}

@@ -77,7 +77,7 @@ impl Lib {
                     feed_id: store.feed_state(&f.name).unwrap().unwrap().id,
                     first_poll: false,
                     prepared: (items.iter())
-                        .map(|it| prepare(f, Identified::new(&f.name, it.clone()), &ctx))
+                        .map(|it| prepare(f, Identified::new(&f.name, it.clone()), &ctx, now))
                         .collect(),
                     carried: Vec::new(),
                     total: items.len(),
