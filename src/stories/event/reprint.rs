@@ -38,10 +38,11 @@ pub fn reprinted(
 /// `2024-10-18`); failing one, the last run of eight digits alone (`-20241018_`). A date
 /// with separators wins because eight digits may be an article's number instead.
 fn address_date(link: &str) -> Option<NaiveDate> {
-    // The path only: a host or a query says nothing of when the page was written.
-    let rest = link.split_once("://").map_or(link, |(_, r)| r);
-    let path = rest.find('/').map_or("", |i| &rest[i..]);
-    let path = path.split(['?', '#']).next().unwrap_or_default();
+    // The path only: a host or a query says nothing of when the page was written. A
+    // relative address (`/2024/10/18/…`) is read against a placeholder host.
+    let base = url::Url::parse("http://host.invalid/").ok()?;
+    let url = url::Url::options().base_url(Some(&base)).parse(link).ok()?;
+    let path = url.path();
     // Runs of letters and digits, each with the character that comes before it.
     let mut runs: Vec<(char, &str)> = Vec::new();
     let mut start = None;
@@ -129,6 +130,7 @@ mod tests {
         assert!(!put_back(guardian, Some("2020-04-21")));
         let dashed = "https://example.org/news/2024-10-18/portrait";
         assert!(put_back(dashed, Some("2025-02-09")));
+        assert!(put_back("/news/2024-10-18/portrait", Some("2025-02-09")));
         let short = "https://www.aljazeera.com/news/2025/2/1/a-report";
         assert!(put_back(short, Some("2025-02-09")));
         assert!(!put_back(short, Some("2025-02-02")));
@@ -155,26 +157,26 @@ mod tests {
 
     #[test]
     fn no_date_no_time_or_digits_that_are_no_date_are_never_a_reprint() {
-        let day = Some("2025-02-10");
-        let bfm = "https://www.bfmtv.com/international/guerre-en-ukraine_VN-202502050432.html";
-        assert!(!put_back(bfm, day));
-        assert!(!put_back("https://example.org/a/12345678", day));
+        for link in [
+            "https://www.bfmtv.com/international/guerre-en-ukraine_VN-202502050432.html",
+            "https://example.org/a/12345678",
+            "https://20241018.example.org/a",
+            "https://example.org/a?d=20241018",
+            "https://example.org/2024/10-18/a",
+            "https://example.org/2024/100/18/a",
+            "https://example.org/2024/10/180/a",
+            "ünïcode/2024/ʼ/18",
+            "",
+        ] {
+            assert!(!put_back(link, Some("2025-02-10")), "{link}");
+        }
+        // Month 13 of 2025: no date, even a year later.
         assert!(!put_back(
             "https://example.org/a/20251340",
             Some("2026-02-10")
         ));
-        assert!(!put_back("https://20241018.example.org/a", day));
-        assert!(!put_back("https://example.org/a?d=20241018", day));
         assert!(!put_back("https://example.org/2024/10/18/a", None));
-        assert!(!reprinted(
-            None,
-            Some(time("2025-02-10")),
-            time("2030-01-01")
-        ));
-        assert!(!put_back("https://example.org/2024/10-18/a", day));
-        assert!(!put_back("https://example.org/2024/100/18/a", day));
-        assert!(!put_back("https://example.org/2024/10/180/a", day));
-        assert!(!put_back("ünïcode/2024/ʼ/18", day));
-        assert!(!put_back("", day));
+        let seen = time("2030-01-01");
+        assert!(!reprinted(None, Some(time("2025-02-10")), seen));
     }
 }

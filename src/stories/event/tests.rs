@@ -79,6 +79,16 @@ fn background() -> Window {
 /// Whether `second` (outlet 2, `hours` after) joins the story of `first` (outlet 1) in a
 /// window of the day's other news.
 fn one_story(first: (&str, &str), second: (&str, &str), hours: i64) -> bool {
+    joins_first(first, second, hours, |t| t)
+}
+
+/// [`one_story`], with `mark` applied to the second article's terms (its address, say).
+fn joins_first(
+    first: (&str, &str),
+    second: (&str, &str),
+    hours: i64,
+    mark: impl FnOnce(Terms) -> Terms,
+) -> bool {
     let mut w = background();
     w.insert(Member {
         article_id: 1,
@@ -88,7 +98,7 @@ fn one_story(first: (&str, &str), second: (&str, &str), hours: i64) -> bool {
         outlet: 1,
         terms: terms(first.0, first.1, ""),
     });
-    let judged = w.judge(&terms(second.0, second.1, ""), T0 + hours * HOUR, 2);
+    let judged = w.judge(&mark(terms(second.0, second.1, "")), T0 + hours * HOUR, 2);
     if let Some(b) = &judged.best {
         let labels: std::collections::HashMap<u64, String> = [first, second]
             .iter()
@@ -99,19 +109,19 @@ fn one_story(first: (&str, &str), second: (&str, &str), hours: i64) -> bool {
     judged.joins && judged.best.is_some_and(|b| b.story_id == 1)
 }
 
+/// The penny report of 10 February 2025, and another outlet's re-headlined version.
+const PENNY: (&str, &str) = (
+    "\"C'est du gaspillage !\" : Donald Trump veut arrêter la production du penny, jugée trop coûteuse",
+    "Le président américain a demandé au Trésor de cesser de frapper la pièce d'un cent, qui coûte près de trois cents à produire.",
+);
+const PENNY_AGAIN: (&str, &str) = (
+    "«Éliminons le gaspillage» : Trump demande d'arrêter la production du penny, jugée trop coûteuse",
+    "Donald Trump a ordonné au secrétaire au Trésor de ne plus produire de pièces d'un cent.",
+);
+
 #[test]
 fn a_re_headlined_report_is_one_story_in_french_and_english() {
-    assert!(one_story(
-        (
-            "\"C'est du gaspillage !\" : Donald Trump veut arrêter la production du penny, jugée trop coûteuse",
-            "Le président américain a demandé au Trésor de cesser de frapper la pièce d'un cent, qui coûte près de trois cents à produire."
-        ),
-        (
-            "«Éliminons le gaspillage» : Trump demande d'arrêter la production du penny, jugée trop coûteuse",
-            "Donald Trump a ordonné au secrétaire au Trésor de ne plus produire de pièces d'un cent."
-        ),
-        3
-    ));
+    assert!(one_story(PENNY, PENNY_AGAIN, 3));
     assert!(one_story(
         (
             "Virgin Australia goes into administration",
@@ -263,29 +273,11 @@ fn an_explainer_or_an_opinion_beside_the_report_is_a_story_of_its_own() {
 /// Whether the penny report re-headlined by another outlet, at the address `link`, joins the
 /// first outlet's story (both published on 10 February 2025).
 fn penny_at(link: &str) -> bool {
-    let mut w = background();
-    w.insert(Member {
-        article_id: 1,
-        story_id: 1,
-        seen: T0,
-        at: T0,
-        outlet: 1,
-        terms: terms(
-            "\"C'est du gaspillage !\" : Donald Trump veut arrêter la production du penny, jugée trop coûteuse",
-            "Le président américain a demandé au Trésor de cesser de frapper la pièce d'un cent, qui coûte près de trois cents à produire.",
-            "",
-        ),
-    });
-    let at = T0 + 3 * HOUR;
-    let seen = chrono::DateTime::from_timestamp(at, 0).unwrap();
-    let second = terms(
-        "«Éliminons le gaspillage» : Trump demande d'arrêter la production du penny, jugée trop coûteuse",
-        "Donald Trump a ordonné au secrétaire au Trésor de ne plus produire de pièces d'un cent.",
-        "",
-    )
-    .with_address(Some(link), Some(seen), seen);
-    let judged = w.judge(&second, at, 2);
-    judged.joins && judged.best.is_some_and(|b| b.story_id == 1)
+    let hours = 3;
+    let seen = chrono::DateTime::from_timestamp(T0 + hours * HOUR, 0).unwrap();
+    joins_first(PENNY, PENNY_AGAIN, hours, |t| {
+        t.with_address(Some(link), Some(seen), seen)
+    })
 }
 
 #[test]
