@@ -7,6 +7,7 @@ Run from the repository root:
     python3 bench/stories/prototype.py --quick    # chosen threshold, per-tag tables, sweep only
     python3 bench/stories/prototype.py --explain  # also print why each labelled pair was (not) grouped
     python3 bench/stories/prototype.py --vary '[{"T": 0.2}, {"bigram": 1}]'  # variants' figures only
+    python3 bench/stories/prototype.py --transfer  # a learnt pair score, one language to the other
 
 What it does: every item of the English set (../shared/corpora/stories-en/items.jsonl, 3,317
 items, title + teaser only) and of the French set (bench/stories/fr/items.jsonl, 1,496 items) is
@@ -359,6 +360,7 @@ class Stories:
         self.postings = collections.defaultdict(list)   # term -> articles, in filing order
         self.why = {}                         # article -> explanation of its placement
         self.examined = []                    # candidates examined per article (cost)
+        self.features = None                  # (article, candidate) -> pair features, when asked
 
     def candidates(self, k):
         P, t_k = self.P, self.times[k]
@@ -421,6 +423,8 @@ class Stories:
             if t_k is None or t_j is None or span is None:
                 continue
             gap = abs(t_k - t_j) / 3600
+            if self.features is not None:
+                self.features[(k, j)] = self._features(k, j, sid, (f_k, t_kv), disc, dfl, gap)
             if sum(1 for t in full if t in self.vecs[j][0] and self.win.idf(t) >= P["min_idf"]) < P["min_shared"]:
                 continue
             shared_rare = [t for t in full if t in self.vecs[j][0] and dfl.get(t, 0) <= P["late_df"]]
@@ -479,6 +483,25 @@ class Stories:
             self.postings[t].append(k)
         return sid
 
+    def _features(self, k, j, sid, new, disc, dfl, gap):
+        """What a learnt score could weigh, before any gate: cosines discounted and not, hours,
+        outlet, shared specific, locally rare and headline terms, figures."""
+        P, a, b = self.P, self.arts[k], self.arts[j]
+        full, title = self.vecs[k]
+        span, t_k = self.span[sid], self.times[k]
+        shared = [t for t in full if t in self.vecs[j][0]]
+        rare = [t for t in shared if dfl.get(t, 0) <= P["late_df"]]
+        return [
+            cosine(new[0], disc(self.vecs[j][0])), cosine(new[1], disc(self.vecs[j][1])),
+            cosine(full, self.vecs[j][0]), cosine(title, self.vecs[j][1]),
+            gap / 24, (max(span[1], t_k) - min(span[0], t_k)) / 3600 / 24,
+            float(a.outlet in self.outlets[sid]),
+            sum(1 for t in shared if self.win.idf(t) >= P["min_idf"]),
+            sum(self.win.idf(t) for t in rare) / 10, len(rare),
+            len(a.nums & b.nums), len(a.nums), len(b.nums),
+            sum(1 for t in title if t in self.vecs[j][1]),
+        ]
+
     def _recent(self, t, k):
         """Other outlets' articles of the last local_h hours carrying t, newest first, at most
         local_all of them."""
@@ -505,8 +528,10 @@ class Stories:
         return out[:8]
 
 
-def file_all(items, P, order="time", df="batch", arts=None, seed=0, count_only=False):
-    """Files every item; returns (story of each article, Stories)."""
+def file_all(items, P, order="time", df="batch", arts=None, seed=0, count_only=False,
+             features=False):
+    """Files every item; returns (story of each article, Stories). With `features`, every pair
+    compared keeps its features (Stories.features)."""
     arts = arts or prepare(items, P)
     n = len(arts)
     times = [a.time for a in arts]
@@ -528,6 +553,8 @@ def file_all(items, P, order="time", df="batch", arts=None, seed=0, count_only=F
     else:                        # causal: each article sees only the articles filed before it
         vecs = [None] * n
     st = Stories(arts, vecs, win, P, times)
+    if features:
+        st.features = {}
     for k in seq:
         if df != "batch":
             win.add(arts[k])
@@ -632,6 +659,80 @@ def explain(name, items, pairs, story, st):
                          ", ".join("%s(%s%s)" % (t, kind[0], "" if dl <= 2 else ",common") for t, _, kind, dl in d["shared"][:6])))
 
 
+def pair_rows(name, P):
+    """(features, same event?, the method's score) of each labelled pair, as the later article
+    saw the earlier one when it was filed; a pair never compared has no features."""
+    items, pairs = load_set(name)
+    _, st = file_all(items, P, features=True)
+    times = st.times
+    rows = []
+    for a, b, label, tag, _ in pairs:
+        if label == -1:
+            continue
+        if (times[a] or 0) > (times[b] or 0):
+            a, b = b, a
+        f = st.features.get((b, a))
+        score = -1.0 if f is None else \
+            (f[0] + P["beta"] * f[1]) / (1 + P["beta"]) - \
+            P["decay_per_h"] * max(0.0, 24 * f[5] - P["decay_from_h"]) - P["same_pen"] * f[6]
+        rows.append((f, tag == "same-event", score))
+    return rows
+
+
+def logistic(rows, l2=1.0, steps=3000, rate=0.1):
+    """A logistic regression over the pairs' standardised features (plain gradient descent)."""
+    xs = [f + [0.0] if f else [0.0] * 14 + [1.0] for f, _, _ in rows]
+    dim = len(xs[0])
+    mu = [sum(x[i] for x in xs) / len(xs) for i in range(dim)]
+    sd = [math.sqrt(sum((x[i] - mu[i]) ** 2 for x in xs) / len(xs)) or 1.0 for i in range(dim)]
+
+    def z(x):
+        return [(x[i] - mu[i]) / sd[i] for i in range(dim)] + [1.0]
+    zs, ys = [z(x) for x in xs], [1.0 if same else 0.0 for _, same, _ in rows]
+    w = [0.0] * (dim + 1)
+    for _ in range(steps):
+        g = [0.0] * (dim + 1)
+        for zi, y in zip(zs, ys):
+            p = 1.0 / (1.0 + math.exp(-sum(a * b for a, b in zip(w, zi))))
+            for i in range(dim + 1):
+                g[i] += (p - y) * zi[i]
+        for i in range(dim + 1):
+            w[i] -= rate * (g[i] + (l2 * w[i] if i < dim else 0.0)) / len(zs)
+
+    def predict(f):
+        x = f + [0.0] if f else [0.0] * 14 + [1.0]
+        return 1.0 / (1.0 + math.exp(-sum(a * b for a, b in zip(w, z(x)))))
+    return predict
+
+
+def transfer():
+    """A score learnt on one language's pairs, tried on the other's, against the method's."""
+    P = dict(PARAMS)
+    rows = {name: pair_rows(name, P) for name in ("en", "fr")}
+
+    def auc(scores, same):
+        pos = [s for s, y in zip(scores, same) if y]
+        neg = [s for s, y in zip(scores, same) if not y]
+        return sum((p > q) + 0.5 * (p == q) for p in pos for q in neg) / (len(pos) * len(neg))
+
+    def recall_at(scores, same, precision=0.95):
+        best = 0.0
+        for t in set(scores):
+            tp = sum(1 for s, y in zip(scores, same) if s >= t and y)
+            fp = sum(1 for s, y in zip(scores, same) if s >= t and not y)
+            if tp and tp / (tp + fp) >= precision:
+                best = max(best, tp / sum(same))
+        return best
+    for train, test in (("en", "fr"), ("fr", "en")):
+        predict = logistic(rows[train])
+        same = [y for _, y, _ in rows[test]]
+        learnt = [predict(f) for f, _, _ in rows[test]]
+        method = [s for _, _, s in rows[test]]
+        print("learnt on %s, tried on %s: AUC learnt %.3f, method %.3f; pair recall at precision 0.95: "
+              "learnt %.3f, method %.3f" % (train, test, auc(learnt, same), auc(method, same),
+                                            recall_at(learnt, same), recall_at(method, same)))
+
+
 def vary(changes):
     """One line per variant: each set's precision, recall and grouped pairs per tag."""
     sets = {name: load_set(name) for name in ("en", "fr")}
@@ -656,8 +757,13 @@ def main():
     ap.add_argument("--explain", action="store_true", help="explain every labelled pair")
     ap.add_argument("--vary", metavar="JSON", help="only the figures of each variant of a JSON list of "
                     "parameter changes, e.g. '[{}, {\"bigram\": 1, \"T\": 0.2}]' ({} is the method)")
+    ap.add_argument("--transfer", action="store_true", help="a pair score learnt on one language's "
+                    "pairs (logistic regression), tried on the other's, against the method's score")
     args = ap.parse_args()
     P = dict(PARAMS)
+    if args.transfer:
+        transfer()
+        return
     if args.vary:
         vary(json.loads(args.vary))
         return
