@@ -123,15 +123,19 @@ fn write_group(
             lookups.push(write_carried(&tx, &mut group, cache, &env, b, &mut out)?);
         }
         // Every feed's fresh items in the order they were published, so that the stories
-        // a poll files do not depend on which feed answered first.
-        let mut order: Vec<(i64, usize, usize)> = (batches.iter().enumerate())
+        // a poll files do not depend on which feed answered first; items published in the
+        // same second (feeds that round to the minute, items without a date) in the order
+        // of their feeds' ids, not of the feeds' answers.
+        let mut order: Vec<(i64, i64, usize, usize)> = (batches.iter().enumerate())
             .flat_map(|(i, b)| {
-                (b.prepared.iter().enumerate())
-                    .map(move |(k, p)| (stories::event_time(p.it.item.published, now), i, k))
+                (b.prepared.iter().enumerate()).map(move |(k, p)| {
+                    let at = stories::event_time(p.it.item.published, now);
+                    (at, b.feed_id, i, k)
+                })
             })
             .collect();
         order.sort_unstable();
-        for (_, i, k) in order {
+        for (_, _, i, k) in order {
             let (b, lookup) = (&batches[i], &lookups[i]);
             let mut out = out_of(b, i, &mut all[i], &mut queue);
             write_fresh(

@@ -1,6 +1,7 @@
 //! Stories through `ingest` on a real store (SQLite, or PostgreSQL in that run): copies
 //! join, the index survives a restart and sees other processes, the window, edits; several
-//! feeds written in one transaction (as the writer groups them) carrying the same article.
+//! feeds written in one transaction (as the writer groups them) carrying the same article, or
+//! articles of the same second.
 
 use chrono::{DateTime, Duration, Utc};
 use vigie::config::Config;
@@ -267,4 +268,41 @@ fn an_edit_and_another_feeds_copy_of_it_written_together() {
         .query_row("SELECT title FROM articles", [], |r| r.get(0))
         .unwrap();
     assert_eq!(title, edited.title);
+}
+
+#[test]
+fn items_of_one_second_are_filed_in_the_same_order_whichever_feed_answered_first() {
+    // Two feeds carry the story at the same second (feeds that round to the minute): the
+    // story's first article, and the order of its outlets, do not hang on which feed's
+    // batch reached the writer first.
+    let at = t0() - Duration::hours(1);
+    let mut seed = fixture_item("fr-palmyre-offensive.a", "s1", "https://elwatan.example/a");
+    let mut copy = fixture_item(
+        "fr-palmyre-offensive.c",
+        "c1",
+        "https://lexpression.example/c",
+    );
+    seed.published = Some(at);
+    copy.published = Some(at);
+    for order in [[0, 2], [2, 0]] {
+        let l = lib("");
+        let mut store = l.open();
+        let feeds: Vec<(usize, Vec<Item>)> = (order.iter())
+            .map(|&f| (f, vec![if f == 0 { seed.clone() } else { copy.clone() }]))
+            .collect();
+        l.together(&mut store, &feeds, t0());
+        let store = l.db();
+        let db = store.conn();
+        let (a, c) = (article_id(db, "s1"), article_id(db, "c1"));
+        assert_eq!(
+            vigie::store::stories::members(db, c).unwrap(),
+            vec![a, c],
+            "feeds answering in the order {order:?}"
+        );
+        assert_eq!(
+            vigie::store::stories::outlets(db, c).unwrap(),
+            vec!["elwatan".to_string(), "lexpression".to_string()],
+            "feeds answering in the order {order:?}"
+        );
+    }
 }
