@@ -105,7 +105,8 @@ PARAMS = dict(
     bigram=0,           # (off) also count pairs of adjacent content words ("arme crime") as terms
     bigram_w=1.0,       # ... their weight multiplier
     bigram_min=4,       # ... a content word has at least this many letters and is no STOP word
-    local_outlets=0,    # (off) the local discount counts the outlets carrying a term (x this), not the articles
+    local_outlets=0,    # (off) the local discount counts the outlets carrying a term (x this), not the articles;
+                        # the late gate's "locally rare" (late_df) then counts outlets too
     local_all=0,        # (off) the local discount counts other outlets' articles of the last local_h hours
                         # carrying a term (at most this many), not the candidates
     late_title=9.0,     # (off) past late_h, a headline cosine (undiscounted) of this much also passes the gate
@@ -407,7 +408,8 @@ class Stories:
                 for t, o in seen_o.items():
                     dfl[t] = len(o) * P["local_outlets"]
             if P["local_all"]:
-                dfl = collections.Counter({t: self._recent(t, k) for t in full})
+                terms = set(full).union(*(self.vecs[j][0].keys() for j in cands))
+                dfl = collections.Counter({t: self._recent(t, k) for t in terms})
 
         def disc(v):
             if not P["local_g"]:
@@ -735,11 +737,15 @@ def transfer():
 
 def vary(changes):
     """One line per variant: each set's precision, recall and grouped pairs per tag."""
+    if isinstance(changes, dict):
+        changes = [changes]
+    if not isinstance(changes, list) or not all(isinstance(c, dict) for c in changes):
+        raise SystemExit("--vary takes a JSON list of objects, e.g. '[{}, {\"T\": 0.2}]'")
+    unknown = set().union(*changes) - set(PARAMS)
+    if unknown:
+        raise SystemExit("no such parameter: %s" % ", ".join(sorted(unknown)))
     sets = {name: load_set(name) for name in ("en", "fr")}
     for change in changes:
-        unknown = set(change) - set(PARAMS)
-        if unknown:
-            raise SystemExit("no such parameter: %s" % ", ".join(sorted(unknown)))
         P = dict(PARAMS, **change)
         cells = []
         for name, (items, pairs) in sets.items():

@@ -123,9 +123,10 @@ fn write_group(
             lookups.push(write_carried(&tx, &mut group, cache, &env, b, &mut out)?);
         }
         // Every feed's fresh items in the order they were published, so that the stories
-        // a poll files do not depend on which feed answered first; items published in the
-        // same second (feeds that round to the minute, items without a date) in the order
-        // of their feeds' ids, not of the feeds' answers.
+        // a poll files do not depend on which feed answered first; items of the same second
+        // (feeds that round to the minute; items without a date or dated ahead, which count
+        // as now) in the order of their feeds' ids, not of the feeds' answers. Edits and
+        // other feeds' copies of stored articles were written above, in the group's order.
         let mut order: Vec<(i64, i64, usize, usize)> = (batches.iter().enumerate())
             .flat_map(|(i, b)| {
                 (b.prepared.iter().enumerate()).map(move |(k, p)| {

@@ -290,7 +290,15 @@ fn items_of_one_second_are_filed_in_the_same_order_whichever_feed_answered_first
         let feeds: Vec<(usize, Vec<Item>)> = (order.iter())
             .map(|&f| (f, vec![if f == 0 { seed.clone() } else { copy.clone() }]))
             .collect();
-        l.together(&mut store, &feeds, t0());
+        let stats = l.together(&mut store, &feeds, t0());
+        // The alert is raised by elwatan's article, whichever batch came first.
+        let alerted: Vec<(usize, usize)> = (order.iter().zip(&stats))
+            .map(|(&f, s)| (f, s.deliveries))
+            .collect();
+        assert!(
+            alerted.contains(&(0, 1)) && alerted.contains(&(2, 0)),
+            "feeds answering in the order {order:?}: {alerted:?}"
+        );
         let store = l.db();
         let db = store.conn();
         let (a, c) = (article_id(db, "s1"), article_id(db, "c1"));
