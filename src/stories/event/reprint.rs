@@ -39,9 +39,13 @@ pub fn reprinted(
 /// with separators wins because eight digits may be an article's number instead.
 fn address_date(link: &str) -> Option<NaiveDate> {
     // The path only: a host or a query says nothing of when the page was written. A
-    // relative address (`/2024/10/18/…`) is read against a placeholder host.
-    let base = url::Url::parse("http://host.invalid/").ok()?;
-    let url = url::Url::options().base_url(Some(&base)).parse(link).ok()?;
+    // relative address (`/2024/10/18/…`) is read against a placeholder host, parsed once.
+    static BASE: std::sync::LazyLock<Option<url::Url>> =
+        std::sync::LazyLock::new(|| url::Url::parse("http://host.invalid/").ok());
+    let url = url::Url::options()
+        .base_url(BASE.as_ref())
+        .parse(link)
+        .ok()?;
     let path = url.path();
     // Runs of letters and digits, each with the character that comes before it.
     let mut runs: Vec<(char, &str)> = Vec::new();
