@@ -13,7 +13,9 @@ Prints precision and recall on the same-story pairs, with and without the `diff-
 pairs (explainers, opinion, reactions), and what each kind of pair became.
 
 The French set labelled for issue 24 is `bench/stories/fr` (the plurital captures of
-`../shared/corpora/real/feeds/fr-2025-02-10-plurital`, 1,496 items, 177 pairs).
+`../shared/corpora/real/feeds/fr-2025-02-10-plurital`, 1,496 items, 177 pairs). The
+repository keeps its labels only: its items.jsonl is rebuilt from the captures by
+`bench/stories/fr/build.py` when missing.
 
 Usage (from the repository's root):
     python3 bench/stories/eval.py [--set DIR] [--vigie PATH] [--keep DIR] [--list]
@@ -138,7 +140,13 @@ def main():
     ap.add_argument("--keep", help="keep the configuration and store in this folder")
     ap.add_argument("--list", action="store_true", help="list the missed pairs and the wrong merges")
     args = ap.parse_args()
+    if os.path.exists(os.path.join(args.set, "build.py")):
+        # A set kept as labels only (bench/stories/fr): its items are rebuilt from the captures.
+        sys.path.insert(0, args.set)
+        import build
+        build.ensure()
     items = load_items(os.path.join(args.set, "items.jsonl"))
+    title_of = {(it["outlet"], it["guid"]): it["title"] for it in items}
     pairs = load_pairs(os.path.join(args.set, "pairs.tsv"))
     by_outlet = defaultdict(list)
     for it in items:
@@ -194,8 +202,10 @@ def main():
         results.append((label, tag, grouped))
         if args.list and label in (0, 1) and grouped != (label == 1):
             kind = "missed" if label == 1 else "WRONG "
-            print(f"{kind} [{tag}] {rec['outlet_a']}: {rec.get('title_a', rec['guid_a'])}")
-            print(f"{' ' * 9}{' ' * len(tag)} {rec['outlet_b']}: {rec.get('title_b', rec['guid_b'])}")
+            for side, lead in (("a", f"{kind} [{tag}]"), ("b", " " * (len(tag) + 9))):
+                outlet, guid = rec[f"outlet_{side}"], rec[f"guid_{side}"]
+                title = rec.get(f"title_{side}") or title_of.get((outlet, guid), guid)
+                print(f"{lead} {outlet}: {title}")
 
     def figures(keep):
         tp = sum(1 for label, tag, g in results if keep(tag) and label == 1 and g)

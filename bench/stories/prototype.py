@@ -10,7 +10,8 @@ Run from the repository root:
     python3 bench/stories/prototype.py --transfer  # a learnt pair score, one language to the other
 
 What it does: every item of the English set (../shared/corpora/stories-en/items.jsonl, 3,317
-items, title + teaser only) and of the French set (bench/stories/fr/items.jsonl, 1,496 items) is
+items, title + teaser only) and of the French set (bench/stories/fr/items.jsonl, 1,496 items,
+rebuilt from the shared captures by bench/stories/fr/build.py when missing) is
 filed in arrival order (publication time) into stories by the method below; then each labelled
 pair (pairs.tsv, fr/pairs.tsv) is checked as "both items filed under one story". Figures: the
 threshold sweep, per-tag breakdowns with and without the diff-angle pairs, a grouped 5-fold
@@ -110,6 +111,11 @@ PARAMS = dict(
     local_all=0,        # (off) the local discount counts other outlets' articles of the last local_h hours
                         # carrying a term (at most this many), not the candidates
     late_title=9.0,     # (off) past late_h, a headline cosine (undiscounted) of this much also passes the gate
+    thes="",            # (off) comma-separated MyThes thesaurus files (Debian's mythes-fr, mythes-en-us:
+                        # /usr/share/mythes/thes_fr.dat): a word's synonyms that other articles of the set
+                        # use are added to its full vector, at thes_w of their weight
+    thes_w=0.2,         # ... the synonyms' weight multiplier
+    thes_max=20,        # ... a word with more single-word synonyms than this is not expanded
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -216,7 +222,7 @@ def parse_time(s):
 class Article:
     __slots__ = ("k", "outlet", "title", "core_title", "summary", "time", "question",
                  "title_toks", "summary_toks", "titlecase", "terms", "title_terms", "nums",
-                 "caps")
+                 "caps", "syn")
 
 
 def prepare(items, P):
@@ -278,7 +284,53 @@ def prepare(items, P):
                 elif not ini and not (is_title and a.titlecase):
                     caps[(t, cap)] += 1
         a.terms, a.title_terms, a.nums, a.caps = full, title, nums, caps
+        a.syn = set()
         out.append(a)
+    if P["thes"]:
+        synonyms = thesaurus(P["thes"], P)
+        vocab = set().union(*(a.terms for a in out))
+        for a in out:
+            for t in a.terms:
+                s = synonyms.get(t, ())
+                if len(s) <= P["thes_max"]:
+                    a.syn.update(u for u in s if u in vocab and u not in a.terms)
+    return out
+
+
+_THESAURI = {}
+
+
+def thesaurus(paths, P):
+    """Term -> the terms of its single-word synonyms, from MyThes files (LibreOffice's thesauri:
+    a line "word|n", then n lines "(part of speech)|synonym|synonym...")."""
+    key = (paths, P["stem"], P["min_len"])
+    if key in _THESAURI:
+        return _THESAURI[key]
+    out = collections.defaultdict(set)
+
+    def one_term(text):
+        toks = tokens(re.sub(r"\(.*?\)", " ", text))
+        if len(toks) != 1 or toks[0][0] != "w" or len(toks[0][1]) < P["min_len"]:
+            return None
+        return term("w", toks[0][1], P)
+
+    for path in paths.split(","):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().split("\n")[1:]
+        i = 0
+        while i < len(lines):
+            head, _, n = lines[i].rpartition("|")
+            if not head or not n.isdigit():
+                i += 1
+                continue
+            h = one_term(head)
+            for line in lines[i + 1:i + 1 + int(n)]:
+                for syn in line.split("|")[1:]:
+                    u = one_term(syn)
+                    if h and u and u != h:
+                        out[h].add(u)
+            i += 1 + int(n)
+    _THESAURI[key] = out
     return out
 
 
@@ -332,6 +384,8 @@ def weigh(a, win, P):
         return x
     full = {t: w(t) for t in a.terms}
     title = {t: full[t] for t in a.title_terms}
+    for t in a.syn:
+        full[t] = P["thes_w"] * win.idf(t)
     return unit(full), unit(title)
 
 
@@ -590,6 +644,10 @@ def load_set(name):
         items_path, pairs_path = os.path.join(EN_DIR, "items.jsonl"), os.path.join(EN_DIR, "pairs.tsv")
     else:
         items_path, pairs_path = FR_ITEMS, FR_PAIRS
+        if not os.path.exists(items_path) and "STORIES_FR_ITEMS" not in os.environ:
+            sys.path.insert(0, os.path.join(HERE, "fr"))
+            import build            # the French items are rebuilt from the shared captures
+            build.ensure(items_path)
     with open(items_path, encoding="utf-8") as f:
         items = [json.loads(line) for line in f if line.strip()]
     return items, load_pairs(pairs_path, items)

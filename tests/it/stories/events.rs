@@ -1,8 +1,8 @@
 //! Stories by event, end to end: five outlets telling one event in five wordings are one
 //! story, one alert listing the five outlets and one digest entry; the next day's
 //! development is a second story and a second alert. The `vigie` binary against a real HTTP
-//! server and a real SMTP server on loopback, beside a wire feed of real French news of the days before (the window that tells an
-//! event's own words from the language's common ones).
+//! server and a real SMTP server on loopback, beside a wire feed of a news day on other
+//! subjects (the window that tells an event's own words from the language's common ones).
 
 use chrono::{Duration, Utc};
 
@@ -73,28 +73,27 @@ const MONDAY: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The day before: 400 real items of French outlets (`bench/stories/fr/items.jsonl`),
-/// re-dated, as one wire feed.
+/// The day before: a news day on other subjects in French and English
+/// (`tests/fixtures/events/background.tsv`, written for the tests), re-dated, as one wire feed.
 fn background() -> Vec<FeedItem> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/stories/fr/items.jsonl");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/events/background.tsv");
     let text = std::fs::read_to_string(path).unwrap();
     let day = Utc::now() - Duration::hours(50);
-    (text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()))
-    .take(400)
-    .enumerate()
-    .map(|(k, v)| FeedItem {
-        date: Some(day + Duration::minutes(5 * k as i64)),
-        ..FeedItem::new(
-            &format!("w{k}"),
-            v["title"].as_str().unwrap_or_default(),
-            &format!("https://wire.example/{k}"),
-            v["summary"].as_str().unwrap_or_default(),
-        )
-    })
-    .collect()
+    (text.lines())
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split_once('\t'))
+        .enumerate()
+        .map(|(k, (title, teaser))| FeedItem {
+            date: Some(day + Duration::minutes(30 * k as i64)),
+            ..FeedItem::new(
+                &format!("w{k}"),
+                title,
+                &format!("https://wire.example/{k}"),
+                teaser,
+            )
+        })
+        .collect()
 }
 
 /// Every outlet's feed, with the items of `days` (each list dated `hours_ago`).

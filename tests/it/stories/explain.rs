@@ -1,33 +1,63 @@
 //! `vigie stories FILE...` explains which items make one story, with an empty store: the
 //! files' own items weigh the terms, so two outlets' feeds of one day are compared as the
-//! daemon compares them. Real French items (`bench/stories/fr/items.jsonl`, 9 and 10 February 2025).
+//! daemon compares them. Real French items of 9 and 10 February 2025, read from the captures
+//! of the shared corpora (`real/feeds/fr-2025-02-10-plurital`): their text is the
+//! publishers', test input only, so those tests run with the corpora (`.ci/run`:
+//! `VIGIE_CORPORA=../shared/corpora cargo test --test it corpora -- --ignored`).
 
-use chrono::DateTime;
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use chrono::FixedOffset;
+use vigie::parse::parse_feed;
 
 use crate::support::*;
 
-/// One outlet's items of one day (`2025-02-10`) as an RSS file in `dir`: at least `min`.
-fn outlet_file(dir: &std::path::Path, outlet: &str, day: &str, min: usize) -> String {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/stories/fr/items.jsonl");
-    let text = std::fs::read_to_string(path).unwrap();
-    let items: Vec<FeedItem> = (text.lines())
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["outlet"] == outlet)
-        .filter(|v| v["published"].as_str().unwrap_or("").starts_with(day))
-        .map(|v| {
-            let date = DateTime::parse_from_rfc3339(v["published"].as_str().unwrap()).unwrap();
-            FeedItem {
-                date: Some(date.into()),
-                ..FeedItem::new(
-                    v["guid"].as_str().unwrap(),
-                    v["title"].as_str().unwrap(),
-                    v["link"].as_str().unwrap(),
-                    v["summary"].as_str().unwrap_or_default(),
-                )
-            }
-        })
+fn captures() -> PathBuf {
+    let Some(dir) = std::env::var_os("VIGIE_CORPORA") else {
+        panic!(
+            "VIGIE_CORPORA is not set: run `VIGIE_CORPORA=../shared/corpora cargo test --test it corpora -- --ignored`"
+        );
+    };
+    let dir = PathBuf::from(dir).join("real/feeds/fr-2025-02-10-plurital");
+    assert!(dir.is_dir(), "{} is not a folder", dir.display());
+    dir
+}
+
+/// One outlet's items of one day (Paris time, `2025-02-10`) from its captured feeds (file
+/// names starting with `files`), once each, as an RSS file `{outlet}.xml` in `dir`: at least
+/// `min`. An article in several of the outlet's feeds is one item: franceinfo tags each copy's
+/// address with its own `#xtor=`, so the address without its fragment is the key.
+fn outlet_file(dir: &std::path::Path, files: &str, outlet: &str, day: &str, min: usize) -> String {
+    let root = captures();
+    let mut names: Vec<String> = (std::fs::read_dir(&root).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(files))
         .collect();
+    names.sort();
+    let paris = FixedOffset::east_opt(3600).unwrap();
+    let (mut seen, mut items) = (HashSet::new(), Vec::new());
+    for name in names {
+        let Ok(feed) = parse_feed(&std::fs::read(root.join(&name)).unwrap(), None) else {
+            continue;
+        };
+        for it in feed.items {
+            let link = it.link.clone().unwrap_or_default();
+            let guid = it.guid.clone().unwrap_or_else(|| link.clone());
+            let Some(date) = it.published.or(it.updated) else {
+                continue;
+            };
+            let key = guid.split('#').next().unwrap_or_default().to_string();
+            if date.with_timezone(&paris).format("%Y-%m-%d").to_string() != day || !seen.insert(key)
+            {
+                continue;
+            }
+            items.push(FeedItem {
+                date: Some(date),
+                ..FeedItem::new(&guid, &it.title, &link, &it.summary)
+            });
+        }
+    }
     assert!(items.len() >= min, "{outlet}: {} items", items.len());
     let name = format!("{outlet}.xml");
     std::fs::write(dir.join(&name), rss(outlet, &items, "UTF-8")).unwrap();
@@ -57,10 +87,11 @@ fn groups(printed: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn two_outlets_feeds_on_an_empty_store_show_the_same_event_as_one_story_and_why() {
+#[ignore = "needs the shared corpora: VIGIE_CORPORA=../shared/corpora"]
+async fn corpora_two_outlets_feeds_on_an_empty_store_show_the_same_event_as_one_story_and_why() {
     let dir = tempfile::tempdir().unwrap();
-    let a = outlet_file(dir.path(), "franceinfo", "2025-02-10", 50);
-    let b = outlet_file(dir.path(), "lefigaro", "2025-02-10", 50);
+    let a = outlet_file(dir.path(), "france-info-", "franceinfo", "2025-02-10", 50);
+    let b = outlet_file(dir.path(), "le-figaro-", "lefigaro", "2025-02-10", 50);
     let cfg = config(dir.path());
     let out = vigie(
         &cfg,
@@ -111,12 +142,13 @@ async fn two_outlets_feeds_on_an_empty_store_show_the_same_event_as_one_story_an
 }
 
 #[tokio::test]
-async fn a_portrait_put_back_on_the_day_of_the_race_s_finish_is_a_story_of_its_own() {
+#[ignore = "needs the shared corpora: VIGIE_CORPORA=../shared/corpora"]
+async fn corpora_a_portrait_put_back_on_the_day_of_the_race_s_finish_is_a_story_of_its_own() {
     // Libération's portrait of the skipper, written in October (its address says
     // `-20241018_`), is back in the feed on 9 February, when franceinfo reports her finish.
     let dir = tempfile::tempdir().unwrap();
-    let a = outlet_file(dir.path(), "franceinfo", "2025-02-09", 30);
-    let b = outlet_file(dir.path(), "liberation", "2025-02-09", 30);
+    let a = outlet_file(dir.path(), "france-info-", "franceinfo", "2025-02-09", 30);
+    let b = outlet_file(dir.path(), "liberation-", "liberation", "2025-02-09", 30);
     let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
     let out = vigie(&config(dir.path()), &["stories", &path(&a), &path(&b)]).await;
     assert!(out.status.success(), "{}", stderr(&out));
