@@ -18,7 +18,7 @@ repository keeps its labels only: its items.jsonl is rebuilt from the captures b
 `bench/stories/fr/build.py` when missing.
 
 Usage (from the repository's root):
-    python3 bench/stories/eval.py [--set DIR] [--vigie PATH] [--keep DIR] [--list]
+    python3 bench/stories/eval.py [--set DIR] [--vigie PATH] [--keep DIR] [--list] [--pairs TSV]
     python3 bench/stories/eval.py --set bench/stories/fr
 VIGIE (or --vigie) names the binary; by default target/release/vigie, built if missing.
 Standard library only; traffic to 127.0.0.1 only.
@@ -139,6 +139,8 @@ def main():
     ap.add_argument("--vigie")
     ap.add_argument("--keep", help="keep the configuration and store in this folder")
     ap.add_argument("--list", action="store_true", help="list the missed pairs and the wrong merges")
+    ap.add_argument("--pairs", help="another labelling of the set's pairs, in the same format (for "
+                    "the French set: bench/stories/fr/pairs-second.tsv, a blind second reading)")
     args = ap.parse_args()
     if os.path.exists(os.path.join(args.set, "build.py")):
         # A set kept as labels only (bench/stories/fr): its items are rebuilt from the captures.
@@ -147,7 +149,7 @@ def main():
         build.ensure()
     items = load_items(os.path.join(args.set, "items.jsonl"))
     title_of = {(it["outlet"], it["guid"]): it["title"] for it in items}
-    pairs = load_pairs(os.path.join(args.set, "pairs.tsv"))
+    pairs = load_pairs(args.pairs or os.path.join(args.set, "pairs.tsv"))
     by_outlet = defaultdict(list)
     for it in items:
         by_outlet[it["outlet"]].append(it)
