@@ -113,7 +113,8 @@ PARAMS = dict(
     late_title=9.0,     # (off) past late_h, a headline cosine (undiscounted) of this much also passes the gate
     thes="",            # (off) comma-separated MyThes thesaurus files (Debian's mythes-fr, mythes-en-us:
                         # /usr/share/mythes/thes_fr.dat): a word's synonyms that other articles of the set
-                        # use are added to its full vector, at thes_w of their weight
+                        # use are added to its full vector for the cosines (not the lookup, not the
+                        # gates), at thes_w of their weight
     thes_w=0.2,         # ... the synonyms' weight multiplier
     thes_max=20,        # ... a word with more single-word synonyms than this is not expanded
 )
@@ -371,8 +372,8 @@ class Window:
         return self.cap[t] / (o + 1) if o else 0.0
 
 
-def weigh(a, win, P):
-    """(full vector, title vector), L2-normalised: idf, x1.5 for figures, xname ratio."""
+def raw_weights(a, win, P):
+    """An article's term weights before normalising: idf, x1.5 for figures, xname ratio."""
     def w(t):
         x = win.idf(t)
         if t in a.nums:
@@ -382,11 +383,23 @@ def weigh(a, win, P):
         elif P["w_name"] != 1.0:
             x *= 1.0 + (P["w_name"] - 1.0) * win.name_ratio(t)
         return x
-    full = {t: w(t) for t in a.terms}
+    return {t: w(t) for t in a.terms}
+
+
+def weigh(a, win, P):
+    """(full vector, title vector), L2-normalised."""
+    full = raw_weights(a, win, P)
     title = {t: full[t] for t in a.title_terms}
+    return unit(full), unit(title)
+
+
+def weigh_syn(a, win, P):
+    """The full vector with the article's synonyms (`thes`) added at thes_w of their weight,
+    L2-normalised. It is used for the cosines only, never for the lookup or the gates."""
+    full = raw_weights(a, win, P)
     for t in a.syn:
         full[t] = P["thes_w"] * win.idf(t)
-    return unit(full), unit(title)
+    return unit(full)
 
 
 def unit(v):
@@ -416,6 +429,7 @@ class Stories:
         self.why = {}                         # article -> explanation of its placement
         self.examined = []                    # candidates examined per article (cost)
         self.features = None                  # (article, candidate) -> pair features, when asked
+        self.xvecs = None                     # full vectors with synonyms (thes), for the cosines
 
     def candidates(self, k):
         P, t_k = self.P, self.times[k]
@@ -470,7 +484,7 @@ class Stories:
                 return v
             return unit({t: x * (1.0 + dfl.get(t, 0)) ** -P["local_g"] for t, x in v.items()})
 
-        f_k, t_kv = disc(full), disc(title)
+        f_k, t_kv = disc(self.xvecs[k] if self.xvecs else full), disc(title)
         best = None
         passed = collections.defaultdict(list)     # story -> its candidates that passed the gates
         for j in cands:
@@ -487,7 +501,7 @@ class Stories:
             if gap > P["late_h"] and sum(self.win.idf(t) for t in shared_rare) < P["late_idf"] and \
                     cosine(title, self.vecs[j][1]) < P["late_title"]:
                 continue
-            f_j, t_jv = disc(self.vecs[j][0]), disc(self.vecs[j][1])
+            f_j, t_jv = disc(self.xvecs[j] if self.xvecs else self.vecs[j][0]), disc(self.vecs[j][1])
             passed[sid].append((j, f_j, t_jv))
             cf, ct = cosine(f_k, f_j), cosine(t_kv, t_jv)
             s = (cf + P["beta"] * ct) / (1 + P["beta"])
@@ -611,10 +625,14 @@ def file_all(items, P, order="time", df="batch", arts=None, seed=0, count_only=F
     st = Stories(arts, vecs, win, P, times)
     if features:
         st.features = {}
+    if P["thes"]:
+        st.xvecs = [weigh_syn(a, win, P) for a in arts] if df == "batch" else [None] * n
     for k in seq:
         if df != "batch":
             win.add(arts[k])
             vecs[k] = weigh(arts[k], win, P)
+            if P["thes"]:
+                st.xvecs[k] = weigh_syn(arts[k], win, P)
         st.place(k, count_only)
     return st.story, st
 
@@ -802,6 +820,10 @@ def vary(changes):
     unknown = set().union(*changes) - set(PARAMS)
     if unknown:
         raise SystemExit("no such parameter: %s" % ", ".join(sorted(unknown)))
+    for change in changes:
+        for path in str(change.get("thes", "")).split(","):
+            if path and not os.path.isfile(path):
+                raise SystemExit("thes: no such file: %s" % path)
     sets = {name: load_set(name) for name in ("en", "fr")}
     for change in changes:
         P = dict(PARAMS, **change)

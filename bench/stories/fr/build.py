@@ -14,8 +14,9 @@ What it reads, so that the set is the one the pairs were labelled on:
 - every well-formed capture, in file-name order (the two ill-formed ones, and the HTML page
   saved as a feed, add no item);
 - the outlet from the file name (`flux-rss*` is BFM TV, `france-info-*` franceinfo, ...);
-- one item per outlet and address without its `#fragment`: franceinfo puts one article in
-  several feeds, each with its own `#xtor=` tag; the first file's copy is kept;
+- one item per outlet and guid (the address when there is none) without its `#fragment`:
+  franceinfo puts one article in several feeds, each with its own `#xtor=` tag; the first
+  file's copy is kept;
 - title and teaser with their markup dropped and their spaces collapsed, the date as ISO 8601;
 - the items in order of their dates as written (the feed's own offset), ties in file order.
 Standard library only.
@@ -26,6 +27,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -105,24 +107,36 @@ def items(path=None):
     return out
 
 
+def write(target):
+    """Builds the items, then replaces `target` with them: a failure leaves `target` as it was."""
+    rows = items()
+    folder = os.path.dirname(os.path.abspath(target))
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="items.jsonl.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for d in rows:
+                f.write(json.dumps(d, ensure_ascii=False) + "\n")
+        os.replace(tmp, target)
+        tmp = None
+    except OSError as e:
+        raise SystemExit(f"cannot write the French items to {target}: {e.strerror or e}")
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.remove(tmp)
+    return target
+
+
 def ensure(target=None):
     """Writes `items.jsonl` beside this script unless it is there; returns its path."""
     target = target or os.path.join(HERE, "items.jsonl")
     if not os.path.exists(target):
-        rows = items()
-        tmp = target + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            for d in rows:
-                f.write(json.dumps(d, ensure_ascii=False) + "\n")
-        os.replace(tmp, target)
+        write(target)
     return target
 
 
 if __name__ == "__main__":
-    target = os.path.join(HERE, "items.jsonl")
-    if os.path.exists(target):
-        os.remove(target)
-    ensure(target)
+    target = write(os.path.join(HERE, "items.jsonl"))
     with open(target, encoding="utf-8") as f:
         n = sum(1 for _ in f)
     print(f"{target}: {n} items", file=sys.stderr)

@@ -80,7 +80,7 @@ fn background() -> Vec<FeedItem> {
         .join("tests/fixtures/events/background.tsv");
     let text = std::fs::read_to_string(path).unwrap();
     let day = Utc::now() - Duration::hours(50);
-    (text.lines())
+    let items = (text.lines())
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .filter_map(|l| l.split_once('\t'))
         .enumerate()
@@ -93,7 +93,9 @@ fn background() -> Vec<FeedItem> {
                 teaser,
             )
         })
-        .collect()
+        .collect::<Vec<_>>();
+    assert_eq!(items.len(), 40, "the background day's lines");
+    items
 }
 
 /// Every outlet's feed, with the items of `days` (each list dated `hours_ago`).
