@@ -17,21 +17,7 @@ use vigie::parse::parse_feed;
 use vigie::rules::fold::fold;
 use vigie::rules::{Document, EntityDef, Matcher, WatchDef};
 
-fn corpora() -> PathBuf {
-    let Some(dir) = std::env::var_os("VIGIE_CORPORA") else {
-        panic!(
-            "VIGIE_CORPORA is not set: run `VIGIE_CORPORA=../shared/corpora cargo test --test it corpora -- --ignored`"
-        );
-    };
-    let dir = PathBuf::from(dir);
-    assert!(
-        dir.is_dir(),
-        "VIGIE_CORPORA names {}, which is not a folder (from {})",
-        dir.display(),
-        std::env::current_dir().unwrap().display()
-    );
-    dir
-}
+use crate::support::corpora;
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -183,19 +183,6 @@ const VERDICTS: &[(&str, &str, bool, &str)] = &[(
     "Ahmad al-Sharaa, the Syrian interim president: Ahmad and al-Chareh are both listed",
 )];
 
-fn corpora() -> PathBuf {
-    let dir = std::env::var_os("VIGIE_CORPORA").map(PathBuf::from).expect(
-        "VIGIE_CORPORA is not set: VIGIE_CORPORA=../shared/corpora cargo test --test it \
-         translit -- --ignored",
-    );
-    assert!(
-        dir.is_dir(),
-        "VIGIE_CORPORA names {}, not a folder",
-        dir.display()
-    );
-    dir
-}
-
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();

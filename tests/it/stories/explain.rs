@@ -14,12 +14,7 @@ use vigie::parse::parse_feed;
 use crate::support::*;
 
 fn captures() -> PathBuf {
-    let Some(dir) = std::env::var_os("VIGIE_CORPORA") else {
-        panic!(
-            "VIGIE_CORPORA is not set: run `VIGIE_CORPORA=../shared/corpora cargo test --test it corpora -- --ignored`"
-        );
-    };
-    let dir = PathBuf::from(dir).join("real/feeds/fr-2025-02-10-plurital");
+    let dir = corpora().join("real/feeds/fr-2025-02-10-plurital");
     assert!(dir.is_dir(), "{} is not a folder", dir.display());
     dir
 }

@@ -23,6 +23,25 @@ alert = "immediate"
 to = ["duty@example.org"]
 "#;
 
+/// The shared corpora folder, from `VIGIE_CORPORA`: the tests that read real feeds and
+/// articles are ignored by a plain `cargo test` and run by `.ci/run` with it set. Unset or
+/// not a folder fails the test (it does not skip).
+pub fn corpora() -> PathBuf {
+    let Some(dir) = std::env::var_os("VIGIE_CORPORA") else {
+        panic!(
+            "VIGIE_CORPORA is not set: run `VIGIE_CORPORA=../shared/corpora cargo test --test it corpora -- --ignored`"
+        );
+    };
+    let dir = PathBuf::from(dir);
+    assert!(
+        dir.is_dir(),
+        "VIGIE_CORPORA names {}, which is not a folder (from {})",
+        dir.display(),
+        std::env::current_dir().unwrap().display()
+    );
+    dir
+}
+
 /// `vigie rules test --json FILE` must succeed; its output, one JSON object per line.
 pub async fn rules_test_json(cfg: &Path, file: &Path) -> Vec<serde_json::Value> {
     let out = vigie(cfg, &["rules", "test", "--json", &file.to_string_lossy()]).await;
